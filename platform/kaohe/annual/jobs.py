@@ -1,0 +1,31 @@
+"""Background jobs of the annual slice."""
+from __future__ import annotations
+
+from ..audit.service import record
+from ..core.errors import Invalid
+from ..extensions import db
+from ..jobs.queue import job
+from ..tenancy.models import OrgNode
+from ..tenancy.scope import get_in_scope
+from . import engine
+
+
+@job("annual.compute")
+def compute_job(ctx, org_id: int, year: int, strict: bool = False, chunk_units: int = 400):
+    """Compute a unit or every unit of a subtree; one commit at the end (by
+    the runner), so a failed or killed run leaves the previous results."""
+    node = get_in_scope(OrgNode, org_id)
+    units = engine.units_under(node)
+    if not units:
+        raise Invalid({"org": ["No assessment unit (本机关) in this part of the tree."]})
+    ctx.progress(0, len(units), "reading inputs")
+    out = engine.compute(units, int(year), progress=ctx.progress, actor=ctx.actor.name, job_id=ctx.job_id,
+                         skip_locked=not strict, pipelined=True, chunk_units=int(chunk_units))
+    record("annual.compute", root_id=node.root_id, org_id=node.id, target_type="org_node", target_id=node.id,
+           after={"year": int(year), "units": out["units"], "people": out["people"], "skipped": out["skipped"][:50],
+                  "runs": out["runs"]})
+    db.session.flush()
+    msg = f"{out['units']} units, {out['people']} people computed"
+    if out["skipped"]:
+        msg += f"; {len(out['skipped'])} confirmed units left unchanged"
+    return {**{k: v for k, v in out.items() if k != "runs"}, "message": msg}

@@ -1,0 +1,257 @@
+"""Log-in, throttling, tokens and grants.  Operations flush, never commit."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app, g
+from sqlalchemy import func, select
+
+from ..audit.service import Actor, record
+from ..core.db import utcnow
+from ..core.errors import Conflict, Invalid
+from ..extensions import db
+from ..tenancy.models import OrgNode
+from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
+from .models import ApiToken, LoginThrottle, RoleGrant, User
+from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from .roles import GRANTABLE_BY, ROLE_PERMS, Perm, Role
+
+
+class LoginLocked(Exception):
+    def __init__(self, until: dt.datetime):
+        self.until = until
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    role: Role
+    org_id: int | None
+    root_id: int | None
+    path: str | None
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+# -- authentication --------------------------------------------------------
+
+def authenticate(username: str, password: str) -> User | None:
+    """Check a password; count failures per username and lock after too many.
+    Raises LoginLocked while locked (even for the right password)."""
+    name = (username or "").strip().lower()[:64]
+    now = utcnow()
+    throttle = db.session.get(LoginThrottle, name)
+    if throttle and throttle.locked_until and _aware(throttle.locked_until) > now:
+        raise LoginLocked(_aware(throttle.locked_until))
+    # Only the account being logged into is visible while checking it.
+    apply_scope(Scope(login_name=name, label="login"))
+    user = db.session.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
+    if user is None:
+        dummy_verify(password or "")
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password or "") and user.active
+    if not ok:
+        if throttle is None:
+            throttle = LoginThrottle(username=name, failures=0)
+            db.session.add(throttle)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= current_app.config["KAOHE_LOGIN_MAX_FAILURES"]:
+            throttle.locked_until = now + dt.timedelta(seconds=current_app.config["KAOHE_LOGIN_LOCK_SECONDS"])
+            throttle.failures = 0
+        db.session.flush()
+        return None
+    if throttle is not None:
+        db.session.delete(throttle)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    apply_scope(Scope(login_name=name, user_id=user.id, label="login"))
+    db.session.flush()
+    return user
+
+
+def load_grants(user: User) -> list[GrantInfo]:
+    """The user's grants with the paths of their nodes.  Two steps, because
+    the nodes are only visible once we know which ones they are."""
+    apply_scope(Scope(user_id=user.id, label="auth"))
+    rows = db.session.execute(
+        select(RoleGrant.role, RoleGrant.org_id, RoleGrant.root_id).where(RoleGrant.user_id == user.id)
+    ).all()
+    node_ids = tuple(sorted({r.org_id for r in rows if r.org_id is not None}))
+    paths: dict[int, str] = {}
+    if node_ids and user.root_id is not None:
+        apply_scope(Scope(user_id=user.id, root_id=user.root_id, extra_node_ids=node_ids, label="auth"))
+        paths = dict(db.session.execute(select(OrgNode.id, OrgNode.path).where(OrgNode.id.in_(node_ids))).all())
+    return [GrantInfo(Role(r.role), r.org_id, r.root_id, paths.get(r.org_id)) for r in rows]
+
+
+def scope_for(user: User, grants: list[GrantInfo]) -> Scope:
+    if any(gr.role == Role.platform_operator for gr in grants):
+        return Scope(all_roots=True, user_id=user.id, label=f"user:{user.username}")
+    paths = [gr.path for gr in grants if gr.path and gr.root_id == user.root_id]
+    if user.root_id is None or not paths:
+        return Scope(user_id=user.id, label=f"user:{user.username}")
+    return Scope.for_paths(user.root_id, paths, user_id=user.id, label=f"user:{user.username}")
+
+
+def establish(user: User) -> Scope:
+    """Load the user's grants and bind their scope to this request."""
+    grants = load_grants(user)
+    scope = scope_for(user, grants)
+    apply_scope(scope)
+    g.kaohe_grants = grants
+    g.kaohe_user = user
+    return scope
+
+
+def current_grants() -> list[GrantInfo]:
+    return getattr(g, "kaohe_grants", [])
+
+
+def has_perm(perm: Perm, org: OrgNode | None = None, grants: list[GrantInfo] | None = None) -> bool:
+    grants = current_grants() if grants is None else grants
+    for gr in grants:
+        if perm not in ROLE_PERMS[gr.role]:
+            continue
+        if gr.role == Role.platform_operator:
+            return True
+        if org is None:
+            return True
+        if gr.path and gr.root_id == org.root_id and org.path.startswith(gr.path):
+            return True
+    return False
+
+
+def roles_held() -> set[Role]:
+    return {gr.role for gr in current_grants()}
+
+
+# -- sessions and tokens ---------------------------------------------------
+
+def rotate_session(user: User) -> None:
+    user.session_token = secrets.token_hex(16)
+    db.session.flush()
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
+    raw = "kh_" + secrets.token_urlsafe(32)
+    tok = ApiToken(
+        root_id=user.root_id, user_id=user.id, token_hash=token_digest(raw), name=name[:80] or "api",
+        expires_at=utcnow() + dt.timedelta(days=current_app.config["KAOHE_TOKEN_DAYS"]),
+    )
+    db.session.add(tok)
+    db.session.flush()
+    if user.root_id is not None:
+        record("auth.token_issued", root_id=user.root_id, org_id=user.org_id or user.root_id,
+               target_type="api_token", target_id=tok.id, after={"name": tok.name, "user": user.username},
+               actor=Actor(user.id, user.username))
+    return raw, tok
+
+
+def user_for_token(raw: str) -> User | None:
+    digest = token_digest(raw)
+    with scoped(Scope(token_hash=digest, label="token")):
+        tok = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+        if tok is None or tok.revoked_at is not None or _aware(tok.expires_at) <= utcnow():
+            return None
+        with scoped(Scope(user_id=tok.user_id, token_hash=digest, label="token")):
+            user = db.session.get(User, tok.user_id)
+            if user is None or not user.active:
+                return None
+            g.kaohe_token = tok
+            return user
+
+
+def revoke_token(tok: ApiToken) -> None:
+    tok.revoked_at = utcnow()
+    db.session.flush()
+
+
+# -- accounts and grants ---------------------------------------------------
+
+def create_user(*, username: str, display_name: str, password: str, org: OrgNode | None,
+                email: str | None = None, person_id: int | None = None, password_hash: str | None = None) -> User:
+    name = username.strip()
+    exists = db.session.execute(
+        select(User.id).where(func.lower(User.username) == name.lower()).execution_options(kaohe_unscoped=True)
+    ).first()
+    if exists:
+        raise Conflict({"username": ["This username is already taken."]})
+    user = User(
+        username=name, display_name=display_name.strip(), email=email,
+        password_hash=password_hash or hash_password(password), session_token=secrets.token_hex(16),
+        root_id=org.root_id if org else None, org_id=org.id if org else None, person_id=person_id,
+    )
+    db.session.add(user)
+    db.session.flush()
+    if org is not None:
+        record("user.create", root_id=org.root_id, org_id=org.id, target_type="user", target_id=user.id,
+               after={"username": user.username, "display_name": user.display_name, "org": org.code})
+    return user
+
+
+def grant_role(user: User, role: Role, org: OrgNode | None, *, grantor_grants: list[GrantInfo] | None = None,
+               check: bool = True) -> RoleGrant:
+    if role == Role.platform_operator:
+        if org is not None:
+            raise Invalid({"org_id": ["The platform operator role is not granted on a node."]})
+    else:
+        if org is None:
+            raise Invalid({"org_id": ["A node is required for this role."]})
+        if user.root_id != org.root_id:
+            raise Invalid({"org_id": ["The node is in another province than the account."]})
+    if check:
+        grants = current_grants() if grantor_grants is None else grantor_grants
+        allowed = any(
+            role in GRANTABLE_BY[gr.role] and (gr.role == Role.platform_operator or
+                                                 (org is not None and gr.path and org.path.startswith(gr.path)))
+            for gr in grants
+        )
+        if not allowed:
+            raise Invalid({"role": ["You may not grant this role on this node."]})
+    dup = db.session.execute(
+        select(RoleGrant.id).where(RoleGrant.user_id == user.id, RoleGrant.role == role.value,
+                                   RoleGrant.org_id == (org.id if org else None))
+    ).first()
+    if dup:
+        raise Conflict({"role": ["The account already holds this role on this node."]})
+    grant = RoleGrant(user_id=user.id, role=role.value, org_id=org.id if org else None,
+                      root_id=org.root_id if org else None, granted_by=current_scope().user_id)
+    db.session.add(grant)
+    db.session.flush()
+    if org is not None:
+        record("grant.create", root_id=org.root_id, org_id=org.id, target_type="user", target_id=user.id,
+               after={"role": role.value, "org": org.code, "user": user.username})
+    return grant
+
+
+def revoke_grant(grant: RoleGrant, org: OrgNode) -> None:
+    before = {"role": grant.role, "org": org.code, "user_id": grant.user_id}
+    db.session.delete(grant)
+    db.session.flush()
+    record("grant.revoke", root_id=org.root_id, org_id=org.id, target_type="user", target_id=grant.user_id,
+           before=before)
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    rotate_session(user)
+    if user.root_id is not None:
+        record("user.password", root_id=user.root_id, org_id=user.org_id or user.root_id,
+               target_type="user", target_id=user.id, after={"changed": True})
+
+
+def minimal_scope_paths(grants: list[GrantInfo]) -> tuple[str, ...]:
+    return minimal_paths(gr.path for gr in grants if gr.path)

@@ -1,0 +1,82 @@
+"""Connect Flask-Login to our accounts: cookie sessions for pages, bearer
+tokens for the API (and only tokens there, so the API needs no CSRF)."""
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, request
+from flask_login import current_user
+
+from ..extensions import csrf, db, login_manager
+from ..tenancy.scope import Scope, apply_scope, scoped
+from .models import User
+from .service import establish, user_for_token
+
+API_PREFIX = "/api/v1"
+PUBLIC_API = {f"{API_PREFIX}/auth/token", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/health"}
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "strong"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_key: str):
+        if request.path.startswith("/api/"):
+            return None  # the API authenticates by token only
+        try:
+            uid_s, token = user_key.split(":", 1)
+            uid = int(uid_s)
+        except (ValueError, AttributeError):
+            return None
+        with scoped(Scope(user_id=uid, label="session")):
+            user = db.session.get(User, uid)
+        if user is None or not user.active or user.session_token != token:
+            return None
+        establish(user)
+        return user
+
+    @login_manager.request_loader
+    def load_from_token(req):
+        if not req.path.startswith("/api/"):
+            return None
+        header = req.headers.get("Authorization", "")
+        if not header.lower().startswith("bearer "):
+            return None
+        user = user_for_token(header[7:].strip())
+        if user is None:
+            return None
+        establish(user)
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return jsonify(code=401, status="Unauthorized", message="Authentication required."), 401
+        return redirect(url_for("web.login", next=request.full_path if request.query_string else request.path))
+
+    @app.before_request
+    def _start_request():
+        apply_scope(Scope())
+        if request.path.startswith("/api/"):
+            limit = app.config["KAOHE_MAX_JSON_BYTES"]
+            if request.content_length and request.content_length > limit and request.is_json:
+                from werkzeug.exceptions import RequestEntityTooLarge
+
+                raise RequestEntityTooLarge(f"The JSON body is larger than {limit} bytes.")
+            public = request.path in PUBLIC_API or request.path.startswith(f"{API_PREFIX}/docs")
+            # Only getting a token is public; revoking one (DELETE) needs it.
+            if request.path == f"{API_PREFIX}/auth/token" and request.method != "POST":
+                public = False
+            if not public:
+                if not current_user.is_authenticated:
+                    return login_manager.unauthorized()
+
+    @app.teardown_request
+    def _end_request(exc):
+        g.pop("kaohe_grants", None)
+
+
+def exempt_api_from_csrf(blueprint) -> None:
+    csrf.exempt(blueprint)

@@ -1,0 +1,210 @@
+"""Commands registered on the app's CLI (available as `kaohe X` and `flask X`)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .cli import one_line_errors
+
+
+def _upgrade_db() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+def register(app) -> None:
+    @app.cli.command("demo")
+    @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @one_line_errors
+    def demo(no_serve, host, port):
+        """Build the demo province (once) and serve the web app."""
+        from .demo import DEMO_PASSWORD, build_demo, demo_exists, demo_logins
+        from .extensions import db
+
+        click.echo(f"database: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+        _upgrade_db()
+        if demo_exists():
+            click.echo("demo province already built; leaving it as it is")
+        else:
+            click.echo("building the demo province ...")
+            t0 = time.perf_counter()
+            build_demo(log=click.echo)
+            db.session.commit()
+            click.echo(f"built in {time.perf_counter() - t0:.1f}s")
+        click.echo("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, role, where in demo_logins():
+            click.echo(f"  {username:<24} {role:<22} {where}")
+        db.session.remove()
+        if no_serve:
+            return
+        click.echo(f"\nserving on http://{host}:{port}/  (Ctrl+C to stop)")
+        _serve_dev(host, port)
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--workers", default=None, type=int, help="gunicorn workers (default 2×cores+1)")
+    @one_line_errors
+    def serve(host, port, workers):
+        """Serve the web app (gunicorn where available)."""
+        try:
+            import gunicorn  # noqa: F401
+        except ImportError:
+            click.echo("gunicorn not installed; using the threaded development server")
+            _serve_dev(host, port)
+            return
+        workers = workers or (os.cpu_count() or 1) * 2 + 1
+        cfg = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "gunicorn.conf.py")
+        args = [sys.executable, "-m", "gunicorn", "-b", f"{host}:{port}", "-w", str(workers),
+                "kaohe.wsgi:app"]
+        if os.path.exists(cfg):
+            args[3:3] = ["-c", os.path.abspath(cfg)]
+        os.execv(sys.executable, args)
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+    @one_line_errors
+    def worker(burst):
+        """Run an RQ worker for the kaohe queue (needs KAOHE_REDIS_URL)."""
+        url = current_app.config.get("KAOHE_REDIS_URL")
+        if not url:
+            raise click.ClickException("KAOHE_REDIS_URL is not set; without Redis, jobs run in-process")
+        from redis import Redis
+        from rq import Queue, Worker
+
+        conn = Redis.from_url(url)
+        from .core.dbrole import check_database_role
+        from .jobs.queue import queue_name
+
+        check_database_role(current_app)  # refuse a privileged role before taking work
+        Worker([Queue(queue_name(), connection=conn)], connection=conn).work(burst=burst)
+
+    users = AppGroup("users", help="Accounts.")
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--name", "display_name", default=None, help="Display name")
+    @click.option("--org", "org_code", default=None, help="Home node code (omit for a platform operator)")
+    @click.option("--province", "province_code", default=None, help="Province code, when org codes repeat")
+    @click.option("--role", default=None, help="Role to grant on the home node")
+    @click.option("--password", default=None, help="Password (prompted when omitted)")
+    @one_line_errors
+    def users_create(username, display_name, org_code, province_code, role, password):
+        """Create an account (and optionally grant a role on its home node)."""
+        from sqlalchemy import select
+
+        from .auth import service
+        from .auth.roles import Role
+        from .core.errors import Invalid
+        from .extensions import db
+        from .tenancy.models import OrgNode
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("cli"))
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise Invalid({"password": ["at least 10 characters"]})
+        try:
+            role_e = Role(role) if role else (Role.platform_operator if org_code is None else None)
+        except ValueError:
+            raise Invalid({"role": [f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}"]})
+        org = None
+        if org_code:
+            stmt = select(OrgNode).where(OrgNode.code == org_code)
+            if province_code:
+                prov = db.session.execute(select(OrgNode).where(OrgNode.parent_id.is_(None),
+                                                                OrgNode.code == province_code)).scalar_one_or_none()
+                if prov is None:
+                    raise Invalid({"province": [f"unknown province code {province_code}"]})
+                stmt = stmt.where(OrgNode.root_id == prov.id)
+            found = db.session.execute(stmt).scalars().all()
+            if len(found) != 1:
+                raise Invalid({"org": [f"unknown org code {org_code}" if not found else
+                                       f"org code {org_code} exists in several provinces; add --province"]})
+            org = found[0]
+        user = service.create_user(username=username, display_name=display_name or username,
+                                   password=password, org=org)
+        if role_e is not None:
+            service.grant_role(user, role_e, org, check=False)
+        db.session.commit()
+        click.echo(f"created {user.username} (id {user.id})" + (f" with role {role_e.value}" if role_e else ""))
+
+    app.cli.add_command(users)
+
+    audit = AppGroup("audit", help="The audit log.")
+
+    @audit.command("verify")
+    @click.option("--province", "province_code", default=None, help="Only this province (code)")
+    @one_line_errors
+    def audit_verify(province_code):
+        """Recompute every province's hash chain; exit 1 on any break."""
+        from sqlalchemy import select
+
+        from .audit.service import verify
+        from .extensions import db
+        from .tenancy.models import OrgNode
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("audit-verify"))
+        roots = None
+        if province_code:
+            prov = db.session.execute(select(OrgNode).where(OrgNode.parent_id.is_(None),
+                                                            OrgNode.code == province_code)).scalar_one_or_none()
+            if prov is None:
+                raise click.ClickException(f"unknown province code {province_code}")
+            roots = [prov.id]
+        reports = verify(roots)
+        bad = 0
+        for r in reports:
+            status = "ok" if r.ok else "BROKEN"
+            click.echo(f"province {r.root_id}: {r.entries} entries, {status}")
+            for p in r.problems[:20]:
+                click.echo(f"  - {p}")
+            bad += 0 if r.ok else 1
+        if bad:
+            raise click.ClickException(f"{bad} chain(s) broken")
+
+    app.cli.add_command(audit)
+
+    from .bench import bench_group
+
+    app.cli.add_command(bench_group)
+
+    import importlib
+
+    for mod in ("kaohe.tenancy.cli", "kaohe.web.i18n_catalog", "kaohe.policy.cli", "kaohe.routine.cli", "kaohe.annual.cli",
+                "kaohe.supervision.cli"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name and mod.startswith(exc.name):
+                continue
+            raise
+        m.register(app)
+
+
+def _serve_dev(host: str, port: int) -> None:
+    """The threaded Werkzeug server (demo, or when gunicorn is missing)."""
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
+               use_debugger=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable)"

@@ -1,0 +1,82 @@
+"""Working days in China: public holidays and the weekend days made working
+days (调休) come from the maintained ``chinese_calendar`` package; a
+tenant's policy may add local holidays (calendar.extra_holidays) and extra
+working days (calendar.extra_workdays) as ISO dates.  Used for 公示 windows
+and appeal deadlines (routine and annual slices)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+try:  # the package covers a fixed range of years; outside it we fall back to weekends
+    import chinese_calendar as _cc
+except Exception:  # pragma: no cover - dependency missing
+    _cc = None
+
+
+def _dates(values: Iterable | None) -> set[dt.date]:
+    out: set[dt.date] = set()
+    for v in values or ():
+        if isinstance(v, dt.date):
+            out.add(v)
+        else:
+            out.add(dt.date.fromisoformat(str(v)))
+    return out
+
+
+class WorkCalendar:
+    def __init__(self, extra_holidays: Iterable | None = None, extra_workdays: Iterable | None = None):
+        self.extra_holidays = _dates(extra_holidays)
+        self.extra_workdays = _dates(extra_workdays)
+
+    @classmethod
+    def from_policy(cls, policy: dict | None) -> "WorkCalendar":
+        policy = policy or {}
+        return cls(policy.get("calendar.extra_holidays"), policy.get("calendar.extra_workdays"))
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        if day in self.extra_holidays:
+            return False
+        if _cc is not None:
+            try:
+                return bool(_cc.is_workday(day))
+            except NotImplementedError:  # year not covered by the package
+                pass
+        return day.weekday() < 5
+
+    def next_workday(self, day: dt.date, include: bool = True) -> dt.date:
+        d = day if include else day + dt.timedelta(days=1)
+        while not self.is_workday(d):
+            d += dt.timedelta(days=1)
+        return d
+
+    def add_workdays(self, start: dt.date, n: int) -> dt.date:
+        """The last day of a window of ``n`` working days starting on
+        ``start`` (or the next working day when ``start`` is not one)."""
+        if n <= 0:
+            return start
+        d = self.next_workday(start)
+        counted = 1
+        while counted < n:
+            d += dt.timedelta(days=1)
+            if self.is_workday(d):
+                counted += 1
+        return d
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in [start, end]."""
+        n, d = 0, start
+        while d <= end:
+            n += self.is_workday(d)
+            d += dt.timedelta(days=1)
+        return n
+
+
+def add_workdays(start: dt.date, n: int, policy: dict | None = None) -> dt.date:
+    return WorkCalendar.from_policy(policy).add_workdays(start, n)
+
+
+def is_workday(day: dt.date, policy: dict | None = None) -> bool:
+    return WorkCalendar.from_policy(policy).is_workday(day)

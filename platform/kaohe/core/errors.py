@@ -1,0 +1,141 @@
+"""Errors a business operation raises, and how they reach people: JSON with
+field messages under /api, a page otherwise.  No traceback ever reaches a
+user; unexpected errors are logged with an id the user can quote."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("kaohe")
+
+
+class KaoheError(Exception):
+    status = 400
+    default = "Invalid request."
+
+    def __init__(self, errors: dict | str | None = None, message: str | None = None):
+        if isinstance(errors, str):
+            message, errors = errors, None
+        self.errors = errors or {}
+        self.message = message or self.default
+        super().__init__(self.message)
+
+
+class Invalid(KaoheError):
+    """Input that breaks a rule: 422 with the field and the rule named."""
+
+    status = 422
+    default = "The input is not valid."
+
+
+class Conflict(KaoheError):
+    """A duplicate, or an edit based on a stale version: 409."""
+
+    status = 409
+    default = "The request conflicts with the current state."
+
+
+class Forbidden(KaoheError):
+    """Inside the caller's scope but not allowed to their role: 403."""
+
+    status = 403
+    default = "You are not allowed to do this."
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_error(status: int, message: str, errors: dict | None = None, **extra):
+    body = {"code": status, "status": _STATUS_NAMES.get(status, "Error"), "message": message}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return jsonify(body), status
+
+
+_STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+                 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .. import extensions
+
+    def rollback():
+        try:
+            extensions.db.session.rollback()
+        except Exception:  # pragma: no cover - connection already gone
+            pass
+
+    @app.errorhandler(KaoheError)
+    def _kaohe_error(exc: KaoheError):
+        rollback()
+        if is_api_request():
+            return _api_error(exc.status, exc.message, exc.errors)
+        return render_template("error.html", status=exc.status, message=exc.message, errors=exc.errors), exc.status
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc):
+        rollback()
+        msg = "Someone else changed this record first; reload to see the newer version."
+        if is_api_request():
+            return _api_error(409, msg)
+        return render_template("error.html", status=409, message=msg, errors={}), 409
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc):
+        rollback()
+        log.warning("integrity error: %s", exc.orig)
+        msg = "The change conflicts with existing data (a duplicate or a missing reference)."
+        if is_api_request():
+            return _api_error(409, msg)
+        return render_template("error.html", status=409, message=msg, errors={}), 409
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if exc.code and exc.code >= 400:
+            rollback()
+        if not is_api_request():
+            if exc.code in (400, 403, 404, 405, 409, 413, 422, 429):
+                return render_template("error.html", status=exc.code, message=exc.description, errors={}), exc.code
+            return exc
+        data = getattr(exc, "data", None) or {}
+        errors = data.get("messages") or data.get("errors")
+        # webargs nests messages by location; flatten the JSON body's.
+        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers", "view_args"}:
+            flat: dict = {}
+            for loc in errors.values():
+                if isinstance(loc, dict):
+                    flat.update(loc)
+                else:
+                    flat.setdefault("_schema", []).extend(loc if isinstance(loc, list) else [loc])
+            errors = flat
+        return _api_error(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc):
+        rollback()
+        ref = uuid.uuid4().hex[:8]
+        log.error("database error %s: %s", ref, exc)
+        msg = f"The database is not available right now (ref {ref})."
+        if is_api_request():
+            return _api_error(503, msg)
+        return render_template("error.html", status=503, message=msg, errors={}), 503
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        rollback()
+        ref = uuid.uuid4().hex[:8]
+        log.exception("unhandled error %s", ref)
+        msg = f"An unexpected error occurred (ref {ref}); nothing was saved."
+        if is_api_request():
+            return _api_error(500, msg)
+        return render_template("error.html", status=500, message=msg, errors={}), 500

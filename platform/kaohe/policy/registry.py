@@ -1,0 +1,465 @@
+"""The registry of policy settings: the single source of truth for every key,
+its type (a marshmallow field), national default, kind, topic and meaning.
+
+Kinds:
+- ``inheritable``: any node may override unless an ancestor locked it.
+- ``province_only``: only the province sets it; lower nodes always inherit.
+- ``bounded``: like inheritable, and an ancestor may also set bounds (min/max
+  for numbers and rates, including each entry of a table of rates; allowed
+  values for choices) that every node below must stay inside.
+- ``additive``: a library of items (e.g. common indicators): each level adds
+  its own items to the inherited ones and may drop inherited items unless
+  they are mandatory.
+
+Other slices read values through ``kaohe.policy.resolve.effective_policy``;
+adding a key here is the only thing needed to make it configurable.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..core.errors import Invalid
+
+INHERITABLE = "inheritable"
+PROVINCE_ONLY = "province_only"
+BOUNDED = "bounded"
+ADDITIVE = "additive"
+KINDS = (INHERITABLE, PROVINCE_ONLY, BOUNDED, ADDITIVE)
+
+# How bounds apply to a bounded key.
+BOUND_NUMBER = "number"        # min / max on the value
+BOUND_CHOICE = "choice"        # allowed values
+BOUND_TABLE = "table"          # min / max on every entry of a {name: number} table
+
+# Topic groups in display order: code -> (zh, en)
+GROUPS: dict[str, tuple[str, str]] = {
+    "cycle": ("考核周期与工作写实", "Assessment cycle and work records"),
+    "routine_grades": ("平时考核等次与分数段", "Routine grades and score bands"),
+    "good_cap": ("“好”等次比例", "The cap on 好 (good)"),
+    "raters": ("评价主体与权重", "Raters and their weights"),
+    "signals": ("预警与谈话", "Warning signals and talks"),
+    "annual": ("年度考核权重与等次", "Annual weights and grades"),
+    "quota": ("优秀比例（按组织绩效）", "Excellence quota (by organisational performance)"),
+    "quota_rules": ("名额计算规则", "Quota arithmetic rules"),
+    "indicators": ("指标库", "Indicator library"),
+    "eligibility": ("评优资格", "Eligibility rules"),
+    "appeal": ("复核与申诉时限", "Review and appeal deadlines"),
+    "publicity": ("公示", "Publicity (公示)"),
+    "pay": ("绩效奖金", "Performance pay"),
+    "calendar": ("工作日历", "Working calendar"),
+}
+
+ROUTINE_GRADES = ("hao", "jiaohao", "yiban", "jiaocha")
+ANNUAL_GRADES = ("youxiu", "chenzhi", "jibenchenzhi", "buchenzhi")
+ORG_GRADES = ("youxiu", "lianghao", "yiban", "jiaocha")
+ORG_GRADE_KEYS = ORG_GRADES + ("major_contribution",)
+RATER_KINDS = ("supervisor", "self", "peer", "democratic")
+ELIGIBILITY_RULES = ("half_hao_none_low", "at_least_one_hao", "consecutive_low", "last_place")
+POSITION_LEVELS = ("section_chief", "deputy_section_chief", "staff", "leader")
+INDICATOR_CATEGORIES = ("de", "neng", "qin", "ji", "lian")   # 德 能 勤 绩 廉
+
+ORG_GRADE_LABELS = {
+    "youxiu": ("优秀", "Excellent"), "lianghao": ("良好", "Good"), "yiban": ("一般", "Fair"),
+    "jiaocha": ("较差", "Poor"), "major_contribution": ("重大贡献", "Major contribution"),
+}
+ROUTINE_GRADE_LABELS = {"hao": ("好", "Good"), "jiaohao": ("较好", "Fairly good"),
+                        "yiban": ("一般", "Fair"), "jiaocha": ("较差", "Poor")}
+ANNUAL_GRADE_LABELS = {"youxiu": ("优秀", "Excellent"), "chenzhi": ("称职", "Competent"),
+                       "jibenchenzhi": ("基本称职", "Basically competent"), "buchenzhi": ("不称职", "Incompetent")}
+CHOICE_LABELS: dict[str, tuple[str, str]] = {
+    "month": ("按月", "Monthly"), "quarter": ("按季度", "Quarterly"), "half_year": ("按半年", "Half-yearly"),
+    "department": ("按科室", "Per department"), "unit": ("按单位", "Per unit"),
+    "rated": ("直接评价", "Rated directly"), "derived": ("由下属得分推算", "Derived from subordinates' scores"),
+    "add_subtract": ("加减分", "Add / subtract points"), "weighted": ("加权计入", "Weighted"),
+    "floor": ("向下取整", "Round down"), "half_up": ("四舍五入", "Round half up"), "ceil": ("向上取整", "Round up"),
+    "participants": ("参加考核人数", "Those taking part"), "all": ("全部在册人数", "Everyone on the roster"),
+    "score_share": ("按分值分配", "Share of the score pool"), "grade_coefficient": ("按等次系数", "Grade coefficient"),
+    **{k: v for k, v in ORG_GRADE_LABELS.items()},
+    **{k: v for k, v in ROUTINE_GRADE_LABELS.items()},
+    **{k: v for k, v in ANNUAL_GRADE_LABELS.items()},
+    "half_hao_none_low": ("半数以上为“好”且无一般、较差", "At least half 好 and none 一般/较差"),
+    "at_least_one_hao": ("四个季度至少一次“好”", "At least one 好 in four quarters"),
+    "consecutive_low": ("连续两次低分不得评优", "Two consecutive low scores bar 优秀"),
+    "last_place": ("末位不得评优", "Last place loses 优秀 eligibility"),
+    "section_chief": ("科级领导", "Section chiefs"), "deputy_section_chief": ("副科级", "Deputy section chiefs"),
+    "leader": ("领导班子成员", "Leadership members"), "staff": ("一般干部", "Staff"),
+}
+
+
+# -- marshmallow fields for the value types -------------------------------
+
+class StrictInt(fields.Integer):
+    def __init__(self, **kw):
+        super().__init__(strict=True, **kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if isinstance(value, bool):
+            raise ValidationError("must be a whole number")
+        return super()._deserialize(value, attr, data, **kw)
+
+
+class StrictFloat(fields.Float):
+    def _deserialize(self, value, attr, data, **kw):
+        if isinstance(value, (bool, str)):
+            raise ValidationError("must be a number")
+        return super()._deserialize(value, attr, data, **kw)
+
+
+class StrictBool(fields.Boolean):
+    truthy = {True}
+    falsy = {False}
+
+
+class Rate(StrictFloat):
+    """A share between 0 and 1 (0.2 = 20%)."""
+
+    def __init__(self, **kw):
+        super().__init__(allow_nan=False, validate=validate.Range(min=0, max=1, error="must be between 0 and 1"),
+                         **kw)
+
+
+def _choice(choices, **kw):
+    return fields.String(validate=validate.OneOf(choices, error="must be one of {choices}"), **kw)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = "raise"
+
+
+class RoutineBandsSchema(_Strict):
+    hao = StrictInt(required=True, validate=validate.Range(0, 100))
+    jiaohao = StrictInt(required=True, validate=validate.Range(0, 100))
+    yiban = StrictInt(required=True, validate=validate.Range(0, 100))
+
+    @validates_schema
+    def _order(self, data, **kw):
+        if not data["hao"] > data["jiaohao"] > data["yiban"]:
+            raise ValidationError("thresholds must fall: hao > jiaohao > yiban")
+
+
+class AnnualBandsSchema(_Strict):
+    chenzhi = StrictInt(required=True, validate=validate.Range(0, 100))
+    jibenchenzhi = StrictInt(required=True, validate=validate.Range(0, 100))
+
+    @validates_schema
+    def _order(self, data, **kw):
+        if not data["chenzhi"] > data["jibenchenzhi"]:
+            raise ValidationError("thresholds must fall: chenzhi > jibenchenzhi")
+
+
+def _sum_is_one(data, keys):
+    total = sum(Decimal(str(data[k])) for k in keys if k in data)
+    if total != Decimal(1):
+        raise ValidationError(f"the weights must add up to 1 (they add up to {total})")
+
+
+class RaterWeightsSchema(_Strict):
+    supervisor = Rate(required=True)
+    self = Rate(required=True, data_key="self")
+    peer = Rate(required=True)
+    democratic = Rate(required=True)
+
+    @validates_schema
+    def _sum(self, data, **kw):
+        _sum_is_one(data, RATER_KINDS)
+
+
+class AnnualWeightsSchema(_Strict):
+    routine = Rate(required=True)
+    review = Rate(required=True)
+
+    @validates_schema
+    def _sum(self, data, **kw):
+        total = Decimal(str(data["routine"])) + Decimal(str(data["review"]))
+        if total > 1:
+            raise ValidationError(f"routine + review must not exceed 1 (it is {total})")
+
+
+class OrgGradeRatesSchema(_Strict):
+    youxiu = Rate(required=True)
+    lianghao = Rate(required=True)
+    yiban = Rate(required=True)
+    jiaocha = Rate(required=True)
+    major_contribution = Rate(required=True)
+
+
+class PayCoefficientsSchema(_Strict):
+    youxiu = StrictFloat(required=True, validate=validate.Range(0, 10))
+    chenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
+    jibenchenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
+    buchenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
+
+
+class IndicatorItemSchema(_Strict):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,40}$",
+                                                                 error="letters, digits, _ . - (max 40)"))
+    name = fields.String(required=True, validate=validate.Length(1, 80))
+    name_en = fields.String(validate=validate.Length(max=120))
+    category = _choice(INDICATOR_CATEGORIES, required=True)
+    max_points = StrictFloat(validate=validate.Range(0, 100))
+    mandatory = StrictBool(load_default=False)
+
+
+class AdditiveSchema(_Strict):
+    """The stored form of an additive key at one node."""
+
+    add = fields.List(fields.Nested(IndicatorItemSchema), load_default=list)
+    remove = fields.List(fields.String(), load_default=list)
+
+    @validates_schema
+    def _unique(self, data, **kw):
+        codes = [i["code"] for i in data.get("add", [])]
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        if dup:
+            raise ValidationError(f"item code(s) listed twice: {', '.join(dup)}")
+
+
+def _iso_date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)")
+    return value
+
+
+class DateList(fields.List):
+    def __init__(self, **kw):
+        super().__init__(fields.String(validate=_iso_date), **kw)
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    field_factory: Callable[[], fields.Field]
+    default: Any
+    kind: str
+    group: str
+    zh: str
+    en: str
+    bound: str | None = None          # BOUND_NUMBER / BOUND_CHOICE / BOUND_TABLE for bounded keys
+    choices: tuple[str, ...] = ()      # for choice values (and BOUND_CHOICE)
+    number_range: tuple[float, float] | None = None   # the type's own range (for bounds validation)
+    unit: str = ""                     # "rate", "days", "points", "people", "yuan"
+    order: int = 0
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit == "rate"
+
+    def field(self) -> fields.Field:
+        return self.field_factory()
+
+
+REGISTRY: dict[str, Setting] = {}
+
+
+def _add(key, field_factory, default, kind, group, zh, en, **kw):
+    if key in REGISTRY:
+        raise ValueError(f"duplicate setting {key}")
+    if kind not in KINDS:
+        raise ValueError(kind)
+    REGISTRY[key] = Setting(key, field_factory, default, kind, group, zh, en, order=len(REGISTRY), **kw)
+
+
+def _nested(schema_cls):
+    return lambda: fields.Nested(schema_cls, required=True)
+
+
+# -- the settings ---------------------------------------------------------
+_add("routine.cycle", lambda: _choice(("month", "quarter", "half_year")), "quarter", BOUNDED, "cycle",
+     "平时考核周期（按月、按季度或按半年）", "Routine assessment cycle (monthly, quarterly or half-yearly)",
+     bound=BOUND_CHOICE, choices=("month", "quarter", "half_year"))
+_add("routine.daily_log_required", StrictBool, False, INHERITABLE, "cycle",
+     "是否要求每日工作写实（默认可选，避免形式主义）",
+     "Whether daily work logs are required (optional by default, to avoid box-ticking)")
+_add("routine.grade_bands", _nested(RoutineBandsSchema), {"hao": 90, "jiaohao": 80, "yiban": 60}, BOUNDED,
+     "routine_grades", "平时考核等次分数线：好、较好、一般的最低分，低于“一般”为较差",
+     "Routine grade thresholds: lowest score for hao / jiaohao / yiban; below yiban is jiaocha",
+     bound=BOUND_TABLE, number_range=(0, 100), unit="points")
+_add("routine.good_cap_rate", Rate, 0.40, BOUNDED, "good_cap",
+     "“好”等次人数占参加考核人数的最高比例", "Highest share of participants who may be graded 好",
+     bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
+_add("routine.good_cap_scope", lambda: _choice(("department", "unit")), "department", INHERITABLE, "good_cap",
+     "“好”等次比例的计算范围（按科室或按单位）", "Where the 好 cap is counted (per department or per unit)",
+     choices=("department", "unit"))
+_add("routine.rater_weights", _nested(RaterWeightsSchema),
+     {"supervisor": 0.7, "self": 0.1, "peer": 0.1, "democratic": 0.1}, INHERITABLE, "raters",
+     "各评价主体的权重（主管领导、本人、互评、民主测评），合计为1",
+     "Weight of each rater (supervisor, self, peers, democratic vote); they add up to 1", unit="rate")
+_add("routine.min_anonymous_raters", lambda: StrictInt(validate=validate.Range(1, 50)), 3, BOUNDED, "raters",
+     "匿名评价结果展示所需的最少评价人数", "Fewest raters before anonymous ratings are shown",
+     bound=BOUND_NUMBER, number_range=(1, 50), unit="people")
+_add("routine.reveal_votes_to_admin", StrictBool, False, PROVINCE_ONLY, "raters",
+     "管理员能否看到匿名评价的具体投票", "Whether administrators may see individual anonymous votes")
+_add("routine.low_score", lambda: StrictInt(validate=validate.Range(0, 100)), 60, BOUNDED, "signals",
+     "低分预警线（不高于此分触发提醒谈话）", "Low-score line (a score at or below it triggers a talk)",
+     bound=BOUND_NUMBER, number_range=(0, 100), unit="points")
+_add("routine.high_score", lambda: StrictInt(validate=validate.Range(0, 100)), 95, BOUNDED, "signals",
+     "高分线（连续达到可优先评优）", "High-score line (reaching it repeatedly gives priority for 优秀)",
+     bound=BOUND_NUMBER, number_range=(0, 100), unit="points")
+_add("routine.high_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 3, INHERITABLE, "signals",
+     "连续高分次数达到多少可优先评优", "Consecutive high scores that give priority for 优秀", unit="times")
+_add("routine.low_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 2, INHERITABLE, "signals",
+     "连续低分次数达到多少取消评优资格并诫勉谈话",
+     "Consecutive low scores that bar 优秀 and trigger an admonition talk", unit="times")
+_add("routine.publicity_working_days", lambda: StrictInt(validate=validate.Range(0, 30)), 3, BOUNDED, "publicity",
+     "平时考核结果公示的工作日数", "Working days the routine results are posted (公示)",
+     bound=BOUND_NUMBER, number_range=(0, 30), unit="days")
+_add("routine.leader_score_mode", lambda: _choice(("rated", "derived")), "rated", INHERITABLE, "raters",
+     "领导班子成员得分方式：直接评价，或由分管人员平均分推算",
+     "How leaders are scored: rated directly, or derived from the average of those they lead",
+     choices=("rated", "derived"))
+_add("annual.weights", _nested(AnnualWeightsSchema), {"routine": 0.5, "review": 0.5}, BOUNDED, "annual",
+     "年度考核得分构成：平时考核与年终评鉴的权重", "Annual score: weights of routine results and the year-end review",
+     bound=BOUND_TABLE, number_range=(0, 1), unit="rate")
+_add("annual.special_mode", lambda: _choice(("add_subtract", "weighted")), "add_subtract", PROVINCE_ONLY,
+     "annual", "专项考核计入年度的方式", "How special assessments count in the annual result",
+     choices=("add_subtract", "weighted"))
+_add("annual.special_weight", Rate, 0.0, BOUNDED, "annual",
+     "专项考核在年度考核中的权重", "Weight of special assessments in the annual result",
+     bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
+_add("annual.grade_bands", _nested(AnnualBandsSchema), {"chenzhi": 70, "jibenchenzhi": 60}, PROVINCE_ONLY,
+     "annual", "年度等次分数线：称职、基本称职的最低分，低于为不称职（优秀只按名额确定）",
+     "Annual thresholds for chenzhi / jibenchenzhi; below is buchenzhi (优秀 only by quota)", unit="points")
+_add("annual.publicity_working_days", lambda: StrictInt(validate=validate.Range(5, 30)), 5, BOUNDED, "publicity",
+     "年度优秀人选公示的工作日数（不少于5个工作日）",
+     "Working days 优秀 candidates are posted (公示, at least 5)",
+     bound=BOUND_NUMBER, number_range=(5, 30), unit="days")
+_add("annual.democratic_eval_for", lambda: fields.List(_choice(POSITION_LEVELS)), ["section_chief"], INHERITABLE,
+     "annual", "必须进行民主测评的人员", "Who must go through a democratic evaluation",
+     choices=POSITION_LEVELS)
+_add("quota.base_rate", Rate, 0.20, BOUNDED, "quota",
+     "优秀基准比例（未评组织绩效等次或一般情况）",
+     "Base excellence rate (for units without an organisational-performance grade)",
+     bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
+_add("quota.max_rate_without_approval", Rate, 0.20, BOUNDED, "quota",
+     "无需上级审批的最高优秀比例", "Highest excellence rate without approval from the level above",
+     bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
+_add("quota.hard_max_rate", Rate, 0.30, PROVINCE_ONLY, "quota",
+     "经审批也不得超过的优秀比例上限", "Ceiling no approval can exceed", unit="rate")
+_add("quota.rate_by_org_grade", _nested(OrgGradeRatesSchema),
+     {"youxiu": 0.20, "lianghao": 0.20, "yiban": 0.20, "jiaocha": 0.20, "major_contribution": 0.20}, BOUNDED,
+     "quota", "按组织绩效等次确定的优秀比例（优秀、良好、一般、较差、重大贡献）",
+     "Excellence rate by organisational-performance grade (excellent, good, fair, poor, major contribution)",
+     bound=BOUND_TABLE, number_range=(0, 1), unit="rate")
+_add("quota.rounding", lambda: _choice(("floor", "half_up", "ceil")), "floor", BOUNDED, "quota_rules",
+     "名额取整方式（向下取整、四舍五入、向上取整）", "How a quota is rounded (down, half up, up)",
+     bound=BOUND_CHOICE, choices=("floor", "half_up", "ceil"))
+_add("quota.denominator", lambda: _choice(("participants", "all")), "participants", PROVINCE_ONLY,
+     "quota_rules", "计算名额的基数：参加考核人数或全部在册人数",
+     "Quota base: those taking part, or everyone on the roster", choices=("participants", "all"))
+_add("quota.rank_group_pools", StrictBool, False, INHERITABLE, "quota_rules",
+     "领导班子与一般干部分别计算名额、不得互相调剂",
+     "Separate quota pools for leaders and staff, with no borrowing between them")
+_add("eligibility.routine_rules", lambda: fields.List(_choice(ELIGIBILITY_RULES)), ["half_hao_none_low"],
+     INHERITABLE, "eligibility", "平时考核结果用于年度评优的规则", "Routine-to-annual rules for 优秀 eligibility",
+     choices=ELIGIBILITY_RULES)
+_add("eligibility.leave_days", lambda: StrictInt(validate=validate.Range(1, 366)), 183, PROVINCE_ONLY,
+     "eligibility", "年内请假超过多少天不确定等次", "Days of leave in a year above which no grade is given",
+     unit="days")
+_add("appeal.appealable_grades", lambda: fields.List(_choice(("buchenzhi", "jibenchenzhi"))), ["buchenzhi"],
+     PROVINCE_ONLY, "appeal", "可以申请复核、申诉的等次", "Grades that may be reviewed or appealed",
+     choices=("buchenzhi", "jibenchenzhi"))
+for _key, _default, _zh, _en in (
+    ("appeal.review_apply_days", 30, "收到书面通知后申请复核的期限（日）", "Days to apply for a review after the written notice"),
+    ("appeal.review_decide_days", 30, "复核决定期限（日）", "Days to decide a review"),
+    ("appeal.after_review_days", 15, "对复核决定不服提出申诉的期限（日）", "Days to appeal after the review decision"),
+    ("appeal.direct_days", 30, "直接提出申诉的期限（日）", "Days to appeal directly"),
+    ("appeal.decide_days", 60, "申诉决定期限（日）", "Days to decide an appeal"),
+    ("appeal.extension_days", 30, "申诉决定可延长的期限（日）", "Days an appeal decision may be extended"),
+):
+    _add(_key, lambda: StrictInt(validate=validate.Range(1, 365)), _default, PROVINCE_ONLY, "appeal", _zh, _en,
+         unit="days")
+_add("pay.formula", lambda: _choice(("score_share", "grade_coefficient")), "score_share", INHERITABLE, "pay",
+     "绩效奖金计算方式：按分值分配（人均额×人数÷总分×本人得分）或按等次系数",
+     "Performance pay: share of the pool by score (amount × headcount ÷ total score × own score) "
+     "or by grade coefficient", choices=("score_share", "grade_coefficient"))
+_add("pay.amount_per_person", lambda: StrictFloat(validate=validate.Range(0, 1_000_000)), 2000, BOUNDED, "pay",
+     "绩效奖金人均额度（元）", "Performance pay amount per person (yuan)",
+     bound=BOUND_NUMBER, number_range=(0, 1_000_000), unit="yuan")
+_add("pay.grade_coefficients", _nested(PayCoefficientsSchema),
+     {"youxiu": 1.2, "chenzhi": 1.0, "jibenchenzhi": 0.5, "buchenzhi": 0}, INHERITABLE, "pay",
+     "各年度等次的奖金系数", "Pay coefficient for each annual grade")
+_add("calendar.extra_holidays", lambda: DateList(), [], INHERITABLE, "calendar",
+     "本地增加的节假日（计算公示等工作日时扣除）", "Local extra holidays (skipped when counting working days)")
+_add("calendar.extra_workdays", lambda: DateList(), [], INHERITABLE, "calendar",
+     "本地调休上班日", "Local extra working days (weekend days worked)")
+_add("indicators.common", lambda: fields.Nested(AdditiveSchema, required=True), {"add": [], "remove": []},
+     ADDITIVE, "indicators",
+     "共性指标库：上级下发的指标（必选项不可删除）加本级新增指标",
+     "Common indicators: items handed down from above (mandatory ones cannot be dropped) plus local ones")
+
+
+class UnknownSetting(Invalid):
+    default = "Unknown setting."
+
+
+def get(key: str) -> Setting:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise UnknownSetting({key: [f"unknown setting {key!r}"]}) from None
+
+
+def _flatten(messages) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" if k != "_schema" else _flatten(v) for k, v in messages.items())
+    if isinstance(messages, (list, tuple)):
+        return "; ".join(_flatten(m) for m in messages)
+    return str(messages)
+
+
+def validate_value(key: str, value: Any) -> Any:
+    """Type-check ``value`` for ``key``; returns the normalised value or raises
+    Invalid naming the key and the rule."""
+    setting = get(key)
+    f = setting.field()
+    try:
+        out = f.deserialize(value)
+    except ValidationError as exc:
+        raise Invalid({key: [_flatten(exc.messages)]}) from None
+    if setting.kind == ADDITIVE:
+        out = {"add": [dict(i) for i in out.get("add", [])], "remove": list(out.get("remove", []))}
+    return _plain(out)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def default(key: str) -> Any:
+    return copy.deepcopy(get(key).default)
+
+
+def settings_by_group() -> list[tuple[str, tuple[str, str], list[Setting]]]:
+    out = []
+    for code, label in GROUPS.items():
+        items = sorted((s for s in REGISTRY.values() if s.group == code), key=lambda s: s.order)
+        if items:
+            out.append((code, label, items))
+    return out
+
+
+def _selfcheck() -> None:
+    for s in REGISTRY.values():
+        if s.group not in GROUPS:
+            raise ValueError(f"{s.key}: unknown group {s.group}")
+        if (s.kind == BOUNDED) != (s.bound is not None):
+            raise ValueError(f"{s.key}: bounded keys (and only they) name how bounds apply")
+        validate_value(s.key, copy.deepcopy(s.default))
+
+
+_selfcheck()

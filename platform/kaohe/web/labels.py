@@ -1,0 +1,65 @@
+"""Bilingual labels for the domain terms the pages show as Chinese words
+(grades, period states, job states).  The Chinese term is the point: a
+clerk reads 好/较好/一般/较差 and 优秀/称职, so pages show it via pick(zh, en)
+and the grade codes of CONVENTIONS.md map here in one place."""
+from __future__ import annotations
+
+from .i18n import pick
+
+GRADES: dict[str, dict[str, tuple[str, str]]] = {
+    "routine": {"hao": ("好", "Good"), "jiaohao": ("较好", "Fairly good"),
+                "yiban": ("一般", "Average"), "jiaocha": ("较差", "Poor")},
+    "annual": {"youxiu": ("优秀", "Excellent"), "chenzhi": ("称职", "Competent"),
+               "jibenchenzhi": ("基本称职", "Basically competent"), "buchenzhi": ("不称职", "Incompetent"),
+               "undetermined": ("不定等次", "Not graded")},
+    "org": {"youxiu": ("优秀", "Excellent"), "lianghao": ("良好", "Good"),
+            "yiban": ("一般", "Average"), "jiaocha": ("较差", "Poor"),
+            "major_contribution": ("重大贡献", "Major contribution")},
+}
+
+# Tone of a grade badge: good news green, bad news red, the middle neutral.
+GRADE_TONE = {"hao": "ok", "youxiu": "ok", "jiaohao": "info", "chenzhi": "info", "lianghao": "info",
+              "yiban": "", "jibenchenzhi": "warn", "jiaocha": "bad", "buchenzhi": "bad",
+              "major_contribution": "ok"}
+
+STATES: dict[str, tuple[str, str]] = {
+    "draft": ("草稿", "Draft"), "open": ("进行中", "Open"), "rating": ("评价中", "Rating"),
+    "review": ("审核中", "Under review"), "publicised": ("公示中", "Publicised (公示)"),
+    "final": ("已定档", "Final"), "closed": ("已关闭", "Closed"),
+    "queued": ("排队中", "Queued"), "running": ("运行中", "Running"), "done": ("已完成", "Done"),
+    "failed": ("失败", "Failed"),
+}
+STATE_TONE = {"open": "info", "rating": "info", "review": "warn", "publicised": "warn", "final": "ok",
+              "done": "ok", "failed": "bad", "running": "info", "queued": ""}
+
+
+def grade_label(code: str | None, scheme: str = "routine") -> str:
+    if not code:
+        return ""
+    zh_en = GRADES.get(scheme, {}).get(code)
+    return pick(*zh_en) if zh_en else str(code)
+
+
+def state_label(code: str | None) -> str:
+    if not code:
+        return ""
+    zh_en = STATES.get(code)
+    return pick(*zh_en) if zh_en else str(code)
+
+
+# What a background job does, in words (the job page shows this, not the code).
+JOB_KINDS: dict[str, tuple[str, str]] = {
+    "annual.compute": ("计算年度考核结果", "Computing the annual results"),
+    "routine.compute": ("计算平时考核结果", "Computing the routine results"),
+    "routine.remind": ("发送平时考核提醒", "Sending routine-assessment reminders"),
+    "people.roster_check": ("校验花名册文件", "Checking the roster file"),
+    "people.roster_import": ("导入花名册", "Importing the roster"),
+    "supervision.export": ("生成 Excel 导出文件", "Preparing an Excel export"),
+    "supervision.refresh_stats": ("更新督导统计数据", "Refreshing the supervision figures"),
+    "demo.sleep": ("演示任务", "Demonstration task"),
+}
+
+
+def job_label(kind: str | None) -> str:
+    zh_en = JOB_KINDS.get(kind or "")
+    return pick(*zh_en) if zh_en else str(kind or "")

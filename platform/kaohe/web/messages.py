@@ -1,0 +1,78 @@
+"""Validation messages in the reader's language.
+
+The API answers in English (marshmallow's own messages and the services'
+field messages).  Pages show the same messages through `localize_message`,
+which knows marshmallow's standard messages (with their numbers) and
+otherwise looks the message up in the catalog, so a service message that is
+a translated msgid appears in Chinese too."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+
+
+def _rules():
+    # (pattern, function of the match -> translated text); evaluated per call
+    # so each request gets its own locale.
+    return [
+        (r"Missing data for required field\.", lambda m: _("This field is required.")),
+        (r"Field may not be null\.", lambda m: _("This field may not be empty.")),
+        (r"Invalid value\.", lambda m: _("Invalid value.")),
+        (r"Not a valid integer\.", lambda m: _("Enter a whole number.")),
+        (r"Not a valid number\.", lambda m: _("Enter a number.")),
+        (r"Number too large\.", lambda m: _("The number is too large.")),
+        (r"Not a valid string\.", lambda m: _("Enter text.")),
+        (r"Not a valid email address\.", lambda m: _("Enter a valid e-mail address.")),
+        (r"Not a valid date\.", lambda m: _("Enter a date as YYYY-MM-DD.")),
+        (r"Not a valid (datetime|time)\.", lambda m: _("Enter a valid date and time.")),
+        (r"Not a valid boolean\.", lambda m: _("Choose yes or no.")),
+        (r"Not a valid (list|mapping type|URL)\.", lambda m: _("Invalid value.")),
+        (r"Unknown field\.", lambda m: _("Unknown field.")),
+        (r"Invalid input type\.", lambda m: _("Invalid input.")),
+        (r"String does not match expected pattern\.", lambda m: _("The format is not valid.")),
+        (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
+         lambda m: _("Must be %(min)s to %(max)s characters long.", **m.groupdict())),
+        (r"Length must be (?P<n>\d+)\.", lambda m: _("Must be exactly %(n)s characters long.", **m.groupdict())),
+        (r"Longer than maximum length (?P<max>\d+)\.",
+         lambda m: _("At most %(max)s characters.", **m.groupdict())),
+        (r"Shorter than minimum length (?P<min>\d+)\.",
+         lambda m: _("At least %(min)s characters.", **m.groupdict())),
+        (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+         lambda m: _("Must be between %(min)s and %(max)s.", **m.groupdict())),
+        (r"Must be greater than (?P<min>\S+) and less than (?P<max>\S+)\.",
+         lambda m: _("Must be more than %(min)s and less than %(max)s.", **m.groupdict())),
+        (r"Must be greater than or equal to (?P<min>\S+)\.", lambda m: _("Must be at least %(min)s.", **m.groupdict())),
+        (r"Must be less than or equal to (?P<max>\S+)\.", lambda m: _("Must be at most %(max)s.", **m.groupdict())),
+        (r"Must be greater than (?P<min>\S+)\.", lambda m: _("Must be more than %(min)s.", **m.groupdict())),
+        (r"Must be less than (?P<max>\S+)\.", lambda m: _("Must be less than %(max)s.", **m.groupdict())),
+        (r"Must be one of: (?P<choices>.*)\.", lambda m: _("Must be one of: %(choices)s.", **m.groupdict())),
+    ]
+
+
+_COMPILED = [re.compile(p + r"\Z") for p, _fn in _rules()]
+
+
+def localize_message(message) -> str:
+    text = str(message)
+    for rx, (_p, fn) in zip(_COMPILED, _rules()):
+        m = rx.match(text)
+        if m:
+            return fn(m)
+    return _(text) if text else text
+
+
+def localize_errors(errors):
+    """The same structure as marshmallow's `messages`, every string localized."""
+    if isinstance(errors, dict):
+        return {k: localize_errors(v) for k, v in errors.items()}
+    if isinstance(errors, (list, tuple)):
+        return [localize_errors(v) for v in errors]
+    return localize_message(errors)
+
+
+def N_(message: str) -> str:
+    """Mark a service message for the catalog without translating it here:
+    `raise Invalid({"code": [N_("This code is already used in the province.")]})`.
+    The API keeps the English text; pages show it translated (localize_message)."""
+    return message

@@ -1,0 +1,141 @@
+"""The pages: staff on a phone, raters, the office; same rules and messages as the API."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .conftest import rate, transition
+
+API = "/api/v1/routine"
+
+
+def test_staff_signs_in_writes_a_record_and_self_assesses(rt, login):
+    b = login("t1staff")
+    page = b.get("/routine/").get_data(as_text=True)
+    assert "签到" in page and 'name="what" value="in"' in page
+    resp = b.post("/routine/sign", {"what": "in"})
+    assert resp.status_code == 302
+    page = b.get("/routine/").get_data(as_text=True)
+    assert 'value="out"' in page
+    resp = b.post("/routine/sign", {"what": "in"}, follow_redirects=True)
+    assert "Already signed in" in resp.get_data(as_text=True) or "已" in resp.get_data(as_text=True)
+    # work record
+    url = f"/routine/periods/{rt.period_id}/records"
+    page = b.get(url).get_data(as_text=True)
+    assert "工作写实" in page or "Work records" in page
+    month = dt.date.today().replace(day=1).isoformat()
+    resp = b.post(url, {"on_date": month, "kind": "monthly", "plan": "走访", "done": ""})
+    assert resp.status_code == 422
+    resp = b.post(url, {"on_date": month, "kind": "monthly", "plan": "走访", "done": "走访10户"})
+    assert resp.status_code == 302
+    assert "走访10户" in b.get(url).get_data(as_text=True)
+    # self-assessment form
+    rate_url = f"/routine/periods/{rt.period_id}/rate/{rt.ids['d1staff']}/self"
+    page = b.get(rate_url).get_data(as_text=True)
+    assert 'name="s_ethics"' in page and 'name="s_work"' in page
+    resp = b.post(rate_url, {"s_ethics": "you", "s_work": "70"})
+    assert resp.status_code == 422 and "between 0 and 60" in resp.get_data(as_text=True)
+    resp = b.post(rate_url, {"s_ethics": "you", "s_work": "58"})
+    assert resp.status_code == 302
+    # someone else's supervisor form is refused with the rule
+    resp = b.get(f"/routine/periods/{rt.period_id}/rate/{rt.ids['d2staff']}/supervisor")
+    assert resp.status_code == 403
+
+
+def test_rater_page_conflict_shows_the_newer_value(rt, login):
+    b = login("rt_d1head")
+    page = b.get("/routine/").get_data(as_text=True)
+    assert "d1staff" in page or str(rt.ids["d1staff"]) in page
+    url = f"/routine/periods/{rt.period_id}/rate/{rt.ids['d1staff']}/supervisor"
+    b.get(url)
+    assert b.post(url, {"s_ethics": "you", "s_work": "50", "comment": "good"}).status_code == 302
+    # meanwhile the rater changes it through the API (version 1 → 2)
+    assert rate(rt, "d1head", "d1staff", "supervisor", {"ethics": "liang", "work": 44}, version=1).status_code == 200
+    resp = b.post(url, {"s_ethics": "cha", "s_work": "30", "version": "1"})
+    assert resp.status_code == 409
+    text = resp.get_data(as_text=True)
+    assert 'data-testid="conflict"' in text and "44" in text
+
+
+def test_office_pages(rt, login):
+    b = login("t1admin")
+    assert b.get("/routine/admin").status_code == 302
+    page = b.get(f"/routine/units/{rt.unit_id}").get_data(as_text=True)
+    assert "2" in page and rt.client is not None
+    for path in ("indicators", "schemes", "assignments", "peer-groups"):
+        assert b.get(f"/routine/units/{rt.unit_id}/{path}").status_code == 200, path
+    # a bad scheme is refused naming the section, nothing written
+    resp = b.post(f"/routine/units/{rt.unit_id}/schemes", {
+        "code": "s2", "name": "方案二", "basis": "points", "total": "100",
+        "sections": "a | A | 50 | work\nb | B | 40 | ethics", "w_supervisor": "1", "w_self": "0", "w_peer": "0",
+        "w_democratic": "0"})
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    assert "sections.a.indicators" in text or "section a" in text
+    # a good one, weights 90% / 10%
+    resp = b.post(f"/routine/units/{rt.unit_id}/schemes", {
+        "code": "s3", "name": "本职中心", "basis": "weight", "total": "100",
+        "sections": "own | 本职工作 | 90% | \ncenter | 中心工作 | 10% |", "w_supervisor": "0.6", "w_self": "0.1",
+        "w_peer": "0", "w_democratic": "0.3"})
+    assert resp.status_code == 422 and "has no indicators" in resp.get_data(as_text=True)
+    # indicator form
+    resp = b.post(f"/routine/units/{rt.unit_id}/indicators", {"code": "x1", "name": "测试", "dimension": "ji",
+                                                                "kind": "deduction", "max": "5", "per": "1", "cap": "9"})
+    assert resp.status_code == 422 and "cap" in resp.get_data(as_text=True)
+    resp = b.post(f"/routine/units/{rt.unit_id}/indicators", {"code": "x1", "name": "测试", "dimension": "ji",
+                                                                "kind": "deduction", "max": "5", "per": "1", "cap": "5"})
+    assert resp.status_code == 302
+    # the period page: board, transitions, compute
+    url = f"/routine/periods/{rt.period_id}"
+    page = b.get(url).get_data(as_text=True)
+    assert 'data-to="rating"' in page and "board" in page
+    resp = b.post(f"{url}/transition", {"to": "final"}, follow_redirects=True)
+    assert "Allowed" in resp.get_data(as_text=True)
+    assert b.post(f"{url}/transition", {"to": "rating"}).status_code == 302
+    rate(rt, "d1head", "d1staff", "supervisor")
+    resp = b.post(f"{url}/events", {"person_id": rt.ids["d1staff"], "indicator_code": "discipline",
+                                     "occurred_on": dt.date.today().isoformat(), "evidence": "抽查脱岗"})
+    assert resp.status_code == 302
+    resp = b.post(f"{url}/compute", {})
+    assert resp.status_code == 302 and "job=" in resp.headers["Location"]
+    page = b.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "抽查脱岗" in page and 'data-person="%d"' % rt.ids["d1staff"] in page
+    # the person page shows who voted, never anonymous values
+    rate(rt, "d2staff", "d1staff", "peer", {"ethics": "cha", "work": 13.5})
+    page = b.get(f"{url}/people/{rt.ids['d1staff']}").get_data(as_text=True)
+    assert 'data-testid="voters"' in page and "13.5" not in page
+
+
+def test_staff_sees_result_only_when_published(rt, login):
+    b = login("t1staff")
+    url = f"/routine/periods/{rt.period_id}/result"
+    assert b.get(url).status_code == 403
+    assert transition(rt, "rating").status_code == 200
+    rate(rt, "d1head", "d1staff", "supervisor", comment="认真负责")
+    assert transition(rt, "review").status_code == 200
+    rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    resp = rt.client.put(f"{API}/periods/{rt.period_id}/results/{rt.ids['d1staff']}/feedback",
+                         json={"feedback": "继续保持"}, headers=rt.h("admin"))
+    assert resp.status_code == 200
+    assert transition(rt, "publicised").status_code == 200
+    page = b.get(url).get_data(as_text=True)
+    assert 'data-testid="score"' in page and "继续保持" in page and "认真负责" in page
+    assert "较好" in page or "好" in page
+
+
+def test_home_panel_and_nav(rt, login):
+    b = login("t1staff")
+    page = b.get("/").get_data(as_text=True)
+    assert 'data-testid="routine-panel"' in page
+    assert "/routine/" in page
+
+
+def test_correction_page_flow(rt, login, login_new):
+    b = login("t1staff")
+    day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    resp = b.post("/routine/correction", {"day": day, "reason": "", "sign_in_at": "08:40"})
+    assert resp.status_code == 422
+    resp = b.post("/routine/correction", {"day": day, "reason": "县里开会", "sign_in_at": "08:40"})
+    assert resp.status_code == 302
+    head = login_new("rt_d1head")
+    page = head.get("/routine/").get_data(as_text=True)
+    assert "县里开会" in page

@@ -1,0 +1,24 @@
+"""First checks that the harness and the core wiring hold on both databases."""
+
+
+def test_login_home_tree(world, login, backend):
+    b = login("t1admin")
+    html = b.get("/").get_data(as_text=True)
+    assert "T1" in html
+    assert "T2" not in html  # the sibling township is invisible
+
+
+def test_sibling_is_404(world, login, backend):
+    b = login("t1admin")
+    assert b.get(f"/orgs/{world.ids['P1-T1']}").status_code == 200
+    assert b.get(f"/orgs/{world.ids['P1-T2']}").status_code == 404
+    assert b.get(f"/orgs/{world.ids['P2-T1']}").status_code == 404
+
+
+def test_api_token_and_scope(world, client, api_token, backend):
+    h = api_token("countysup")
+    ids = {o["code"] for o in client.get("/api/v1/orgs", headers=h).get_json()}
+    assert {"K1", "T1", "T2", "T1-D1"} <= ids
+    assert not ids & {"K2", "T3", "T4", "P2-T1", "C2"}
+    assert client.get(f"/api/v1/orgs/{world.ids['P1-T3']}", headers=h).status_code == 404
+    assert client.get("/api/v1/orgs").status_code == 401
