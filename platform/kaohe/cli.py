@@ -22,32 +22,84 @@ def _create_app():
         raise click.ClickException(str(exc))
 
 
+def _one_line(exc: BaseException) -> click.ClickException | None:
+    """The one line a user sees for an expected failure (None: unexpected)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from werkzeug.exceptions import NotFound
+
+    from .config import ConfigError
+    from .core.errors import KaoheError
+
+    if isinstance(exc, KaoheError):
+        detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                           for k, v in (exc.errors or {}).items())
+        return click.ClickException(f"{exc.message} {detail}".strip())
+    if isinstance(exc, (ConfigError, FileNotFoundError)):
+        return click.ClickException(str(exc))
+    if isinstance(exc, DBAPIError):
+        first = (str(exc.orig).splitlines() or [""])[0]
+        if "no such table" in first or ("relation" in first and "does not exist" in first):
+            return click.ClickException(f"the database has no schema yet ({first}); run `kaohe db upgrade`")
+        if isinstance(exc, OperationalError):
+            return click.ClickException(f"database not reachable: {first}")
+        return click.ClickException(f"database error: {first}")
+    if isinstance(exc, NotFound):
+        return click.ClickException("not found (or outside the scope)")
+    return None
+
+
+def _unexpected(exc: BaseException) -> click.ClickException:
+    """An unexpected failure: the traceback goes to a log file, the user gets one line."""
+    import traceback
+
+    try:
+        folder = os.environ.get("KAOHE_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "cli-errors.log")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+        where = f"; details in {path}"
+    except OSError:
+        where = ""
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return click.ClickException(f"internal error ({type(exc).__name__}: {first}){where}")
+
+
 def one_line_errors(fn):
     """Turn expected failures into `Error: ...` and exit status 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .config import ConfigError
-        from .core.errors import KaoheError
-
         try:
             return fn(*args, **kwargs)
-        except KaoheError as exc:
-            detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                               for k, v in (exc.errors or {}).items())
-            raise click.ClickException(f"{exc.message} {detail}".strip())
-        except (ConfigError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc))
-        except Exception as exc:  # noqa: BLE001
-            from sqlalchemy.exc import OperationalError
-
-            if isinstance(exc, OperationalError):
-                raise click.ClickException(f"database not reachable: {str(exc.orig).splitlines()[0]}")
-            from werkzeug.exceptions import NotFound
-
-            if isinstance(exc, NotFound):
-                raise click.ClickException("not found (or outside the scope)")
+        except click.exceptions.Exit:
             raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            mapped = _one_line(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
     return wrapper
+
+
+class KaoheGroup(FlaskGroup):
+    """The top-level group: whatever a command raises reaches the user as one
+    line and a non-zero exit, never as a traceback (KAOHE_CLI_TRACEBACK=1
+    shows it, for developers)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt,
+                SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if os.environ.get("KAOHE_CLI_TRACEBACK") == "1":
+                raise
+            mapped = _one_line(exc)
+            raise (mapped or _unexpected(exc)) from None
 
 
 def cli_progress(label: str):
@@ -95,7 +147,7 @@ def register_commands(app) -> None:
     register(app)
 
 
-main = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+main = KaoheGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
                   help="Kaohe (考核): civil-servant assessment platform.")
 
 

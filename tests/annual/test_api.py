@@ -2,6 +2,8 @@
 deadline enforced (one day late refused, the deadline named)."""
 import datetime as dt
 
+from kaohe.core.clock import local_today
+
 from sqlalchemy import select
 
 from kaohe.extensions import db
@@ -39,7 +41,7 @@ def test_api_flow_and_validation(app, world, client, api_token):
     r = client.post(f"/api/v1/annual/units/{t1}/records", json={"person_id": ids["head"], "kind": "sanction",
                                                                 "year": YEAR, "sanction_kind": "nonsense"}, headers=hdr)
     assert r.status_code == 422 and "sanction_kind" in r.get_json()["errors"]
-    _through_notice(app, client, hdr, t1, dt.date.today())
+    _through_notice(app, client, hdr, t1, local_today())
     r = client.get(f"/api/v1/annual/units/{t1}/{YEAR}/outcomes", headers=hdr)
     assert r.status_code == 200 and {o["code"] for o in r.get_json()} == {"1", "2", "4"}
     other = api_token("t3admin")

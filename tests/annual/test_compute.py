@@ -138,9 +138,9 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
             rows = _db.session.execute(select(task.c.status, task.c.assignee_person_id).where(
                 task.c.source_type == "annual_talk")).all()
             assert rows == [("open", talks[0].leader_person_id)]
-        import datetime as dt
+        from kaohe.core.clock import local_today
 
-        service.record_talk(talks[0], dt.date.today(), "谈话记录：指出连续低分的原因并提出改进要求")
+        service.record_talk(talks[0], local_today(), "谈话记录：指出连续低分的原因并提出改进要求")
         _db.session.commit()
         if task is not None:
             assert _db.session.execute(select(task.c.status).where(task.c.source_type == "annual_talk")).scalar_one() == "done"

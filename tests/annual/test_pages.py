@@ -2,6 +2,8 @@
 committee decision on a tie, confirm, 公示, notices, acknowledgement,
 review, appeal to the county, reversal re-deriving pay; exports."""
 import datetime as dt
+
+from kaohe.core.clock import local_today
 import io
 
 from sqlalchemy import select
@@ -58,11 +60,11 @@ def test_full_procedure(app, world, login_as):
     assert "exceed the quota" in r.get_data(as_text=True)
     admin.post(base + "/adjust", {"person_id": ids["deputy"], "grade": "chenzhi", "reason": "委员会表决：名额已满"})
     assert admin.post(base + "/confirm").status_code == 302
-    start = dt.date.today() - dt.timedelta(days=20)
+    start = local_today() - dt.timedelta(days=20)
     assert admin.post(base + "/publish", {"start": start.isoformat()}).status_code == 302
     pub = admin.get(base + "/publicity").get_data(as_text=True)
     assert "年度考核优秀等次人选公示" in pub and "head" in pub
-    assert admin.post(base + "/notify", {"notice_on": dt.date.today().isoformat()}).status_code == 302
+    assert admin.post(base + "/notify", {"notice_on": local_today().isoformat()}).status_code == 302
     xlsx = admin.get(base + "/export.xlsx")
     assert xlsx.status_code == 200
     from openpyxl import load_workbook
@@ -123,7 +125,7 @@ def test_full_procedure(app, world, login_as):
         outs = {o.person_id: o for o in db.session.execute(select(service.AnnualOutcome)).scalars()}
         o2 = outs[ids["d2staff"]]
         assert o2.grade == "jibenchenzhi" and o2.code == "3" and o2.changed_by_appeal
-        assert o2.acknowledged_at is None and o2.notice_on == dt.date.today()
+        assert o2.acknowledged_at is None and o2.notice_on == local_today()
         assert o2.pay_cents > 0 and pay_before[ids["d2staff"]] == 0
         # the pool (amount per person × people paid) now includes d2staff; it still sums exactly
         assert sum(pay_before.values()) == 2000 * 100 * 5

@@ -6,12 +6,14 @@ county; the county supervisor sees the appeal with its decision deadline."""
 from __future__ import annotations
 
 import datetime as dt
+
+from kaohe.core.clock import local_today
 import time
 
 from .helpers import horizontal_overflow, org_id
 
 LUSHAER, COUNTY = "630122101", "630122"
-YEAR = dt.date.today().year          # the demo leaves this year open in 鲁沙尔镇
+YEAR = local_today().year          # the demo leaves this year open in 鲁沙尔镇
 
 
 def _staff_member(live_server, unit_id):
@@ -67,10 +69,10 @@ def test_annual_journey(page, phone_page, login_as, live_server, shot):
     assert "不称职" in page.locator(f"tr[data-person='{pid}'] td.grade").inner_text()
 
     # 3. 公示 (started three weeks ago, so it is over) and the written notices today
-    page.fill("#f-start", (dt.date.today() - dt.timedelta(days=21)).isoformat())
+    page.fill("#f-start", (local_today() - dt.timedelta(days=21)).isoformat())
     page.click("form[action$='/publish'] button")
     page.wait_for_load_state("networkidle")
-    page.fill("#f-notice", dt.date.today().isoformat())
+    page.fill("#f-notice", local_today().isoformat())
     page.click("form[action$='/notify'] button")
     page.wait_for_load_state("networkidle")
     assert page.locator("form[action$='/file']").count() == 1

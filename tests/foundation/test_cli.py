@@ -144,3 +144,16 @@ def test_cli_database_unreachable_is_one_line(tmp_path):
     assert proc.returncode == 1
     line = _one_error_line(proc.stderr)
     assert line.startswith("Error: database not reachable"), line
+
+
+def test_cli_on_a_database_without_schema_says_to_migrate(tmp_path):
+    """Any command, decorated or not, on an empty database: one line naming
+    `kaohe db upgrade`, exit 1, no traceback."""
+    env = {"KAOHE_INSTANCE_PATH": str(tmp_path), "KAOHE_SECRET_KEY": "x",
+           "KAOHE_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    for args in (["bench", "policy", "--n", "1"], ["audit", "verify"]):
+        proc = kaohe(env, *args, timeout=120)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        line = _one_error_line(proc.stderr)
+        assert line.startswith("Error: the database has no schema yet") and "kaohe db upgrade" in line, line

@@ -3,6 +3,8 @@ account per person, a library, a scheme, a peer group and an open period."""
 from __future__ import annotations
 
 import datetime as dt
+
+from kaohe.core.clock import local_today
 from types import SimpleNamespace
 
 import pytest
@@ -78,8 +80,8 @@ def rt(app, world, client, api_token):
             service.save_indicator(unit, dict(ind))
         scheme = service.save_scheme(unit, dict(SCHEME))
         service.save_peer_group(unit, "党群组", [ns.ids["d1staff"], ns.ids["d2staff"], ns.ids["d2head"]])
-        year = dt.date.today().year
-        q = (dt.date.today().month - 1) // 3 + 1
+        year = local_today().year
+        q = (local_today().month - 1) // 3 + 1
         period = service.create_period(unit, year, q, "quarter")
         service.transition(period, "open")
         db.session.commit()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kaohe.core.clock import local_today
+
 from .conftest import rate, transition
 
 API = "/api/v1/routine"
@@ -22,7 +24,7 @@ def test_staff_signs_in_writes_a_record_and_self_assesses(rt, login):
     url = f"/routine/periods/{rt.period_id}/records"
     page = b.get(url).get_data(as_text=True)
     assert "工作写实" in page or "Work records" in page
-    month = dt.date.today().replace(day=1).isoformat()
+    month = local_today().replace(day=1).isoformat()
     resp = b.post(url, {"on_date": month, "kind": "monthly", "plan": "走访", "done": ""})
     assert resp.status_code == 422
     resp = b.post(url, {"on_date": month, "kind": "monthly", "plan": "走访", "done": "走访10户"})
@@ -93,7 +95,7 @@ def test_office_pages(rt, login):
     assert b.post(f"{url}/transition", {"to": "rating"}).status_code == 302
     rate(rt, "d1head", "d1staff", "supervisor")
     resp = b.post(f"{url}/events", {"person_id": rt.ids["d1staff"], "indicator_code": "discipline",
-                                     "occurred_on": dt.date.today().isoformat(), "evidence": "抽查脱岗"})
+                                     "occurred_on": local_today().isoformat(), "evidence": "抽查脱岗"})
     assert resp.status_code == 302
     resp = b.post(f"{url}/compute", {})
     assert resp.status_code == 302 and "job=" in resp.headers["Location"]
@@ -131,7 +133,7 @@ def test_home_panel_and_nav(rt, login):
 
 def test_correction_page_flow(rt, login, login_new):
     b = login("t1staff")
-    day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    day = (local_today() - dt.timedelta(days=1)).isoformat()
     resp = b.post("/routine/correction", {"day": day, "reason": "", "sign_in_at": "08:40"})
     assert resp.status_code == 422
     resp = b.post("/routine/correction", {"day": day, "reason": "县里开会", "sign_in_at": "08:40"})

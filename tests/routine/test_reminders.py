@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kaohe.core.clock import local_today
+
 from kaohe.core.calendar import WorkCalendar
 
 from .conftest import transition
@@ -12,7 +14,7 @@ API = "/api/v1/routine"
 
 def _workday_in_quarter() -> dt.date:
     cal = WorkCalendar()
-    d = dt.date.today()
+    d = local_today()
     start = dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
     while d >= start:
         if cal.is_workday(d):
@@ -47,7 +49,7 @@ def test_remind_cli_is_idempotent(rt, runner):
         kinds = {(p, k) for p, k in db.session.execute(select(RoutineReminder.person_id, RoutineReminder.kind))}
         db.session.remove()
     assert (rt.ids["d2staff"], "sign_in") in kinds
-    if day == dt.date.today():
+    if day == local_today():
         assert (rt.ids["d1staff"], "sign_in") not in kinds
     assert (rt.ids["d1head"], "rating") in kinds
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kaohe.core.clock import local_today
+
 import pytest
 from sqlalchemy import func, select
 
@@ -136,7 +138,7 @@ def test_scheme_whose_weights_do_not_add_up_is_refused_naming_the_section(rt):
 
 
 def test_deduction_beyond_its_cap_is_refused(rt):
-    body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": dt.date.today().isoformat(),
+    body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": local_today().isoformat(),
             "evidence": "late for the duty roster"}
     for _ in range(5):
         assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin")).status_code == 201
@@ -172,7 +174,7 @@ def test_correction_for_a_day_in_a_final_period_is_refused(rt):
 
 
 def test_correction_needs_the_supervisor(rt):
-    day = dt.date.today() - dt.timedelta(days=1)
+    day = local_today() - dt.timedelta(days=1)
     resp = rt.client.post(f"{API}/me/corrections", json={
         "day": day.isoformat(), "reason": "county meeting", "sign_in_at": f"{day.isoformat()}T08:55:00+08:00"},
         headers=rt.h("d1staff"))
@@ -232,7 +234,7 @@ def _through_to_review(rt, **rate_kw):
 
 def test_compute_publish_final_and_amend(rt):
     ev = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline",
-          "occurred_on": dt.date.today().isoformat(), "evidence": "absent from duty"}
+          "occurred_on": local_today().isoformat(), "evidence": "absent from duty"}
     assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=ev, headers=rt.h("admin")).status_code == 201
     _through_to_review(rt)
     results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
@@ -259,14 +261,14 @@ def test_compute_publish_final_and_amend(rt):
     with rt.app.app_context():
         apply_scope(Scope.system("t"))
         per = db.session.get(Period, rt.period_id)
-        per.publicity_until = dt.date.today() - dt.timedelta(days=1)
+        per.publicity_until = local_today() - dt.timedelta(days=1)
         db.session.commit()
     assert transition(rt, "final").status_code == 200
     # read-only: no rating, no event, no record, no transition, no compute
     assert rate(rt, "d1head", "d1staff", "supervisor", version=1).status_code == 422
     assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=ev, headers=rt.h("admin")).status_code == 422
     resp = rt.client.put(f"{API}/periods/{rt.period_id}/records/mine", json={
-        "on_date": dt.date.today().isoformat(), "done": "x"}, headers=rt.h("d1staff"))
+        "on_date": local_today().isoformat(), "done": "x"}, headers=rt.h("d1staff"))
     assert resp.status_code == 422
     assert rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin")).status_code == 422
     for to in ("open", "rating", "review", "publicised", "final"):
@@ -443,7 +445,7 @@ def test_anonymous_aggregates_shown_at_the_minimum(rt):
 
 def test_work_records_with_versions(rt):
     url = f"{API}/periods/{rt.period_id}/records/mine"
-    today = dt.date.today()
+    today = local_today()
     resp = rt.client.put(url, json={"on_date": today.isoformat(), "plan": "village visits", "done": "visited 5"},
                          headers=rt.h("d1staff"))
     assert resp.status_code == 200 and resp.get_json()["on_date"] == today.replace(day=1).isoformat()
@@ -473,6 +475,28 @@ def test_sign_in_and_out(rt):
     assert rt.client.post(f"{API}/me/attendance", json={"what": "sideways"},
                           headers=rt.h("d1staff")).status_code == 422
     assert rt.client.post(f"{API}/me/attendance", json={"what": "in"}, headers=rt.h("admin")).status_code == 403
+
+
+def test_sign_in_after_midnight_beijing_counts_for_the_beijing_day(rt, login, monkeypatch):
+    """01:48 in Beijing is 17:48 UTC of the day before: the sign-in belongs
+    to the Beijing day, and the staff page of that day shows it."""
+    from kaohe.core import clock
+    from kaohe.routine.models import Attendance
+
+    late = dt.datetime.combine(local_today(), dt.time(17, 48), tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(clock, "utcnow", lambda: late)
+    resp = rt.client.post(f"{API}/me/attendance", json={"what": "in"}, headers=rt.h("d1staff"))
+    assert resp.status_code == 200
+    with rt.app.app_context():
+        from kaohe.tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("test"))
+        days = db.session.execute(select(Attendance.day)).scalars().all()
+        db.session.remove()
+    assert days == [late.date() + dt.timedelta(days=1)]
+    assert rt.client.post(f"{API}/me/attendance", json={"what": "in"}, headers=rt.h("d1staff")).status_code == 409
+    page = login("t1staff").get("/routine/").get_data(as_text=True)
+    assert 'name="what" value="out"' in page and 'name="what" value="in"' not in page
 
 
 def test_metrics_import_all_or_nothing(rt):

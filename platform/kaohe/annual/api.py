@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ..core.clock import local_today
 from ..api.common import require
 from ..auth.roles import Perm
 from ..core.errors import Invalid
@@ -272,7 +273,7 @@ def cases():
     if not scope.all_roots:
         stmt = stmt.where(AnnualAppeal.root_id == scope.root_id, org_filter(AnnualAppeal.org_id, scope))
     if request.args.get("overdue") in ("1", "true"):
-        stmt = stmt.where(AnnualAppeal.status == "pending", AnnualAppeal.decide_by < dt.date.today())
+        stmt = stmt.where(AnnualAppeal.status == "pending", AnnualAppeal.decide_by < local_today())
     if not (service_has(Perm.unit_admin, None) or service_has(Perm.supervise, None)):
         require(Perm.supervise)
     return list(db.session.execute(stmt.order_by(AnnualAppeal.decide_by).limit(2000)).scalars())

@@ -11,6 +11,7 @@ import tempfile
 import time
 
 import click
+from ..core.clock import local_today
 
 
 def _peak_mb() -> float:
@@ -108,7 +109,7 @@ def bench_annual(n, levels, database, year, keep):
 
     if n < 100:
         raise click.ClickException("--people must be at least 100")
-    year = year or dt.date.today().year
+    year = year or local_today().year
     try:
         owner_url, app_url = databases.create_pg_database(database)
     except databases.PgUnavailable as exc:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
+from ..core.clock import local_day
+
 
 def _to_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
+        return local_day(value)
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))

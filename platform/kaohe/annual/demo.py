@@ -11,6 +11,7 @@ import random
 
 from sqlalchemy import insert, select
 
+from ..core.clock import local_today
 from ..core.db import utcnow
 from ..extensions import db
 from ..people.models import Person
@@ -60,7 +61,7 @@ def _units_with_routine(root_id: int, year: int) -> set[int]:
 
 
 def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
-    today = today or dt.date.today()
+    today = today or local_today()
     year, prev = today.year, today.year - 1
     rng = random.Random(5)
     units = list(db.session.execute(select(OrgNode).where(

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
+from ..core.clock import local_today
 from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
 from ..extensions import db
@@ -412,7 +413,7 @@ def _raise_talks(conn, root_id: int, year: int, talk_rows: list[tuple]) -> None:
             T.c.root_id == root_id, T.c.year == year, T.c.person_id.in_(part))).all())
     reasons = {"criticism": "A routine score at or below the low-score line",
                "reminder": "Consecutive routine scores at or below the low-score line"}
-    due = dt.date.today() + dt.timedelta(days=15)
+    due = local_today() + dt.timedelta(days=15)
     new = [{"root_id": root_id, "org_id": unit, "year": year, "person_id": pid, "leader_person_id": leader,
             "kind": kind, "reason": reasons[kind], "due_on": due, "version": 1, "created_at": utcnow()}
            for unit, pid, leader, kind in talk_rows if (pid, kind) not in have]

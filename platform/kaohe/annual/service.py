@@ -7,6 +7,7 @@ from typing import Sequence
 
 from sqlalchemy import and_, func, select, update
 
+from ..core.clock import local_today
 from ..audit.service import current_actor, record
 from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
@@ -23,7 +24,7 @@ ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return local_today()
 
 
 def _actor() -> str:

@@ -32,6 +32,7 @@ import json
 import random
 import time
 from contextlib import ExitStack
+from ..core.clock import local_today
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余杜叶程魏苏吕丁任沈姚卢姜崔"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌宇浩凯晨琳雪梅婷欣悦瑞博轩涵航峰亮成志海波宁"
@@ -107,7 +108,7 @@ def build_synthetic_province(n: int, db_url: str, *, year: int | None = None, se
     import psycopg
 
     t0 = time.perf_counter()
-    year = year or dt.date.today().year
+    year = year or local_today().year
     rng = random.Random(seed * 1_000_003 + n)
     url = _libpq(db_url)
     code = code or f"BENCH{n}"

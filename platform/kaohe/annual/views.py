@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from ..core.clock import local_today
 from ..auth.roles import Perm
 from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
@@ -79,7 +80,7 @@ def _labels():
 
 def _year() -> int:
     try:
-        y = int(request.values.get("year") or dt.date.today().year)
+        y = int(request.values.get("year") or local_today().year)
     except ValueError:
         abort(404)
     if not 2000 <= y <= 2100:
@@ -361,7 +362,7 @@ def close_record(rec_id):
     unit = _unit(rec.org_id)
     _need(Perm.unit_admin, unit)
     try:
-        service.close_investigation(rec, _date("end_date") or dt.date.today())
+        service.close_investigation(rec, _date("end_date") or local_today())
         db.session.commit()
     except KaoheError as exc:
         return _fail(exc, url_for("annual.records", org_id=unit.id, year=rec.year))
@@ -469,7 +470,7 @@ def me():
     return render_template("annual/me.html", p=p, unit=unit, a=a, year=year, outs=visible_outs, summary=summary,
                            cases=cases, deadlines=deadlines, counters=service.person_counters(p.id, p.root_id),
                            history=service.history(p.id, p.root_id),
-                           appealable=pol.get("appeal.appealable_grades") or ["buchenzhi"], today=dt.date.today())
+                           appealable=pol.get("appeal.appealable_grades") or ["buchenzhi"], today=local_today())
 
 
 @bp.route("/me/summary", methods=["POST"])
@@ -545,7 +546,7 @@ def appeals():
     deciders = {c.id: has_perm(Perm.unit_admin if c.stage == "review" else Perm.supervise, orgs.get(c.decider_org_id))
                 for c in cases if orgs.get(c.decider_org_id)}
     return render_template("annual/appeals.html", cases=cases, people=people, orgs=orgs, deciders=deciders,
-                           today=dt.date.today())
+                           today=local_today())
 
 
 @bp.route("/appeals/<int:appeal_id>/decide", methods=["POST"])
@@ -660,7 +661,7 @@ def talks():
     if not has_perm(Perm.unit_admin):
         rows = [t for t in rows if me is not None and t.leader_person_id == me.id]
     people = _names([t.person_id for t in rows] + [t.leader_person_id for t in rows if t.leader_person_id])
-    return render_template("annual/talks.html", talks=rows, people=people, today=dt.date.today())
+    return render_template("annual/talks.html", talks=rows, people=people, today=local_today())
 
 
 @bp.route("/talks/<int:talk_id>", methods=["POST"])
@@ -671,7 +672,7 @@ def talk_record(talk_id):
     if not (has_perm(Perm.unit_admin, unit) or (me is not None and me.id == t.leader_person_id)):
         abort(403)
     try:
-        service.record_talk(t, _date("held_on") or dt.date.today(), request.form.get("record", ""))
+        service.record_talk(t, _date("held_on") or local_today(), request.form.get("record", ""))
         db.session.commit()
     except KaoheError as exc:
         return _fail(exc, url_for("annual.talks"))
@@ -684,7 +685,7 @@ def talk_record(talk_id):
 def _org_links(node):
     if not node.is_assessment_unit or not has_perm(Perm.view, node):
         return []
-    return [{"url": url_for("annual.unit_page", org_id=node.id, year=dt.date.today().year),
+    return [{"url": url_for("annual.unit_page", org_id=node.id, year=local_today().year),
              "label": _("Annual assessment")}]
 
 

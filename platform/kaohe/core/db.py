@@ -20,7 +20,9 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    from . import clock
+
+    return clock.utcnow()
 
 
 class Base(DeclarativeBase):

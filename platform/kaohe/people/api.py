@@ -68,7 +68,8 @@ from ..core.errors import Invalid  # noqa: E402
 from ..jobs import queue  # noqa: E402
 from . import roster, roster_service  # noqa: E402
 from .models import RosterImport  # noqa: E402
-from .schemas import RosterImportListSchema, RosterImportSchema, JobStartedSchema, UnitArgs, UploadFileSchema, UploadFormSchema  # noqa: E402
+from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
+                      UploadFileSchema, UploadFormSchema, UploadQueryArgs)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -128,14 +129,21 @@ def roster_template(args):
 
 @blp.route("/imports", methods=["POST"])
 @blp.arguments(UploadFormSchema, location="form")
+@blp.arguments(UploadQueryArgs, location="query")
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(202, JobStartedSchema)
-def import_upload(form, files):
-    """Upload a roster workbook: it is checked in a job; nothing is imported
-    until the file is clean and you call `/imports/{id}/apply`."""
+def import_upload(form, query, files):
+    """Upload a roster workbook (multipart: `unit_id`, `file`): it is checked in
+    a job; nothing is imported until the file is clean and you call
+    `/imports/{id}/apply`."""
     from flask import request
 
-    unit = get_in_scope(OrgNode, form["unit_id"])
+    # Load (404 outside the scope) and check the permission (403) before the
+    # file is looked at: a missing file is a 422 only for a unit you may manage.
+    unit_id = form.get("unit_id", query.get("unit_id"))
+    if unit_id is None:
+        raise Invalid({"unit_id": ["Missing data for required field."]})
+    unit = get_in_scope(OrgNode, unit_id)
     imp, job_id = start_upload(unit, request.files.get("file"), form["deactivate_missing"])
     return {"import_id": imp.id, "job_id": job_id, "status": imp.status}
 

@@ -39,13 +39,20 @@ class RosterImportSchema(Schema):
 
 
 class UploadFormSchema(Schema):
-    unit_id = fields.Int(required=True, metadata={"description": "the assessment unit (本机关)"})
+    unit_id = fields.Int(metadata={"description": "the assessment unit (本机关); required here or in the query "
+                                                  "string"})
     deactivate_missing = fields.Bool(load_default=False,
                                      metadata={"description": "people of the unit not in the file leave the roster"})
 
 
 class UploadFileSchema(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    # Required, but checked by the route after the unit's scoped look-up and the
+    # permission check (a missing file must not answer 422 before 404/403).
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "the .xlsx workbook (required)"})
+
+
+class UploadQueryArgs(Schema):
+    unit_id = fields.Int(metadata={"description": "the assessment unit, when not given as a form field"})
 
 
 class UnitArgs(Schema):

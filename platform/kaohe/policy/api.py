@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ..core.clock import local_today
 from ..api.common import require
 from ..auth.roles import Perm
 from ..auth.service import current_grants, has_perm
@@ -29,7 +30,7 @@ blp = Blueprint("policy_api", __name__, url_prefix="/api/v1", description="Polic
 
 
 def _year(args) -> int:
-    return args.get("year") or dt.date.today().year
+    return args.get("year") or local_today().year
 
 
 def _node(org_id: int) -> OrgNode:
@@ -70,7 +71,7 @@ def require_above(perm: Perm, unit: OrgNode) -> OrgNode:
 
 
 def _setting_view(node: OrgNode, key: str, year: int | None) -> dict:
-    year = year or dt.date.today().year
+    year = year or local_today().year
     view = service.describe(node, year, can_edit=True)
     for g in view["groups"]:
         for s in g["settings"]:

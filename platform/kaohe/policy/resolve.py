@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import registry as reg
+from ..core.clock import local_today
 
 UNSET = None  # layers carry has_value explicitly
 
@@ -409,7 +410,7 @@ def _load_layers(root_id: int, node_ids: Iterable[int], year: int, session) -> d
 
 
 def _default_year() -> int:
-    return dt.date.today().year
+    return local_today().year
 
 
 def _build(root_id, path_ids, year, token, by_node) -> EffectivePolicy:

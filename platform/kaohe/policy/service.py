@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..core.clock import local_today
 from ..audit.service import current_actor, record
 from ..core import hooks
 from ..core.errors import Conflict, Invalid
@@ -712,7 +713,7 @@ def _node_ref(n: OrgNode | None) -> dict | None:
 def describe(node: OrgNode, year: int | None = None, *, can_edit: bool = False) -> dict:
     """The effective policy of ``node`` with provenance, grouped by topic,
     with node names resolved and what the node itself may do with each key."""
-    year = check_year(year, allow_all=False) if year is not None else dt.date.today().year
+    year = check_year(year, allow_all=False) if year is not None else local_today().year
     pol = effective_policy(node, year)
     names = {n.id: n for n in path_nodes(node)}
     own = node_settings(node, year)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from ..core.clock import local_today
 from ..auth.roles import Perm
 from ..auth.service import current_grants, has_perm
 from ..core.errors import Forbidden, Invalid, KaoheError
@@ -151,10 +152,10 @@ def value_from_form(key: str, form) -> object:
 
 def _year_arg() -> int:
     try:
-        y = int(request.values.get("year") or dt.date.today().year)
+        y = int(request.values.get("year") or local_today().year)
     except ValueError:
-        y = dt.date.today().year
-    return y if 2000 <= y <= 2100 else dt.date.today().year
+        y = local_today().year
+    return y if 2000 <= y <= 2100 else local_today().year
 
 
 def _scope_year() -> int:
@@ -432,7 +433,7 @@ def _home_panel():
     nodes = [n for n in _top_nodes() if has_perm(Perm.supervise, n) and n.kind != "department"]
     if not nodes:
         return None
-    year = dt.date.today().year
+    year = local_today().year
     items = []
     for n in nodes[:5]:
         units = select(OrgNode.id).where(OrgNode.root_id == n.root_id, OrgNode.path.like(n.path + "%"),

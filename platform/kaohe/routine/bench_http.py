@@ -26,6 +26,7 @@ import threading
 import time
 
 import click
+from ..core.clock import local_today
 
 HOST = "127.0.0.1"
 
@@ -106,7 +107,7 @@ def _seed(app, units: int, per_unit: int) -> dict:
                 for ind in BENCH_LIBRARY:
                     service.save_indicator(unit, dict(ind))
                 service.save_scheme(unit, dict(BENCH_SCHEME))
-                today = dt.date.today()
+                today = local_today()
                 period = service.create_period(unit, today.year, (today.month - 1) // 3 + 1, "quarter")
                 service.transition(period, "open")
                 service.transition(period, "rating")

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
+from ..core.clock import local_today
 from ..audit.service import current_actor, record
 from ..core.calendar import WorkCalendar
 from ..core.db import utcnow
@@ -40,7 +41,7 @@ COMPUTE_STATES = ("rating", "review", "publicised", "final")
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return local_today()
 
 
 def _invalid(field: str, message: str):
@@ -743,9 +744,9 @@ def sign(person: Person, what: str, now: dt.datetime | None = None) -> Attendanc
 
 
 def _tz():
-    from zoneinfo import ZoneInfo
+    from ..core.clock import tz
 
-    return ZoneInfo("Asia/Shanghai")
+    return tz()
 
 
 def request_correction(person: Person, day: dt.date, reason: str, sign_in_at: dt.datetime | None,

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..core.clock import local_today
 from ..api.common import require
 from ..auth.roles import Perm
 from ..core.errors import Forbidden, Invalid
@@ -259,7 +260,7 @@ def export_create(data, kind):
         raise Forbidden()
     from .exports import safe_filename
 
-    name = safe_filename(f"{spec.title[0]}-{node.name}-{dt.date.today().isoformat()}") + ".xlsx"
+    name = safe_filename(f"{spec.title[0]}-{node.name}-{local_today().isoformat()}") + ".xlsx"
     job_id = queue.submit("supervision.export", root_id=node.root_id, org_id=node.id, scope=current_scope(),
                           params={"kind": kind, "org_id": node.id, "params": data["params"], "filename": name},
                           created_by=current_user.id if current_user.is_authenticated else None)

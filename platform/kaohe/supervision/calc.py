@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Iterable
+from ..core.clock import local_day, local_today
 
 
 def N_(text: str) -> str:
@@ -179,7 +180,7 @@ def _pct(rate: float) -> str:
 
 def flags_for_units(per_unit: dict[int, dict], settings: dict, today: dt.date | None = None) -> list[dict]:
     """Flags that follow from the per-unit figures alone."""
-    today = today or dt.date.today()
+    today = today or local_today()
     out: list[dict] = []
     high = float(settings.get("high_score", 95))
     wait = int(settings.get("publicise_within_days", 7))
@@ -191,7 +192,7 @@ def flags_for_units(per_unit: dict[int, dict], settings: dict, today: dt.date | 
             out.append(_flag(uid, "all_high", n=n, high=_num(high), low=_num(u["score_min"])))
         computed_at = u.get("computed_at")
         if u["computed"] and not u["publicised"] and computed_at is not None:
-            day = computed_at.date() if isinstance(computed_at, dt.datetime) else computed_at
+            day = local_day(computed_at) if isinstance(computed_at, dt.datetime) else computed_at
             if (today - day).days >= wait:
                 out.append(_flag(uid, "computed_not_publicised", computed=day.isoformat(), days=(today - day).days))
         if u["annual_computed"] and u["annual_confirmed"] and not u["annual_publicised"]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 from flask.cli import AppGroup
+from ..core.clock import local_today
 
 
 def register(app) -> None:
@@ -29,7 +30,7 @@ def register(app) -> None:
             node = db.session.execute(select(OrgNode).where(OrgNode.code == code)).scalars().first()
             if node is None:
                 raise click.ClickException(f"no org node with code {code}")
-            y = year or dt.date.today().year
+            y = year or local_today().year
             out = run_job_cli("supervision.refresh_stats", root_id=node.root_id, org_id=node.id,
                               params={"org_id": node.id, "year": y, "period": period}, label="refresh")
             click.echo(f"{out['units']} units, period {out['period'] or '-'}, {out['seconds']} s")

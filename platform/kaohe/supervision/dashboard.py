@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, case, distinct, func, select, true
 
+from ..core.clock import local_today
 from ..extensions import db
 from ..people.models import Person
 from ..tenancy.models import OrgNode
@@ -324,7 +325,7 @@ def _settings(node, year) -> dict:
 
 def build(node: OrgNode, *, year: int | None = None, period_key: str | None = None,
           today: dt.date | None = None, use_cache: bool = True, use_snapshot: bool | None = None) -> Dashboard:
-    today = today or dt.date.today()
+    today = today or local_today()
     year = int(year or today.year)
     cache_key = (node.root_id, node.id, year, period_key, today)
     ttl = cache_seconds()

@@ -9,6 +9,7 @@ import datetime as dt
 
 from sqlalchemy import and_, func, select
 
+from ..core.clock import local_today
 from ..auth.roles import Perm
 from ..extensions import db
 from ..people.models import Person
@@ -48,7 +49,7 @@ def _units_in(node):
 
 def _year(params) -> int:
     y = str(params.get("year") or "")
-    return int(y) if y.isdigit() and 2000 <= int(y) <= 2100 else dt.date.today().year
+    return int(y) if y.isdigit() and 2000 <= int(y) <= 2100 else local_today().year
 
 
 def _period_key(params):
@@ -175,7 +176,7 @@ def _appeal_rows(node, params):
                          .join(decider, decider.c.id == Ap.c.decider_org_id))
             .where(Ap.c.root_id == node.root_id, Ap.c.org_id.in_(_units_in(node)))
             .order_by(Ap.c.filed_on, unit.c.path).execution_options(yield_per=2000))
-    today = dt.date.today()
+    today = local_today()
     for r in db.session.execute(stmt):
         overdue = r.status == "pending" and r.decide_by and r.decide_by < today
         yield (r.code, r.name, r.staff_no, r.pname, APPEAL_STAGE.get(r.stage, r.stage), _zh(r.grade_appealed),

@@ -16,6 +16,7 @@ import time
 from flask import current_app
 from sqlalchemy import delete, insert, select
 
+from ..core.clock import local_today
 from ..core.db import utcnow
 from ..extensions import db
 from ..tenancy.models import OrgNode
@@ -84,7 +85,7 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     """Recompute and store the snapshot of every unit below ``node`` (flush only)."""
     from . import dashboard as dash
 
-    today = today or dt.date.today()
+    today = today or local_today()
     counter = [0]
     t0 = time.perf_counter()
     if period_key is None:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ..core.clock import local_today
 from ..auth.roles import Perm, Role
 from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
@@ -80,7 +81,7 @@ def dashboard_page(org_id):
         # A large subtree: recompute its snapshot in the background, with progress.
         job_id = queue.submit("supervision.refresh_stats", root_id=node.root_id, org_id=node.id,
                               scope=current_scope(), created_by=current_user.id,
-                              params={"org_id": node.id, "year": _year_arg() or dt.date.today().year,
+                              params={"org_id": node.id, "year": _year_arg() or local_today().year,
                                       "period": request.args.get("period") or None})
         return redirect(url_for("web.job_page", job_id=job_id))
     board = dash.build(node, year=_year_arg(), period_key=request.args.get("period") or None,
@@ -182,7 +183,7 @@ def export_start(kind):
     if not may_export(spec, node):
         abort(403)
     params = export_params()
-    name = safe_filename(f"{spec.title[0]}-{node.name}-{dt.date.today().isoformat()}") + ".xlsx"
+    name = safe_filename(f"{spec.title[0]}-{node.name}-{local_today().isoformat()}") + ".xlsx"
     count = spec.count(node, params) if spec.count else 0
     if count <= SYNC_MAX_ROWS:
         buf = spooled_file()
@@ -203,6 +204,13 @@ def export_file_response(job_id: str):
 
     if not in_scope(job):
         abort(404)
+    # The file holds the export's rows: only someone who may run that export on
+    # its node downloads it (being in scope, e.g. as staff of the unit, is not enough).
+    spec = get_spec((job.params or {}).get("kind") or "")
+    if spec is None:
+        abort(404)
+    if not may_export(spec, get_in_scope(OrgNode, job.org_id)):
+        abort(403)
     if job.status != "done":
         abort(409, description=_("The export is not finished yet."))
     try:

@@ -21,7 +21,9 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return "Asia/Shanghai"
+    from ..core.clock import tz
+
+    return tz().key
 
 
 def pick(zh: str, en: str | None) -> str:
