@@ -131,6 +131,20 @@ def test_home_panel_and_nav(rt, login):
     assert "/routine/" in page
 
 
+def test_office_home_shows_the_running_period_and_what_is_missing(rt, login, login_new):
+    import re
+
+    page = login("t1admin").get("/").get_data(as_text=True)
+    assert 'data-testid="routine-admin-panel"' in page
+    panel = page.split('data-testid="routine-admin-panel"', 1)[1].split("</ul>", 1)[0]
+    assert f"/routine/periods/{rt.period_id}" in panel
+    # Nobody has written or rated yet: all six owe a record, and the badges say so.
+    assert re.search(r"6 (人未写工作写实|without a work record)", panel), panel
+    assert "已全部完成" not in panel
+    # Staff see their own panel, not the office's.
+    assert 'data-testid="routine-admin-panel"' not in login_new("t1staff").get("/").get_data(as_text=True)
+
+
 def test_correction_page_flow(rt, login, login_new):
     b = login("t1staff")
     day = (local_today() - dt.timedelta(days=1)).isoformat()

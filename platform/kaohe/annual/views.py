@@ -711,10 +711,11 @@ def _panel():
     return {"key": "annual", "title": _("Annual assessment"), "html": html}
 
 
-add_nav(NavItem("annual", _l("Annual assessment"), "annual.index", None, 40))
-add_nav(NavItem("annual_appeals", _l("Reviews & appeals"), "annual.appeals", None, 42,
+add_nav(NavItem("annual", _l("Annual assessment"), "annual.index", None, 40,
+                hint=_l("Self-summaries, grades within the quota, publicity and notices")))
+add_nav(NavItem("annual_appeals", _l("Reviews & appeals"), "annual.appeals", None, 42, hint=_l("Review and appeal cases with their deadlines"),
                 visible=lambda: has_perm(Perm.unit_admin) or has_perm(Perm.supervise)))
-add_nav(NavItem("annual_specials", _l("Special assessments"), "annual.specials", None, 41,
+add_nav(NavItem("annual_specials", _l("Special assessments"), "annual.specials", None, 41, hint=_l("Campaigns such as flood duty, and their results"),
                 visible=lambda: has_perm(Perm.unit_admin) or has_perm(Perm.supervise)))
 add_panel(_panel)
 from ..web import add_org_links  # noqa: E402

@@ -143,7 +143,8 @@ def _show_nav() -> bool:
     return any(gr.role.value == "unit_admin" for gr in current_grants())
 
 
-add_nav(NavItem("roster", _l("Roster"), "roster.roster_home", Perm.unit_admin, 30, _show_nav))
+add_nav(NavItem("roster", _l("Roster"), "roster.roster_home", Perm.unit_admin, 30, _show_nav,
+                hint=_l("People, departments and supervisors; Excel import")))
 
 
 def _org_roster_link(node):

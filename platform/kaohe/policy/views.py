@@ -406,8 +406,9 @@ def allocation_set(org_id, child_id):
 
 # -- navigation ------------------------------------------------------------------
 
-add_nav(NavItem("policy", _l("Policy"), "policy.index", Perm.view, 40))
-add_nav(NavItem("org_grades", _l("Org performance & quotas"), "policy.grades_index", Perm.supervise, 45))
+add_nav(NavItem("policy", _l("Policy"), "policy.index", Perm.view, 40, hint=_l("Rules in force, where they come from, locks and bounds")))
+add_nav(NavItem("org_grades", _l("Org performance & quotas"), "policy.grades_index", Perm.supervise, 45,
+                hint=_l("Organisational performance grades and excellence quotas")))
 
 
 def _org_links(node):

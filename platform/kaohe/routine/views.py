@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..auth.roles import Perm
 from ..auth.service import current_grants, has_perm
@@ -63,8 +63,10 @@ def _perms(role):
     return ROLE_PERMS[role]
 
 
-add_nav(NavItem("routine", _l("Routine assessment"), "routine.me", Perm.self_service, 20, visible=_has_person))
-add_nav(NavItem("routine_admin", _l("Assessment office"), "routine.admin_index", Perm.unit_admin, 25))
+add_nav(NavItem("routine", _l("Routine assessment"), "routine.me", Perm.self_service, 20, visible=_has_person,
+                hint=_l("Sign in, work records, ratings and my results")))
+add_nav(NavItem("routine_admin", _l("Assessment office"), "routine.admin_index", Perm.unit_admin, 25,
+                hint=_l("Indicators, schemes, periods and results")))
 
 
 def _me() -> Person:
@@ -137,7 +139,7 @@ def sign():
         att = service.sign(person, what)
         db.session.commit()
         t = (att.sign_in_at if what == "in" else att.sign_out_at).astimezone(service._tz())
-        flash((_("Signed in at %(t)s.", t=f"{t:%H:%M}") if what == "in" else _("Signed out at %(t)s.", t=f"{t:%H:%M}")),
+        flash((_("Signed in at %(t)s.", t=t.strftime("%H:%M")) if what == "in" else _("Signed out at %(t)s.", t=t.strftime("%H:%M"))),
               "ok")
     except KaoheError as exc:
         db.session.rollback()
@@ -359,6 +361,15 @@ def unit_page(unit_id):
         "people": db.session.execute(select(func.count()).select_from(Person).where(
             Person.unit_id == unit.id, Person.active.is_(True))).scalar(),
     }
+    # Opening a period gives everyone without an explicit assignment the
+    # scheme of their job category (or the general one): count those too.
+    categories = set(db.session.execute(select(Scheme.job_category).where(
+        Scheme.org_id == unit.id, Scheme.active.is_(True))).scalars())
+    covered = select(func.count()).select_from(Person).where(Person.unit_id == unit.id, Person.active.is_(True))
+    if "general" not in categories:
+        covered = covered.where(or_(Person.job_category.in_(categories), Person.id.in_(
+            select(Assignment.person_id).where(Assignment.org_id == unit.id))))
+    counts["covered"] = db.session.execute(covered).scalar()
     return render("routine/unit.html", unit=unit, periods=periods, pol=pol, counts=counts, errors=errors,
                   year=service.today().year), 422 if errors else 200
 
@@ -786,4 +797,34 @@ def _panel():
         import logging
 
         logging.getLogger("kaohe.routine").exception("routine panel failed")
+        return None
+
+
+@add_panel
+def _admin_panel():
+    """The office's home: the periods under way in each unit it runs, with
+    what is still missing, and the tasks addressed to the office."""
+    if not current_user.is_authenticated or not has_perm(Perm.unit_admin):
+        return None
+    try:
+        units = [u for u in _admin_units()][:6]
+        if not units:
+            return None
+        ids = [u.id for u in units]
+        running = db.session.execute(select(Period).where(
+            Period.org_id.in_(ids), Period.state.in_(("open", "rating", "review", "publicised")))
+            .order_by(Period.org_id, Period.year, Period.seq)).scalars().all()
+        rows = []
+        for p in running:
+            unit = next(u for u in units if u.id == p.org_id)
+            totals = service.completeness(p)["totals"] if p.state in ("open", "rating") else None
+            rows.append({"unit": unit, "period": p, "totals": totals})
+        tasks = service.my_tasks(None, None, admin_org_ids=ids)
+        html = render_template("routine/_admin_panel.html", rows=rows, units=units, tasks=tasks[:10],
+                               more_tasks=max(0, len(tasks) - 10))
+        return {"key": "routine-admin", "title": _("Assessment office"), "html": html}
+    except Exception:  # a panel must never break the home page
+        import logging
+
+        logging.getLogger("kaohe.routine").exception("routine admin panel failed")
         return None

@@ -235,7 +235,8 @@ def _show_nav() -> bool:
     return bool(supervised_nodes())
 
 
-add_nav(NavItem("supervision", _l("Supervision"), "supervision.index", Perm.supervise, 20, _show_nav))
+add_nav(NavItem("supervision", _l("Supervision"), "supervision.index", Perm.supervise, 20, _show_nav,
+                hint=_l("Progress, grade distributions and flags of the units below")))
 
 
 def _org_dashboard_link(node):
