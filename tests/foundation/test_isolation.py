@@ -100,6 +100,8 @@ def _annual_objects(app, iso, world):
         return cache
     import datetime as dt
 
+    from kaohe.core.clock import local_today
+
     from sqlalchemy import select
 
     from kaohe.annual.models import (AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualRecord, AnnualTalk,
@@ -108,7 +110,7 @@ def _annual_objects(app, iso, world):
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import apply_scope
 
-    today = dt.date.today()
+    today = local_today()
     with app.app_context():
         apply_scope(Scope.system("iso-annual"))
         for key in ("T1", "T2", "T3", "T4", "P2-T1"):
@@ -428,6 +430,13 @@ CASES: list[Case] = [
     case("annual_api.campaign_result", "PUT", "/api/v1/annual/specials/{campaign}/results", actor="t1admin",
          body={"person_id": "{person}", "points": 5}, denied=("t1staff",), targets=ANNUAL),
 ]
+
+# Later slices keep their cases (and the objects they need) in modules of
+# their own: each exposes ``cases(case) -> list[Case]``.
+from . import iso_people_supervision, iso_routine  # noqa: E402
+
+CASES += iso_routine.cases(case)
+CASES += iso_people_supervision.cases(case)
 
 
 # -- the URL map must be covered ----------------------------------------------

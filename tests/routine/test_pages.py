@@ -155,3 +155,50 @@ def test_correction_page_flow(rt, login, login_new):
     head = login_new("rt_d1head")
     page = head.get("/routine/").get_data(as_text=True)
     assert "县里开会" in page
+
+
+def test_office_cannot_edit_another_units_group_or_scheme_through_its_own_page(rt, app, world, login):
+    """An admin of T1 who also sees T2 (a staff grant there) posts T2's peer
+    group / opens T2's scheme on T1's pages: not found, nothing changes."""
+    from sqlalchemy import select
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.auth import service as auth_service
+    from kaohe.auth.models import User
+    from kaohe.auth.roles import Role
+    from kaohe.extensions import db
+    from kaohe.people.models import Person
+    from kaohe.routine import service
+    from kaohe.routine.models import PeerGroup
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    from .conftest import LIBRARY, SCHEME
+
+    with app.app_context():
+        apply_scope(Scope.system("test"))
+        token = set_actor(Actor(None, "test"))
+        t2 = db.session.get(OrgNode, world.p1.nodes["T2"].id)
+        admin = db.session.execute(select(User).where(User.username == "t1admin")).scalar_one()
+        auth_service.grant_role(admin, Role.staff, t2, check=False)
+        a, b = (Person(root_id=t2.root_id, org_id=t2.id, unit_id=t2.id, staff_no=f"t2-{i}", name=f"T2人{i}")
+                for i in (1, 2))
+        db.session.add_all([a, b])
+        db.session.flush()
+        group = service.save_peer_group(t2, "T2互评组", [a.id, b.id])
+        for ind in LIBRARY:
+            service.save_indicator(t2, dict(ind))
+        scheme = service.save_scheme(t2, dict(SCHEME))
+        db.session.commit()
+        gid, sid = group.id, scheme.id
+        reset_actor(token)
+        db.session.remove()
+    br = login("t1admin")
+    resp = br.post(f"/routine/units/{rt.unit_id}/peer-groups",
+                   {"group_id": str(gid), "name": "改名", "member_ids": [str(rt.ids["d1staff"]), str(rt.ids["d2staff"])]})
+    assert resp.status_code == 404
+    assert br.get(f"/routine/units/{rt.unit_id}/schemes?edit={sid}").status_code == 404
+    with app.app_context():
+        apply_scope(Scope.system("test"))
+        assert db.session.get(PeerGroup, gid).name == "T2互评组"
+        db.session.remove()

@@ -110,8 +110,19 @@ def _indicator_spec(data: dict) -> dict:
     return {k: data[k] for k in SPEC_KEYS if data.get(k) is not None}
 
 
+def owned_by_unit(unit: OrgNode, obj):
+    """An object given for editing must belong to the unit being edited:
+    anything else is 'not found' (it may be visible, but not here)."""
+    if obj is not None and (obj.root_id != unit.root_id or obj.org_id != unit.id):
+        from werkzeug.exceptions import NotFound
+
+        raise NotFound()
+    return obj
+
+
 def save_indicator(unit: OrgNode, data: dict, indicator: Indicator | None = None,
                    expected_version: int | None = None) -> Indicator:
+    owned_by_unit(unit, indicator)
     spec = {"code": data.get("code") or (indicator.code if indicator else None), "kind": data["kind"],
             "dimension": data["dimension"], **_indicator_spec(data)}
     errs = calc.validate_indicator(spec)
@@ -163,6 +174,7 @@ def scheme_dict(s: Scheme, policy: dict | None = None) -> dict:
 
 
 def save_scheme(unit: OrgNode, data: dict, scheme: Scheme | None = None, expected_version: int | None = None) -> Scheme:
+    owned_by_unit(unit, scheme)
     pol = live_policy(unit, today().year)
     lib = library(unit, pol)
     candidate = {"basis": data["basis"], "total": data.get("total", 100), "sections": data["sections"],
@@ -237,6 +249,7 @@ def assign(unit: OrgNode, person: Person, scheme: Scheme, personal: list[dict], 
 
 
 def save_peer_group(unit: OrgNode, name: str, member_ids: list[int], group: PeerGroup | None = None) -> PeerGroup:
+    owned_by_unit(unit, group)
     members = _unit_people(unit, member_ids, "member_ids")
     if len(members) < 2:
         raise _invalid("member_ids", "A peer group needs at least two members.")

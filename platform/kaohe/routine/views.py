@@ -461,7 +461,7 @@ def schemes(unit_id):
     unit = _admin_unit(unit_id)
     errors, values = {}, {}
     edit = request.args.get("edit", type=int)
-    scheme = get_in_scope(Scheme, edit) if edit else None
+    scheme = service.owned_by_unit(unit, get_in_scope(Scheme, edit)) if edit else None
     if request.method == "POST":
         values = request.form.to_dict()
         try:
