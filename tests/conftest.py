@@ -185,3 +185,33 @@ def api_token(client):
         assert resp.status_code == 201, resp.get_json()
         return {"Authorization": f"Bearer {resp.get_json()['token']}"}
     return _token
+
+
+# -- the screenshots of the browser tests, listed at the end of the run ----------
+# Here rather than in tests/e2e/conftest.py: with pytest-xdist the browser
+# tests run in worker processes, and only this conftest is loaded by the
+# controller that writes the summary.  Every screenshot written during this
+# run is listed, so the CI log keeps their names.
+
+_RUN_STARTED = None
+
+
+def pytest_sessionstart(session):
+    global _RUN_STARTED
+    import time
+
+    _RUN_STARTED = time.time() - 1
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput"):
+        return
+    shots = Path(os.environ.get("KAOHE_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+    shots = shots / "screenshots"
+    if not shots.is_dir() or _RUN_STARTED is None:
+        return
+    taken = sorted(p for p in shots.glob("*.png") if p.stat().st_mtime >= _RUN_STARTED)
+    if taken:
+        terminalreporter.section(f"browser screenshots ({len(taken)})")
+        for path in taken:
+            terminalreporter.write_line(str(path))

@@ -37,7 +37,6 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-_taken: list[str] = []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,12 +45,6 @@ def pytest_collection_modifyitems(config, items):
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
 
-
-def pytest_terminal_summary(terminalreporter):
-    if _taken:
-        terminalreporter.section("browser screenshots")
-        for path in _taken:
-            terminalreporter.write_line(path)
 
 
 class LiveServer:
@@ -135,7 +128,6 @@ def _save(page, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
-    _taken.append(str(path))
     return str(path)
 
 
