@@ -237,3 +237,67 @@ def test_next_inside_the_app_is_kept(app, world, backend):
     resp = pc.client.post(login_url, data={"username": "t1admin", "password": PASSWORD, "csrf_token": pc.token})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith(f"/orgs/{world.ids['P1-T1']}")
+
+
+# -- the caller in one statement (kaohe.auth.principal) ------------------------------
+
+def test_principal_reads_only_the_credential_holder(app, world, backend):
+    """By token digest or by (user id, session token): the holder's grants and
+    node paths, nothing for a wrong credential, and no scope left behind."""
+    from sqlalchemy import select
+
+    from kaohe.auth import principal
+    from kaohe.auth.models import User
+    from kaohe.auth.service import issue_token, token_digest
+    from kaohe.extensions import db
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with app.test_request_context():
+        apply_scope(Scope.system("test"))
+        user = db.session.execute(select(User).where(User.username == "countysup")).scalar_one()
+        raw, _tok = issue_token(user)
+        session_token, uid = user.session_token, user.id
+        k1_path = world.p1.nodes["K1"].path
+        db.session.commit()
+        # As the app would be at the start of a request: no scope at all.
+        apply_scope(Scope())
+        p = principal.by_token_digest(token_digest(raw))
+        assert p is not None and p.user_id == uid and p.active and p.revoked_at is None
+        assert [(g.role, g.path) for g in p.grants] == [("supervisor", k1_path)]
+        assert principal.by_token_digest(token_digest(raw + "x")) is None
+        s = principal.by_session(uid, session_token)
+        assert s is not None and [(g.role, g.path) for g in s.grants] == [("supervisor", k1_path)]
+        assert principal.by_session(uid, session_token + "x") is None
+        assert principal.by_session(uid, "") is None
+        if backend == "pg":
+            # The lookup lifted nothing for the rest of the transaction (RLS
+            # still shows an empty scope nothing).
+            assert db.session.execute(text("SELECT count(*) FROM person")).scalar_one() == 0
+            assert db.session.execute(text("SELECT coalesce(current_setting('kaohe.all_roots', true), '')")
+                                      ).scalar_one() == ""
+        db.session.rollback()
+
+
+def test_authenticated_request_reads_the_caller_in_few_statements(app, world, backend):
+    """Token authentication costs a fixed, small number of statements (it was
+    eleven before the principal lookup)."""
+    from sqlalchemy import event
+
+    from kaohe.extensions import db
+
+    client = app.test_client()
+    h = {"Authorization": f"Bearer {_token(client, 't1admin').get_json()['token']}"}
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def count(conn, cursor, statement, *a):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/v1/orgs", headers=h).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # PostgreSQL: empty scope at BEGIN, the principal, the caller's scope, the
+    # account, the list itself.  SQLite: the same without the set_configs.
+    assert len(seen) <= (5 if backend == "pg" else 3), seen

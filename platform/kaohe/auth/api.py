@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..api.common import require
 from ..audit.service import Actor, record
@@ -43,7 +44,7 @@ def token_create(data):
 @blp.response(204)
 def token_revoke():
     """Revoke the token used for this request."""
-    tok = g.get("kaohe_token")
+    tok = service.current_token()
     if tok is None:
         abort(401, message="Authentication required.")
     service.revoke_token(tok)
@@ -73,7 +74,7 @@ class Users(MethodView):
     def get(self, args):
         """Accounts homed inside your scope."""
         scope = current_scope()
-        stmt = select(User)
+        stmt = select(User).options(selectinload(User.grants))
         if not scope.all_roots:
             stmt = stmt.where(User.root_id == scope.root_id, org_filter(User.org_id, scope))
         if "org_id" in args:

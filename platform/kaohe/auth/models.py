@@ -33,7 +33,7 @@ class User(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
 
-    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", lazy="selectin",
+    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", lazy="select",
                                                      cascade="all, delete-orphan")
 
     __table_args__ = (

@@ -15,6 +15,7 @@ from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
+from . import principal
 from .models import ApiToken, LoginThrottle, RoleGrant, User
 from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
 from .roles import GRANTABLE_BY, ROLE_PERMS, Perm, Role
@@ -94,12 +95,16 @@ def load_grants(user: User) -> list[GrantInfo]:
 
 
 def scope_for(user: User, grants: list[GrantInfo]) -> Scope:
+    return _scope_from(user.id, user.root_id, f"user:{user.username}", grants)
+
+
+def _scope_from(user_id: int, root_id: int | None, label: str, grants: list[GrantInfo]) -> Scope:
     if any(gr.role == Role.platform_operator for gr in grants):
-        return Scope(all_roots=True, user_id=user.id, label=f"user:{user.username}")
-    paths = [gr.path for gr in grants if gr.path and gr.root_id == user.root_id]
-    if user.root_id is None or not paths:
-        return Scope(user_id=user.id, label=f"user:{user.username}")
-    return Scope.for_paths(user.root_id, paths, user_id=user.id, label=f"user:{user.username}")
+        return Scope(all_roots=True, user_id=user_id, label=label)
+    paths = [gr.path for gr in grants if gr.path and gr.root_id == root_id]
+    if root_id is None or not paths:
+        return Scope(user_id=user_id, label=label)
+    return Scope.for_paths(root_id, paths, user_id=user_id, label=label)
 
 
 def establish(user: User) -> Scope:
@@ -110,6 +115,23 @@ def establish(user: User) -> Scope:
     g.kaohe_grants = grants
     g.kaohe_user = user
     return scope
+
+
+def establish_principal(p: "principal.Principal", **scope_extra) -> User | None:
+    """Bind the scope of a principal read in one statement (see
+    ``kaohe.auth.principal``), then load its account under that scope."""
+    grants = [GrantInfo(Role(r.role), r.org_id, r.root_id, r.path) for r in p.grants]
+    scope = _scope_from(p.user_id, p.root_id, f"user:{p.user_id}", grants)
+    if scope_extra:
+        scope = scope.with_auth(**scope_extra)
+    apply_scope(scope)
+    user = db.session.get(User, p.user_id)
+    if user is None or not user.active:
+        apply_scope(Scope())
+        return None
+    g.kaohe_grants = grants
+    g.kaohe_user = user
+    return user
 
 
 def current_grants() -> list[GrantInfo]:
@@ -161,17 +183,30 @@ def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
 
 
 def user_for_token(raw: str) -> User | None:
+    """The account of a valid bearer token, with its scope bound to the
+    request (one statement for token, account state and grants)."""
     digest = token_digest(raw)
-    with scoped(Scope(token_hash=digest, label="token")):
-        tok = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
-        if tok is None or tok.revoked_at is not None or _aware(tok.expires_at) <= utcnow():
-            return None
-        with scoped(Scope(user_id=tok.user_id, token_hash=digest, label="token")):
-            user = db.session.get(User, tok.user_id)
-            if user is None or not user.active:
-                return None
-            g.kaohe_token = tok
-            return user
+    p = principal.by_token_digest(digest)
+    if p is None or p.revoked_at is not None or _aware(p.expires_at) <= utcnow() or not p.active:
+        return None
+    user = establish_principal(p)
+    if user is not None:
+        g.kaohe_token_id = p.token_id
+    return user
+
+
+def user_for_session(user_id: int, session_token: str) -> User | None:
+    """The account of a page session (the cookie holds id and session token)."""
+    p = principal.by_session(user_id, session_token)
+    if p is None or not p.active:
+        return None
+    return establish_principal(p)
+
+
+def current_token() -> ApiToken | None:
+    """The token this API request authenticated with."""
+    tid = g.get("kaohe_token_id")
+    return db.session.get(ApiToken, tid) if tid else None
 
 
 def revoke_token(tok: ApiToken) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Flask, g, jsonify, request
 from flask_login import current_user
 
-from ..extensions import csrf, db, login_manager
-from ..tenancy.scope import Scope, apply_scope, scoped
-from .models import User
-from .service import establish, user_for_token
+from ..extensions import csrf, login_manager
+from ..tenancy.scope import Scope, apply_scope
+from .service import user_for_session, user_for_token
 
 API_PREFIX = "/api/v1"
 PUBLIC_API = {f"{API_PREFIX}/auth/token", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/health"}
@@ -28,12 +27,7 @@ def init_auth(app: Flask) -> None:
             uid = int(uid_s)
         except (ValueError, AttributeError):
             return None
-        with scoped(Scope(user_id=uid, label="session")):
-            user = db.session.get(User, uid)
-        if user is None or not user.active or user.session_token != token:
-            return None
-        establish(user)
-        return user
+        return user_for_session(uid, token)
 
     @login_manager.request_loader
     def load_from_token(req):
@@ -42,11 +36,7 @@ def init_auth(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not header.lower().startswith("bearer "):
             return None
-        user = user_for_token(header[7:].strip())
-        if user is None:
-            return None
-        establish(user)
-        return user
+        return user_for_token(header[7:].strip())
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -76,6 +66,7 @@ def init_auth(app: Flask) -> None:
     @app.teardown_request
     def _end_request(exc):
         g.pop("kaohe_grants", None)
+        g.pop("kaohe_token_id", None)
 
 
 def exempt_api_from_csrf(blueprint) -> None:

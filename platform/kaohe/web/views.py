@@ -6,6 +6,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEntry
 from ..auth import service as auth_service
@@ -251,7 +252,7 @@ def users():
         abort(403)
     scope = current_scope()
     q = request.args.get("q", "").strip().lower()
-    stmt = select(User)
+    stmt = select(User).options(selectinload(User.grants))
     if not scope.all_roots:
         stmt = stmt.where(User.root_id == scope.root_id, org_filter(User.org_id, scope))
     if q:

@@ -1,0 +1,131 @@
+"""Who is calling: the account and its grants, read in ONE statement.
+
+Every authenticated request needs the account, its role grants and the
+materialized paths of the granted nodes before it can know its own scope.
+Read with the ordinary scoped queries that took a scope switch per step
+(token → user → grants → nodes), eleven round trips on PostgreSQL before the
+request did any work of its own.
+
+Here it is one statement.  On PostgreSQL it calls a SQL function (created by
+the migration ``f6_auth_principal``) that runs with ``kaohe.all_roots`` on
+for its own duration only (a ``SET`` clause, restored when the function
+returns) and returns rows only for the holder of the credential: the token
+whose digest is given, or the user whose id *and* current session token are
+given.  Knowing either is being that user, so the function reveals nothing
+the caller does not already own.  On SQLite (no RLS) the same join runs as a
+plain statement.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, select, text
+
+from ..extensions import db
+from ..tenancy.models import OrgNode
+from .models import ApiToken, RoleGrant, User
+
+# Columns of one row: the credential, then one grant (NULL when none).
+_COLUMNS = "user_id, user_root_id, active, token_id, expires_at, revoked_at, role, grant_org_id, grant_root_id, path"
+
+FUNCTIONS_SQL = r"""
+CREATE OR REPLACE FUNCTION kaohe_token_principal(digest text)
+RETURNS TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,
+               revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)
+LANGUAGE plpgsql STABLE
+SET kaohe.all_roots = 'on'
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT u.id, u.root_id, u.active, t.id, t.expires_at, t.revoked_at, g.role::text, g.org_id, g.root_id,
+         o.path::text
+    FROM api_token t
+    JOIN user_account u ON u.id = t.user_id
+    LEFT JOIN role_grant g ON g.user_id = u.id
+    LEFT JOIN org_node o ON o.id = g.org_id
+   WHERE t.token_hash = digest;
+END
+$$;
+CREATE OR REPLACE FUNCTION kaohe_session_principal(uid bigint, session text)
+RETURNS TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,
+               revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)
+LANGUAGE plpgsql STABLE
+SET kaohe.all_roots = 'on'
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT u.id, u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, g.role::text, g.org_id,
+         g.root_id, o.path::text
+    FROM user_account u
+    LEFT JOIN role_grant g ON g.user_id = u.id
+    LEFT JOIN org_node o ON o.id = g.org_id
+   WHERE u.id = uid AND u.session_token = session AND session <> '';
+END
+$$;
+"""
+
+DROP_SQL = ("DROP FUNCTION IF EXISTS kaohe_token_principal(text);"
+            "DROP FUNCTION IF EXISTS kaohe_session_principal(bigint, text);")
+
+
+@dataclass
+class PrincipalRow:
+    role: str
+    org_id: int | None
+    root_id: int | None
+    path: str | None
+
+
+@dataclass
+class Principal:
+    user_id: int
+    root_id: int | None
+    active: bool
+    token_id: int | None = None
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    grants: list[PrincipalRow] = field(default_factory=list)
+
+
+def _fold(rows) -> Principal | None:
+    if not rows:
+        return None
+    first = rows[0]
+    p = Principal(first.user_id, first.user_root_id, bool(first.active), getattr(first, "token_id", None),
+                  getattr(first, "expires_at", None), getattr(first, "revoked_at", None))
+    p.grants = [PrincipalRow(r.role, r.grant_org_id, r.grant_root_id, r.path) for r in rows if r.role]
+    return p
+
+
+def _plain_select(where):
+    """The same join as the SQL functions, for SQLite (no RLS to lift)."""
+    return (select(User.id.label("user_id"), User.root_id.label("user_root_id"), User.active.label("active"),
+                   RoleGrant.role.label("role"), RoleGrant.org_id.label("grant_org_id"),
+                   RoleGrant.root_id.label("grant_root_id"), OrgNode.path.label("path"))
+            .select_from(User)
+            .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+            .outerjoin(OrgNode, OrgNode.id == RoleGrant.org_id)
+            .where(where))
+
+
+def _run(stmt, params=None):
+    return db.session.execute(stmt, params or {}, execution_options={"kaohe_unscoped": True}).all()
+
+
+def by_token_digest(digest: str) -> Principal | None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _fold(_run(text(f"SELECT {_COLUMNS} FROM kaohe_token_principal(:d)"), {"d": digest}))
+    stmt = _plain_select(ApiToken.token_hash == digest).join(ApiToken, ApiToken.user_id == User.id).add_columns(
+        ApiToken.id.label("token_id"), ApiToken.expires_at.label("expires_at"),
+        ApiToken.revoked_at.label("revoked_at"))
+    return _fold(_run(stmt))
+
+
+def by_session(user_id: int, session_token: str) -> Principal | None:
+    if not session_token:
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _fold(_run(text(f"SELECT {_COLUMNS} FROM kaohe_session_principal(:u, :s)"),
+                          {"u": user_id, "s": session_token}))
+    return _fold(_run(_plain_select(and_(User.id == user_id, User.session_token == session_token))))
