@@ -71,10 +71,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     }
     cfg.update(overrides)
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # orjson decodes JSON columns (explanations, snapshots, frozen policies)
+        # several times faster than the standard library; values are ours.
+        import orjson
+
         if str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
-            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, "json_deserializer": orjson.loads}
         else:
-            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+                                                "json_deserializer": orjson.loads}
     return cfg
 
 

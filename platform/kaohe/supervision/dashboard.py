@@ -90,11 +90,12 @@ def _in_subtree(col, node: OrgNode):
 def _units_and_children(node: OrgNode, counter: list) -> tuple[list[OrgNode], dict[int, int], dict[int, UnitRow]]:
     """The node's children (rows of the table) and, for every assessment unit
     below, which child it rolls up to."""
+    o = OrgNode.__table__  # table columns: a province's units skip the ORM row machinery
     rows = db.session.execute(
-        select(OrgNode.id, OrgNode.parent_id, OrgNode.path, OrgNode.code, OrgNode.name, OrgNode.name_en,
-               OrgNode.kind, OrgNode.is_assessment_unit, OrgNode.depth)
-        .where(OrgNode.root_id == node.root_id, OrgNode.path.like(node.path + "%"),
-               (OrgNode.is_assessment_unit.is_(True)) | (OrgNode.parent_id == node.id))
+        select(o.c.id, o.c.parent_id, o.c.path, o.c.code, o.c.name, o.c.name_en, o.c.kind, o.c.is_assessment_unit,
+               o.c.depth)
+        .where(o.c.root_id == node.root_id, o.c.path.like(node.path + "%"),
+               (o.c.is_assessment_unit.is_(True)) | (o.c.parent_id == node.id))
     ).all()
     counter[0] += 1
     children = sorted([r for r in rows if r.parent_id == node.id and r.kind != "department"],

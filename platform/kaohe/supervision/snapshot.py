@@ -64,10 +64,14 @@ def load(node: OrgNode, year: int, period_key: str | None, counter: list):
     """(raw figures by unit, as-of timestamp) or None when there is no fresh snapshot."""
     from .dashboard import _in_subtree
 
+    # Table columns, not ORM attributes: tens of thousands of rows skip the ORM
+    # row machinery.  The scope is in the WHERE clause (root and subtree), and
+    # RLS holds on PostgreSQL.
+    t = UnitStat.__table__
     rows = db.session.execute(
-        select(UnitStat.org_id, UnitStat.data, UnitStat.computed_at)
-        .where(UnitStat.root_id == node.root_id, UnitStat.year == year, UnitStat.period_key == (period_key or ""),
-               _in_subtree(UnitStat.org_id, node))).all()
+        select(t.c.org_id, t.c.data, t.c.computed_at)
+        .where(t.c.root_id == node.root_id, t.c.year == year, t.c.period_key == (period_key or ""),
+               _in_subtree(t.c.org_id, node))).all()
     counter[0] += 1
     if not rows:
         return None
