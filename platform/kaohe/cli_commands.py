@@ -30,6 +30,8 @@ def register(app) -> None:
         from .demo import DEMO_PASSWORD, build_demo, demo_exists, demo_logins
         from .extensions import db
 
+        if not no_serve:
+            _check_port(host, port)
         click.echo(f"database: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
         _upgrade_db()
         if demo_exists():
@@ -46,7 +48,7 @@ def register(app) -> None:
         db.session.remove()
         if no_serve:
             return
-        click.echo(f"\nserving on http://{host}:{port}/  (Ctrl+C to stop)")
+        click.echo("")
         _serve_dev(host, port)
 
     @app.cli.command("serve")
@@ -193,12 +195,33 @@ def register(app) -> None:
         m.register(app)
 
 
-def _serve_dev(host: str, port: int) -> None:
-    """The threaded Werkzeug server (demo, or when gunicorn is missing)."""
-    from werkzeug.serving import run_simple
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line, before any work, when the port is taken (Werkzeug
+    would print two lines of its own and exit)."""
+    import socket
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
-               use_debugger=False)
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port} ({reason}); choose another port with --port")
+
+
+def _serve_dev(host: str, port: int) -> None:
+    """The threaded Werkzeug server (demo, or when gunicorn is missing): fine
+    for one office trying the app; production runs `kaohe serve` (gunicorn)."""
+    from werkzeug.serving import make_server
+
+    _check_port(host, port)
+    server = make_server(host, port, current_app._get_current_object(), threaded=True)
+    click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
 
 
 def _safe_url(url: str) -> str:

@@ -157,3 +157,17 @@ def test_cli_on_a_database_without_schema_says_to_migrate(tmp_path):
         assert "Traceback" not in proc.stderr
         line = _one_error_line(proc.stderr)
         assert line.startswith("Error: the database has no schema yet") and "kaohe db upgrade" in line, line
+
+
+def test_demo_on_a_busy_port_is_one_line_before_any_work(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = kaohe({"KAOHE_INSTANCE_PATH": str(tmp_path)}, "demo", "--port", str(port), timeout=60)
+    assert proc.returncode == 1
+    assert _one_error_line(proc.stderr) == f"Error: cannot listen on 127.0.0.1:{port} (Address already in use); " \
+                                           "choose another port with --port"
+    assert not (tmp_path / "kaohe.db").exists()  # nothing was built
