@@ -124,3 +124,7 @@ from .routine.bench_http import bench_http, bench_routine  # noqa: E402  (the ro
 
 bench_group.add_command(bench_http)
 bench_group.add_command(bench_routine)
+
+from .people.bench import bench_roster  # noqa: E402  (the people slice)
+
+bench_group.add_command(bench_roster)
