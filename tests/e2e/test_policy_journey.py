@@ -87,3 +87,42 @@ def test_policy_page_fits_a_phone(phone_page, live_server, login_as):
     login_as(phone_page, "huangzhong_sup")
     phone_page.goto(live_server.url(f"/policy/org/{county}"))
     assert horizontal_overflow(phone_page) <= 1
+
+
+PROVINCE = "630000"
+SETTING_YEAR = 2033        # a year no other journey uses
+
+
+def test_province_sets_a_rule_and_sees_it_inherited_two_levels_down(page, live_server, login_as, shot):
+    """The provincial policy admin changes the review deadline (复核 within N
+    days) for one year; the county (two levels down) and its township show
+    the new value with the province as its source, then it is reverted."""
+    province, county, duoba = (org_id(live_server, c) for c in (PROVINCE, COUNTY, DUOBA))
+    login_as(page, "qh_policy")
+    page.goto(live_server.url(f"/policy/org/{province}?year={SETTING_YEAR}"))
+    row = page.locator("#k-appeal-review_apply_days")
+    assert "30" in row.inner_text()                          # the national default so far
+    row.locator("details summary").first.click()
+    row.locator("input[name=value]").fill("20")
+    row.locator("select[name=for_year]").select_option(str(SETTING_YEAR))
+    row.locator("button.primary").click()
+    page.wait_for_load_state("networkidle")
+    assert "20" in page.locator("#k-appeal-review_apply_days").inner_text()
+    shot(page, "province-set")
+
+    for node in (county, duoba):
+        page.goto(live_server.url(f"/policy/org/{node}?year={SETTING_YEAR}"))
+        row = page.locator("#k-appeal-review_apply_days")
+        text = row.inner_text()
+        assert "20" in text and "青海省" in text, text   # inherited, with where it comes from
+    shot(page, "township-inherits")
+
+    # Reverting at the province brings the default back below it too.
+    page.goto(live_server.url(f"/policy/org/{province}?year={SETTING_YEAR}"))
+    page.once("dialog", lambda d: d.accept())
+    row = page.locator("#k-appeal-review_apply_days")
+    row.locator("form[action*='/clear'] input[value='%d']" % SETTING_YEAR).locator("xpath=..").locator("button").click()
+    page.wait_for_load_state("networkidle")
+    page.goto(live_server.url(f"/policy/org/{duoba}?year={SETTING_YEAR}"))
+    assert "20" not in page.locator("#k-appeal-review_apply_days").inner_text()
+    assert not page.js_errors, page.js_errors
