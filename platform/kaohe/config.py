@@ -17,6 +17,36 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Operational knobs read from the environment: name -> (type, default).  The
+# code reads them from the app config with the same defaults.
+TUNABLES: dict[str, tuple[type, object]] = {
+    "KAOHE_ROSTER_MAX_ROWS": (int, 20000),            # largest roster upload, rows
+    "KAOHE_DASHBOARD_CACHE_SECONDS": (float, 30),     # in-process cache of a built dashboard
+    "KAOHE_DASHBOARD_LIVE_MAX_UNITS": (int, 300),     # above this many units: read the snapshot
+    "KAOHE_DASHBOARD_SNAPSHOT_SECONDS": (float, 900), # a snapshot older than this is not used
+    "KAOHE_PERIOD_GRACE_DAYS": (int, 15),             # days after a period's end before it is overdue
+    "KAOHE_PUBLICISE_WITHIN_DAYS": (int, 7),          # computed but not publicised after this: a flag
+    "KAOHE_EXPORT_DIR": (str, None),                  # where large exports are written (instance/exports)
+}
+
+
+def _tunables(env) -> dict:
+    out = {}
+    for name, (kind, default) in TUNABLES.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            out[name] = default
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}")
+        if kind in (int, float) and value < 0:
+            raise ConfigError(f"{name} must not be negative, got {raw!r}")
+        out[name] = value
+    return out
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = dict(overrides or {})
@@ -69,6 +99,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             "mono-font": "ui-monospace, Menlo, Consolas, monospace",
         },
     }
+    cfg.update(_tunables(env))
     cfg.update(overrides)
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         if str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):

@@ -171,3 +171,23 @@ def test_demo_on_a_busy_port_is_one_line_before_any_work(tmp_path):
     assert _one_error_line(proc.stderr) == f"Error: cannot listen on 127.0.0.1:{port} (Address already in use); " \
                                            "choose another port with --port"
     assert not (tmp_path / "kaohe.db").exists()  # nothing was built
+
+
+def test_tunables_come_from_the_environment_and_bad_ones_refuse_to_start(tmp_path, monkeypatch):
+    from kaohe import create_app
+    from kaohe.config import ConfigError
+
+    monkeypatch.setenv("KAOHE_ROSTER_MAX_ROWS", "500")
+    monkeypatch.setenv("KAOHE_DASHBOARD_SNAPSHOT_SECONDS", "60")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["KAOHE_ROSTER_MAX_ROWS"] == 500 and app.config["KAOHE_DASHBOARD_SNAPSHOT_SECONDS"] == 60.0
+    assert app.config["KAOHE_PERIOD_GRACE_DAYS"] == 15
+    monkeypatch.setenv("KAOHE_ROSTER_MAX_ROWS", "lots")
+    with pytest.raises(ConfigError, match="KAOHE_ROSTER_MAX_ROWS must be an integer"):
+        create_app({"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                    "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    proc = kaohe({"KAOHE_INSTANCE_PATH": str(tmp_path), "KAOHE_ROSTER_MAX_ROWS": "lots"}, "audit", "verify",
+                 timeout=60)
+    assert proc.returncode == 1
+    assert _one_error_line(proc.stderr) == "Error: KAOHE_ROSTER_MAX_ROWS must be an integer, got 'lots'"
