@@ -33,6 +33,17 @@ STATE_TONE = {"open": "info", "rating": "info", "review": "warn", "publicised": 
               "done": "ok", "failed": "bad", "running": "info", "queued": ""}
 
 
+# Quota pools of the excellence quota (quota.rank_group_pools): the whole
+# unit, or one pool per rank group that may not borrow from the other.
+POOLS: dict[str, tuple[str, str]] = {"all": ("全体", "All"), "leader": ("领导班子", "Leaders"),
+                                     "staff": ("一般干部", "Staff")}
+
+
+def pool_label(code: str | None) -> str:
+    zh_en = POOLS.get(code or "")
+    return pick(*zh_en) if zh_en else str(code or "")
+
+
 def grade_label(code: str | None, scheme: str = "routine") -> str:
     if not code:
         return ""
