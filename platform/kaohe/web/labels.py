@@ -44,6 +44,41 @@ def pool_label(code: str | None) -> str:
     return pick(*zh_en) if zh_en else str(code or "")
 
 
+# How a unit's excellence quota was computed (annual.calc.quota_rate and
+# policy quota.rounding / quota.denominator), in words.
+QUOTA_WHY: dict[str, tuple[str, str]] = {
+    "base_rate": ("基准比例", "base rate"), "major_contribution": ("重大贡献单位比例", "major-contribution rate"),
+    "approval": ("上级批准的比例", "rate approved by the level above"),
+    "youxiu": ("组织绩效优秀", "organisational grade Excellent"), "lianghao": ("组织绩效良好", "organisational grade Good"),
+    "yiban": ("组织绩效一般", "organisational grade Average"), "jiaocha": ("组织绩效较差", "organisational grade Poor"),
+}
+QUOTA_WHY_SUFFIX: dict[str, tuple[str, str]] = {
+    "needs_approval": ("超过无需审批的上限，待上级批准", "held at the ceiling until the level above approves"),
+    "capped": ("不超过最高比例", "capped at the maximum rate"),
+}
+ROUNDING: dict[str, tuple[str, str]] = {"floor": ("向下取整", "rounded down"), "half_up": ("四舍五入", "rounded half up"),
+                                      "ceil": ("向上取整", "rounded up")}
+DENOMINATOR: dict[str, tuple[str, str]] = {"participants": ("参加定等人数", "people graded"),
+                                         "all": ("全体应参加考核人数", "everyone on the roster")}
+
+
+def quota_why_label(why: str | None) -> str:
+    if not why:
+        return ""
+    main, *suffixes = str(why).split(":")
+    parts = [pick(*QUOTA_WHY[main]) if main in QUOTA_WHY else main]
+    parts += [pick(*QUOTA_WHY_SUFFIX[x]) if x in QUOTA_WHY_SUFFIX else x for x in suffixes]
+    return pick("，", ", ").join(parts)
+
+
+def rounding_label(code: str | None) -> str:
+    return pick(*ROUNDING[code]) if code in ROUNDING else str(code or "")
+
+
+def denominator_label(code: str | None) -> str:
+    return pick(*DENOMINATOR[code]) if code in DENOMINATOR else str(code or "")
+
+
 def grade_label(code: str | None, scheme: str = "routine") -> str:
     if not code:
         return ""
