@@ -29,41 +29,29 @@ from .models import ApiToken, RoleGrant, User
 # Columns of one row: the credential, then one grant (NULL when none).
 _COLUMNS = "user_id, user_root_id, active, token_id, expires_at, revoked_at, role, grant_org_id, grant_root_id, path"
 
-FUNCTIONS_SQL = r"""
-CREATE OR REPLACE FUNCTION kaohe_token_principal(digest text)
-RETURNS TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,
-               revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)
-LANGUAGE plpgsql STABLE
-SET kaohe.all_roots = 'on'
-AS $$
-BEGIN
-  RETURN QUERY
-  SELECT u.id, u.root_id, u.active, t.id, t.expires_at, t.revoked_at, g.role::text, g.org_id, g.root_id,
-         o.path::text
-    FROM api_token t
-    JOIN user_account u ON u.id = t.user_id
-    LEFT JOIN role_grant g ON g.user_id = u.id
-    LEFT JOIN org_node o ON o.id = g.org_id
-   WHERE t.token_hash = digest;
-END
-$$;
-CREATE OR REPLACE FUNCTION kaohe_session_principal(uid bigint, session text)
-RETURNS TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,
-               revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)
-LANGUAGE plpgsql STABLE
-SET kaohe.all_roots = 'on'
-AS $$
-BEGIN
-  RETURN QUERY
-  SELECT u.id, u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, g.role::text, g.org_id,
-         g.root_id, o.path::text
-    FROM user_account u
-    LEFT JOIN role_grant g ON g.user_id = u.id
-    LEFT JOIN org_node o ON o.id = g.org_id
-   WHERE u.id = uid AND u.session_token = session AND session <> '';
-END
-$$;
-"""
+_RETURNS = ("TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,"
+            " revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)")
+_GRANTS = ("g.role::text, g.org_id, g.root_id, o.path::text FROM {src}"
+           " LEFT JOIN role_grant g ON g.user_id = u.id LEFT JOIN org_node o ON o.id = g.org_id")
+
+
+def _function(signature: str, query: str) -> str:
+    """A principal lookup: runs with kaohe.all_roots on for its own duration
+    only (the SET clause is undone when it returns); plpgsql keeps its plan."""
+    return (f"CREATE OR REPLACE FUNCTION {signature} RETURNS {_RETURNS} LANGUAGE plpgsql STABLE "
+            f"SET kaohe.all_roots = 'on' AS $$ BEGIN RETURN QUERY {query}; END $$;\n")
+
+
+FUNCTIONS_SQL = (
+    _function("kaohe_token_principal(digest text)",
+              "SELECT u.id, u.root_id, u.active, t.id, t.expires_at, t.revoked_at, "
+              + _GRANTS.format(src="api_token t JOIN user_account u ON u.id = t.user_id")
+              + " WHERE t.token_hash = digest")
+    + _function("kaohe_session_principal(uid bigint, session text)",
+                "SELECT u.id, u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, "
+                + _GRANTS.format(src="user_account u")
+                + " WHERE u.id = uid AND u.session_token = session AND session <> ''")
+)
 
 DROP_SQL = ("DROP FUNCTION IF EXISTS kaohe_token_principal(text);"
             "DROP FUNCTION IF EXISTS kaohe_session_principal(bigint, text);")
