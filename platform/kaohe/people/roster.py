@@ -125,6 +125,21 @@ def _norm(text: Any) -> str:
     return re.sub(r"[\s_.:：()（）*]+", "", str(text or "")).lower()
 
 
+def _choice_index(col: "Column") -> dict[str, str]:
+    """Every accepted spelling of an enum column, normalised once (a roster
+    of 10,000 rows asks this for every cell), mapped to its code; the first
+    choice wins where two share a spelling, as the loop it replaces did.
+    Kept on the (frozen) column itself."""
+    index = col.__dict__.get("_choice_index")
+    if index is None:
+        index = {}
+        for code, spellings in (col.choices or {}).items():
+            for spelling in (code, *spellings):
+                index.setdefault(_norm(spelling), code)
+        object.__setattr__(col, "_choice_index", index)
+    return index
+
+
 # -- what the checker needs to know about the unit ---------------------------
 
 
@@ -326,10 +341,9 @@ def parse_cell(col: Column, value: Any) -> tuple[Any, str | None, dict]:
             return None, "wrong_type", {"expected": "text", "found": _type_name(value)}
     text = value.strip()
     if col.kind == "enum":
-        wanted = _norm(text)
-        for code, spellings in (col.choices or {}).items():
-            if wanted == _norm(code) or any(wanted == _norm(s) for s in spellings):
-                return code, None, {}
+        code = _choice_index(col).get(_norm(text))
+        if code is not None:
+            return code, None, {}
         choices = "、".join(s[0] for s in (col.choices or {}).values())
         return None, "bad_choice", {"choices": choices}
     if len(text) > col.max_len:
