@@ -374,3 +374,26 @@ def test_snapshot_gives_the_live_figures_with_fewer_queries(world, app, runner, 
     h.done(ctx, token, commit=False)
     bad = runner.invoke(args=["supervision", "refresh", "--org", "NOPE"])
     assert bad.exit_code != 0 and "NOPE" in bad.output
+
+
+def test_supervisor_home_says_which_units_lag(world, app, login, monkeypatch, backend):
+    """The county supervisor's home page summarises the dashboard: how many
+    units below lag and what is overdue, with a link to the dashboard."""
+    import datetime as dt
+
+    from kaohe.core import clock
+    from kaohe.people.models import Person
+
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2026, 11, 22, 4, 0, tzinfo=dt.timezone.utc))
+    ctx, token = h.system(app)
+    t1 = h.node("T1")
+    people = db.session.execute(select(Person).where(Person.unit_id == t1.id)).scalars().all()
+    h.add_period(t1, people, scores=[92, 85, 85, 70, 61, 50], grades=["hao", "jiaohao", "jiaohao", "yiban",
+                                                                        "yiban", "jiaocha"],
+                 computed=True, state="review", rated=4, work_records=5)
+    h.done(ctx, token)
+    home = login("countysup").get("/").get_data(as_text=True)
+    assert 'data-testid="supervision-panel"' in home
+    panel = home.split('data-testid="supervision-panel"', 1)[1].split("</ul>", 1)[0]
+    assert "2 个中有 2 个进度滞后" in panel or "2 of 2 lagging" in panel, panel
+    assert f"/supervision/orgs/{world.ids['P1-K1']}" in panel

@@ -324,6 +324,16 @@ def _settings(node, year) -> dict:
     }
 
 
+def cached(node: OrgNode, year: int | None = None) -> Dashboard | None:
+    """The cached dashboard of ``node`` for this year's default period, if
+    one is fresh (never builds)."""
+    today = local_today()
+    key = (node.root_id, node.id, int(year or today.year), None, today)
+    with _cache_lock:
+        hit = _cache.get(key)
+    return hit[1] if hit and time.time() - hit[0] < cache_seconds() else None
+
+
 def build(node: OrgNode, *, year: int | None = None, period_key: str | None = None,
           today: dt.date | None = None, use_cache: bool = True, use_snapshot: bool | None = None) -> Dashboard:
     today = today or local_today()

@@ -267,6 +267,38 @@ def _reminder_panel():
 add_panel(_reminder_panel)
 
 
+def _attention_panel():
+    """A supervisor's home: per supervised node, how many units below lag,
+    what is overdue, open appeals and flags, from the same (cached)
+    dashboard the supervision page shows.  A large subtree is summarised
+    only when a dashboard of it is already cached, so the home page never
+    pays for a province-wide build."""
+    if not current_user.is_authenticated or not has_perm(Perm.supervise):
+        return None
+    nodes = [n for n in supervised_nodes() if n.kind != "department"][:3]
+    if not nodes:
+        return None
+    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    rows = []
+    for node in nodes:
+        board = None
+        if _unit_count(node) <= limit:
+            board = dash.build(node)
+        else:
+            board = dash.cached(node)
+        if board is None:
+            rows.append({"node": node, "board": None})
+            continue
+        rows.append({"node": node, "board": board,
+                     "lagging": sum(1 for c in board.children if c.get("lagging")),
+                     "children": len(board.children)})
+    html = render_template("supervision/_attention_panel.html", rows=rows, period_label=period_label)
+    return {"key": "supervision", "title": _("Units below you"), "html": Markup(html)}
+
+
+add_panel(_attention_panel)
+
+
 @bp.app_context_processor
 def _chart_helpers():
     def person_history_chart(person_id: int, element_id: str = "person-history"):
