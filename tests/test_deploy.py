@@ -78,6 +78,20 @@ def test_systemd_units():
     assert _unit("kaohe-migrate.service")["Service"]["ExecStart"].endswith("kaohe db upgrade")
     for unit in (web, worker):
         assert unit["Service"]["User"] == "kaohe" and unit["Service"]["NoNewPrivileges"] == "true"
+    # Timers: each runs an existing command of the app.
+    for timer, command in (("kaohe-routine-remind", "kaohe routine remind"),
+                           ("kaohe-supervision-refresh", "kaohe supervision refresh")):
+        assert "Timer" in _unit(f"{timer}.timer")
+        service = _unit(f"{timer}.service")["Service"]
+        assert service["ExecStart"].endswith(command) and service["User"] == "kaohe"
+
+
+def test_supervision_refresh_of_every_province(app, world, runner, backend):
+    result = runner.invoke(args=["supervision", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "P:" in result.output and "P2-P:" in result.output
+    bad = runner.invoke(args=["supervision", "refresh", "--org", "no-such-code"])
+    assert bad.exit_code == 1 and "no org node with code no-such-code" in bad.output
 
 
 def test_nginx_upload_limit_matches_the_app(tmp_path):
