@@ -14,7 +14,8 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The 
 
 class AuditEntrySchema(Schema):
     id = fields.Int()
-    seq = fields.Int()
+    lane = fields.Int(metadata={"description": "The chain this entry is in: its org id, 0 for the province."})
+    seq = fields.Int(metadata={"description": "Position within its lane's chain (not across the province)."})
     created_at = fields.DateTime()
     org_id = fields.Int()
     actor_id = fields.Int(allow_none=True)
@@ -41,7 +42,8 @@ class AuditArgs(Schema):
 @blp.arguments(AuditArgs, location="query")
 @blp.response(200, AuditEntrySchema(many=True))
 def audit_list(args):
-    """Audit entries of the nodes in your scope, newest first."""
+    """Audit entries of the nodes in your scope, newest first (by id; ``seq``
+    counts within a lane only)."""
     scope = current_scope()
     stmt = select(AuditEntry)
     if not scope.all_roots:

@@ -1,5 +1,21 @@
-"""Writing and verifying the audit chain.  ``record`` flushes, never commits:
-the entry lands in the same transaction as the change it describes."""
+"""Writing and verifying the audit chains.  ``record`` flushes, never commits:
+the entry lands in the same transaction as the change it describes.
+
+One chain per (province, lane); the lane is the entry's org (0 for the
+province root).  What ``verify`` can detect, lane by lane, is what one chain
+per province detected: a changed row (its hash), a rehashed row (the next
+link), removed rows in the middle (a seq gap), removed rows at the end (the
+head is ahead of the chain), a head without entries, entries without a head,
+an entry moved to another lane (both lanes' links break, and a lane holds
+only its own org's entries).  A lane removed as a whole (entries and head)
+is caught by the ``audit.lane.open`` record its first entry left in the
+province lane.  What it cannot detect, as before: the owner (who can switch
+the append-only trigger off) deleting a lane's *latest* entries and rewinding
+its head to the new last entry, or rewriting a whole suffix with fresh
+hashes -- the chain is self-consistent again.  With one chain only the
+province's most recent entries were exposed that way; with lanes the most
+recent entries of every lane are (a quiet unit's last entries may be old).
+Only copies of the heads kept outside the database (backups) pin those."""
 from __future__ import annotations
 
 import contextvars
@@ -75,31 +91,53 @@ def entry_hash(e: AuditEntry | dict) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def _lock_head(root_id: int) -> AuditHead:
-    stmt = select(AuditHead).where(AuditHead.root_id == root_id).with_for_update()
+LANE_OPEN = "audit.lane.open"
+
+
+def lane_of(root_id: int, org_id: int) -> int:
+    """The chain an entry of ``org_id`` goes to: 0 for the province itself."""
+    return 0 if org_id == root_id else org_id
+
+
+def _head_stmt(root_id: int, lane: int):
+    return (select(AuditHead).where(AuditHead.root_id == root_id, AuditHead.lane == lane)
+            .with_for_update())
+
+
+def _lock_head(root_id: int, lane: int, actor: Actor) -> AuditHead:
+    """The lane's head, locked until the transaction ends.  A lane's first
+    entry opens it: under the province lane's lock (which serialises
+    openings, and is always taken before the new lane's head exists, so two
+    openers cannot deadlock on each other), the province lane records
+    ``audit.lane.open`` -- the checkpoint that makes a lane removed as a
+    whole detectable -- and the head is created."""
+    stmt = _head_stmt(root_id, lane)
     head = db.session.execute(stmt).scalar_one_or_none()
     if head is not None:
         return head
+    if lane != 0:
+        province = _lock_head(root_id, 0, actor)
+        head = db.session.execute(stmt).scalar_one_or_none()
+        if head is not None:  # opened by a writer that committed while we waited
+            return head
+        # Owned by the lane's org (not the root): the writer's scope covers it.
+        _append(province, action=LANE_OPEN, org_id=lane, target_type="audit_lane", target_id=str(lane),
+                before=None, after={"lane": lane}, reason=None, actor=actor)
     try:
         with db.session.begin_nested():
-            db.session.add(AuditHead(root_id=root_id, seq=0, hash=GENESIS))
+            db.session.add(AuditHead(root_id=root_id, lane=lane, seq=0, hash=GENESIS))
     except IntegrityError:  # another writer created it first
         pass
     return db.session.execute(stmt).scalar_one()
 
 
-def record(action: str, *, root_id: int, org_id: int, target_type: str, target_id: Any = None,
-           before: Any = None, after: Any = None, reason: str | None = None,
-           actor: Actor | None = None) -> AuditEntry:
-    """Append one entry to the province's chain (flush, no commit)."""
-    actor = actor or current_actor()
-    head = _lock_head(root_id)
+def _append(head: AuditHead, *, action: str, org_id: int, target_type: str, target_id: str | None,
+            before: Any, after: Any, reason: str | None, actor: Actor) -> AuditEntry:
     entry = AuditEntry(
-        root_id=root_id, org_id=org_id, seq=head.seq + 1,
+        root_id=head.root_id, lane=head.lane, org_id=org_id, seq=head.seq + 1,
         created_at=utcnow(),
         actor_id=actor.id, actor_name=actor.name, action=action, target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
-        before=canonical(before), after=canonical(after), reason=reason, prev_hash=head.hash,
+        target_id=target_id, before=before, after=after, reason=reason, prev_hash=head.hash,
     )
     entry.hash = entry_hash(entry)
     head.seq = entry.seq
@@ -107,6 +145,19 @@ def record(action: str, *, root_id: int, org_id: int, target_type: str, target_i
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def record(action: str, *, root_id: int, org_id: int, target_type: str, target_id: Any = None,
+           before: Any = None, after: Any = None, reason: str | None = None,
+           actor: Actor | None = None) -> AuditEntry:
+    """Append one entry to its lane's chain (flush, no commit).  The lane is
+    ``org_id`` (0 when that is the province root); only writers of the same
+    lane wait for each other."""
+    actor = actor or current_actor()
+    head = _lock_head(root_id, lane_of(root_id, org_id), actor)
+    return _append(head, action=action, org_id=org_id, target_type=target_type,
+                   target_id=None if target_id is None else str(target_id),
+                   before=canonical(before), after=canonical(after), reason=reason, actor=actor)
 
 
 def diff(before: dict, after: dict) -> tuple[dict, dict]:
@@ -120,35 +171,105 @@ class ChainReport:
     root_id: int
     entries: int
     problems: list[str]
+    lanes: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+class _Labels:
+    """'province' for lane 0, 'lane <id> (org code <code>)' otherwise; codes
+    are looked up only for lanes that have a problem."""
+
+    def __init__(self, root_id: int):
+        self.root_id = root_id
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, lane: int) -> str:
+        if lane == 0:
+            return "province"
+        if lane not in self.cache:
+            from ..tenancy.models import OrgNode
+
+            code = db.session.execute(select(OrgNode.code).where(OrgNode.root_id == self.root_id,
+                                                                 OrgNode.id == lane)).scalar_one_or_none()
+            self.cache[lane] = f"lane {lane} (org code {code if code is not None else '?'})"
+        return self.cache[lane]
+
+
+def _province_ids() -> list[int]:
+    from ..tenancy.models import OrgNode
+
+    heads = set(db.session.execute(select(AuditHead.root_id).distinct()).scalars())
+    roots = set(db.session.execute(select(OrgNode.id).where(OrgNode.parent_id.is_(None))).scalars())
+    return sorted(heads | roots)
+
+
+def verify_province(root_id: int, batch: int = 5000) -> ChainReport:
+    """Recompute every lane of one province.  One pass over its entries in
+    (lane, seq) order, in batches (memory constant in the entries; the heads
+    and the set of opened lanes are held, one small item per lane)."""
+    label = _Labels(root_id)
+    problems: list[str] = []
+    heads = {lane: (seq, h) for lane, seq, h in db.session.execute(
+        select(AuditHead.lane, AuditHead.seq, AuditHead.hash).where(AuditHead.root_id == root_id))}
+    opened: dict[int, int] = {}     # lane -> the province seq that opened it
+    seen: set[int] = set()
+    count = 0
+    lane = prev = expected_seq = last_seq = None
+
+    def close_lane() -> None:
+        if lane is None:
+            return
+        head = heads.get(lane)
+        if head is None:
+            problems.append(f"{label(lane)}: chain ends at seq {last_seq} but the lane has no head (head removed)")
+        elif head != (last_seq, prev):
+            problems.append(f"{label(lane)}: chain ends at seq {last_seq} but head says {head[0]} "
+                            f"(entries removed at the end)")
+
+    stmt = (select(AuditEntry).where(AuditEntry.root_id == root_id)
+            .order_by(AuditEntry.lane, AuditEntry.seq).execution_options(yield_per=batch))
+    for e in db.session.execute(stmt).scalars():
+        count += 1
+        if e.lane != lane:
+            close_lane()
+            lane, prev, expected_seq, last_seq = e.lane, GENESIS, 1, 0
+            seen.add(lane)
+            if lane != 0 and lane not in opened:
+                problems.append(f"{label(lane)}: no opening record in the province lane (removed or altered)")
+        if e.seq != expected_seq:
+            # One problem, one line: the link after a gap breaks by itself.
+            problems.append(f"{label(lane)}: seq {expected_seq}..{e.seq - 1} missing (entries removed)")
+        elif e.prev_hash != prev:
+            problems.append(f"{label(lane)}: seq {e.seq}: link to previous entry broken")
+        if entry_hash(e) != e.hash:
+            problems.append(f"{label(lane)}: seq {e.seq}: content does not match its hash (entry {e.id} altered)")
+        if lane != 0 and e.org_id != lane:
+            problems.append(f"{label(lane)}: seq {e.seq}: entry {e.id} of org {e.org_id} is in the wrong lane "
+                            "(moved)")
+        if lane == 0 and e.action == LANE_OPEN and e.target_type == "audit_lane":
+            try:
+                opened[int(e.target_id)] = e.seq
+            except (TypeError, ValueError):
+                problems.append(f"province: seq {e.seq}: lane opening names no lane (entry {e.id} altered)")
+        prev, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
+    close_lane()
+    for gone in sorted(set(heads) - seen):
+        if heads[gone][0] > 0:
+            problems.append(f"{label(gone)}: head says seq {heads[gone][0]} but the lane has no entries "
+                            f"(entries removed)")
+    for gone in sorted(set(opened) - seen - set(heads)):
+        problems.append(f"{label(gone)}: opened at province seq {opened[gone]} but has neither entries "
+                        f"nor a head (lane removed)")
+    db.session.expunge_all()
+    return ChainReport(root_id, count, problems, lanes=len(seen | set(heads)))
+
+
 def verify(root_ids: Iterable[int] | None = None, batch: int = 5000) -> list[ChainReport]:
-    """Recompute every chain.  Reads in id order in batches (constant memory)."""
+    """Recompute every lane of every province (or of ``root_ids``): one
+    ChainReport per province, ``entries`` counting all its lanes."""
     if root_ids is None:
-        root_ids = [r for (r,) in db.session.execute(select(AuditHead.root_id).order_by(AuditHead.root_id))]
-    reports = []
-    for root_id in root_ids:
-        problems: list[str] = []
-        prev, expected_seq, count, last_seq = GENESIS, 1, 0, 0
-        stmt = (select(AuditEntry).where(AuditEntry.root_id == root_id).order_by(AuditEntry.seq)
-                .execution_options(yield_per=batch))
-        for e in db.session.execute(stmt).scalars():
-            count += 1
-            if e.seq != expected_seq:
-                # One problem, one line: the link after a gap breaks by itself.
-                problems.append(f"seq {expected_seq}..{e.seq - 1} missing (entries removed)")
-            elif e.prev_hash != prev:
-                problems.append(f"seq {e.seq}: link to previous entry broken")
-            if entry_hash(e) != e.hash:
-                problems.append(f"seq {e.seq}: content does not match its hash (entry {e.id} altered)")
-            prev, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
-        head = db.session.get(AuditHead, root_id)
-        if head is not None and (head.seq != last_seq or head.hash != prev):
-            problems.append(f"chain ends at seq {last_seq} but head says {head.seq} (entries removed at the end)")
-        reports.append(ChainReport(root_id, count, problems))
-        db.session.expunge_all()
-    return reports
+        root_ids = _province_ids()
+    return [verify_province(root_id, batch) for root_id in root_ids]
