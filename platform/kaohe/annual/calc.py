@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from math import copysign as _copysign, floor as _floor
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
@@ -126,9 +127,39 @@ class PersonResult:
 
 # -- the score -----------------------------------------------------------------
 
+_CENT = Decimal("0.01")
+
+
+def r2_decimal(x: float) -> float:
+    """The definition of ``r2``: the shortest decimal of ``x`` (its repr)
+    rounded half up (away from zero) to 2 decimals, as a float."""
+    return float(Decimal(repr(x)).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
 def r2(x: float) -> float:
-    """Round half up to 2 decimals (Decimal, so 84.125 → 84.13 everywhere)."""
-    return float(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """Round half up to 2 decimals (decimal rounding, so 84.125 → 84.13 and
+    1.005 → 1.01 everywhere).  Bit-identical to ``r2_decimal``, without a
+    Decimal for almost every input.
+
+    Why it is exact: for a float |x| < 1e6, let d be the decimal value of
+    repr(x) (|d - x| ≤ ½ ulp(x)) and y = |x| × 100 in floating point
+    (|y - 100|x|| ≤ ½ ulp(y)); together |y - 100|d|| < 3e-8.  Rounding 100|d|
+    half up only changes its result at a half-integer k + ½, so whenever the
+    exact fraction of y (y - floor(y) is exact below 2**52) is more than 1e-6
+    away from ½, floor(y + ½) = floor(100|d| + ½) = n.  n / 100 is the
+    correctly rounded quotient of two exact doubles, i.e. float("n/100"),
+    which is what float(Decimal) gives; the sign (also of a zero result, as
+    Decimal's "-0.00") comes back with copysign.  Everything else (near a
+    half, huge, not finite, not a float) takes the Decimal path."""
+    if type(x) is float and -1e6 < x < 1e6:
+        y = x * 100.0 if x >= 0.0 else x * -100.0
+        n = _floor(y)
+        f = y - n
+        if f < 0.499999:
+            return _copysign(n / 100.0, x)
+        if f > 0.500001:
+            return _copysign((n + 1) / 100.0, x)
+    return float(Decimal(repr(x)).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 def democratic_score(votes: dict | None) -> float | None:
@@ -193,8 +224,16 @@ def annual_score(p: PersonInput, weights: dict, special_mode: str = "add_subtrac
 def in_probation(p: PersonInput, year: int) -> bool:
     """In probation at the end of the assessment year (probation_end, or one
     year after hire when the end is not recorded)."""
-    year_end = dt.date(year, 12, 31)
     end = p.probation_end
+    if end is None:
+        hire = p.hire_date
+        if hire is None:
+            return False
+        if type(hire) is dt.date and hire.year < 9999:
+            # end = hire + 1 year falls in hire.year + 1 (also from 29 February),
+            # so "end after 31 December and hired by then" is "hired this year".
+            return hire.year == year
+    year_end = dt.date(year, 12, 31)
     if end is None and p.hire_date is not None:
         try:
             end = p.hire_date.replace(year=p.hire_date.year + 1)
@@ -254,15 +293,19 @@ def routine_rules(routine: Sequence[tuple[float | None, str | None]], rules_on: 
                   low_score: float = 60, high_score: float = 95, high_streak: int = 3,
                   low_streak: int = 2) -> tuple[bool, list[dict], list[str], bool]:
     """Routine → annual rules.  Returns (may be 优秀, rules fired, talks, priority)."""
-    rules_on = set(rules_on or ())
-    grades = [g for _s, g in routine if g]
-    scores = [s for s, _g in routine]
+    return _routine_rules(routine, set(rules_on or ()), low_score, high_score, high_streak, low_streak)
+
+
+def _routine_rules(routine, rules_on: set, low_score, high_score, high_streak, low_streak):
     ok = True
     fired: list[dict] = []
     talks: list[str] = []
+    if not rules_on:
+        return ok, fired, talks, False
+    grades = [g for _s, g in routine if g]
     if "half_hao_none_low" in rules_on:
-        hao = sum(1 for g in grades if g == "hao")
-        low = sum(1 for g in grades if g in ("yiban", "jiaocha"))
+        hao = grades.count("hao")
+        low = grades.count("yiban") + grades.count("jiaocha")
         if not grades or hao * 2 < len(grades) or low:
             ok = False
             fired.append({"rule": "half_hao_none_low", "effect": "not_youxiu",
@@ -273,6 +316,7 @@ def routine_rules(routine: Sequence[tuple[float | None, str | None]], rules_on: 
             fired.append({"rule": "at_least_one_hao", "effect": "not_youxiu", "detail": {"of": len(grades)}})
     priority = False
     if "consecutive_low" in rules_on:
+        scores = [s for s, _g in routine]
         run = best_low = 0
         for s in scores:
             run = run + 1 if (s is not None and s <= low_score) else 0
@@ -367,6 +411,21 @@ def assign_youxiu(candidates: Sequence[tuple[int, float]], quota: int) -> tuple[
     return winners, tied, line
 
 
+def _weight_pattern(w_keys: tuple, w_vals: tuple, mask: tuple, w_positive: float):
+    """annual_score's weights for one pattern of present components:
+    ((index, weight) of the present ones, their total, the renormalised
+    note or None), or None when nothing is present."""
+    items = tuple((i, v) for i, (v, has) in enumerate(zip(w_vals, mask)) if has and v > 0)
+    if not items:
+        return None
+    total_w = sum(v for _i, v in items)
+    renormalised = None
+    if abs(total_w - w_positive) > 1e-9:
+        present = {w_keys[i] for i, _v in items}
+        renormalised = tuple(sorted(k for k, v in zip(w_keys, w_vals) if k not in present and v > 0))
+    return items, total_w, renormalised
+
+
 @dataclass
 class UnitOutcome:
     results: list[PersonResult]
@@ -384,30 +443,125 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
     bands = pol.get("annual.grade_bands") or {"chenzhi": 70, "jibenchenzhi": 60}
     rules_on = pol.get("eligibility.routine_rules") or []
     leave_limit = int(pol.get("eligibility.leave_days", 183))
-    rr_kw = {"low_score": float(pol.get("routine.low_score", 60)), "high_score": float(pol.get("routine.high_score", 95)),
-             "high_streak": int(pol.get("routine.high_streak", 3)), "low_streak": int(pol.get("routine.low_streak", 2))}
+    rr_args = (set(rules_on), float(pol.get("routine.low_score", 60)), float(pol.get("routine.high_score", 95)),
+               int(pol.get("routine.high_streak", 3)), int(pol.get("routine.low_streak", 2)))
+    only_half_hao = rr_args[0] == {"half_hao_none_low"}
+    line_chenzhi = float(bands.get("chenzhi", 70))
+    line_jiben = float(bands.get("jibenchenzhi", 60))
+    # What annual_score works out per person but is the same for the whole
+    # unit: the weights, and for each pattern of present components the
+    # weights used, their total and the renormalisation note.
+    w = {k: float(weights.get(k, 0.0) or 0.0) for k in ("routine", "review")}
+    weighted = mode == "weighted" and sw > 0
+    if weighted:
+        shrink = 1.0 - sw
+        w = {k: v * shrink for k, v in w.items()}
+        w["special"] = float(sw)
+    add_sub = mode == "add_subtract" and sw > 0
+    w_keys, w_vals = tuple(w), tuple(w.values())
+    w_positive = sum(v for v in w_vals if v > 0)
+    patterns: dict[tuple, tuple | None] = {}
+    mix_leader, mix_dem = REVIEW_MIX["leader"], REVIEW_MIX["democratic"]
+    date_type = dt.date
     results: list[PersonResult] = []
+    append = results.append
     for p in people:
-        score, comps = annual_score(p, weights, mode, sw)
-        code, may_excel, rules = eligibility(p, year, leave_days_limit=leave_limit)
-        ok, fired, talks, priority = routine_rules(p.routine, rules_on, **rr_kw)
-        rules.extend(fired)
-        res = PersonResult(p.person_id, p.rank_group, score, None, code or "", False, rules, comps, talks=talks)
+        # -- the score: annual_score(p, weights, mode, sw), computed the same way --
+        rs = p.routine
+        sc = [float(s) for s, _g in rs if s is not None]
+        rm = sum(sc) / len(sc) if sc else None
+        leader, votes = p.leader_score, p.democratic
+        dem = democratic_score(votes) if votes else None
+        if leader is None:
+            rv = dem
+        elif dem is None:
+            rv = float(leader)
+        else:
+            rv = mix_leader * float(leader) + mix_dem * dem
+        values = {"routine": None if rm is None else round(rm, 2), "review": None if rv is None else round(rv, 2)}
+        if weighted:
+            ss = p.special_scores
+            sm = sum(ss) / len(ss) if ss else None
+            values["special"] = None if sm is None else round(sm, 2)
+            comps = (rm, rv, sm)
+            mask = (rm is not None, rv is not None, sm is not None)
+        else:
+            comps = (rm, rv)
+            mask = (rm is not None, rv is not None)
+        explain = {"inputs": {"routine": [{"score": s, "grade": g} for s, g in rs], "leader_score": leader,
+                              "democratic": votes or None, "special_points": list(p.special_points),
+                              "special_scores": list(p.special_scores)},
+                   "weights": w.copy(), "values": values}
+        if mask in patterns:
+            pat = patterns[mask]
+        else:
+            pat = patterns[mask] = _weight_pattern(w_keys, w_vals, mask, w_positive)
+        if pat is None:
+            explain["note"] = "no_inputs"
+            score = None
+        else:
+            items, total_w, renormalised = pat
+            if len(items) == 2:         # sum() of two terms, in the same order
+                (i, a), (j, b) = items
+                base = (0.0 + comps[i] * a + comps[j] * b) / total_w
+            else:
+                base = sum([comps[i] * v for i, v in items]) / total_w
+            if renormalised is not None:
+                explain["renormalised"] = list(renormalised)
+            special_add = 0.0
+            if add_sub and p.special_points:
+                pts = max(-100.0, min(100.0, float(sum(p.special_points))))
+                special_add = sw * pts
+                explain["special_add"] = r2(special_add)
+                explain["special_points_total"] = r2(pts)
+            score = r2(base + special_add)
+            explain["score"] = score
+        # -- eligibility (the common case without any record inline) ------------
+        hire = p.hire_date
+        if p.probation_end is None and type(hire) is date_type and hire.year < 9999:
+            probation = hire.year == year              # in_probation's shortcut
+        else:
+            probation = in_probation(p, year)
+        if (p.leave_days <= leave_limit and not probation and not p.investigation_open
+                and not p.investigation_closed_retro and not p.sanctions and not p.refused):
+            code, may_excel, rules = None, True, []
+        else:
+            code, may_excel, rules = eligibility(p, year, leave_days_limit=leave_limit)
+        # -- routine → annual rules (the national default inline) ---------------
+        if only_half_hao:
+            grades = [g for _s, g in rs if g]
+            hao = grades.count("hao")
+            low = grades.count("yiban") + grades.count("jiaocha")
+            talks, priority = [], False
+            if not grades or hao * 2 < len(grades) or low:
+                ok = False
+                rules.append({"rule": "half_hao_none_low", "effect": "not_youxiu",
+                              "detail": {"hao": hao, "low": low, "of": len(grades)}})
+            else:
+                ok = True
+        else:
+            ok, fired, talks, priority = _routine_rules(rs, *rr_args)
+            if fired:
+                rules.extend(fired)
+        flags = []
         if priority:
-            res.flags.append("priority")
+            flags.append("priority")
         if p.investigation_closed_retro:
-            res.flags.append("retroactive")
+            flags.append("retroactive")
+        res = PersonResult(p.person_id, p.rank_group, score, None, code or "", False, rules, explain, None, flags,
+                           talks)
         if code == "4":
             res.grade = "buchenzhi"
         elif code is None:
             if score is None:
                 res.code = "7"
-                res.rules.append({"rule": "no_inputs", "effect": "7", "detail": {}})
+                rules.append({"rule": "no_inputs", "effect": "7", "detail": {}})
             else:
-                res.grade = band_grade(score, bands)
-                res.code = GRADE_CODE[res.grade]
-                res.eligible_youxiu = may_excel and ok and res.grade == "chenzhi"
-        results.append(res)
+                grade = "chenzhi" if score >= line_chenzhi else "jibenchenzhi" if score >= line_jiben else "buchenzhi"
+                res.grade = grade
+                res.code = GRADE_CODE[grade]
+                res.eligible_youxiu = may_excel and ok and grade == "chenzhi"
+        append(res)
     # Ranks among the graded (dense on score, ties share a rank).
     graded = sorted((r for r in results if r.score is not None and r.grade is not None), key=lambda r: -r.score)
     prev, rank = None, 0

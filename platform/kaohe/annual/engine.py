@@ -10,15 +10,18 @@ re-running with the same inputs writes the same rows (same digest)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
-import io
 import json
 import os
+import sys
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from contextlib import contextmanager
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, delete, func, insert, select, update
 
 from ..core.clock import local_today
 from ..core.db import allocate_ids, utcnow
@@ -34,11 +37,16 @@ from .policy import org_grades_for, policies_for
 try:  # orjson: 5-10x faster JSON for the explanation column of a million rows
     import orjson
 
+    _dumpb = orjson.dumps
+
     def _dumps(v) -> str:
         return orjson.dumps(v).decode()
 except ImportError:  # pragma: no cover
     def _dumps(v) -> str:
         return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+    def _dumpb(v) -> bytes:
+        return _dumps(v).encode()
 
 # Tests set this to a callable(chunk_index) to inject a failure between chunks.
 AFTER_CHUNK: Callable[[int], None] | None = None
@@ -59,23 +67,28 @@ def ensure_assessments(units: Sequence[OrgNode], year: int) -> dict[int, AnnualA
         return {}
     root_id = units[0].root_id
     ids = [u.id for u in units]
+    pg = db.session.connection().dialect.name == "postgresql"
     have: dict[int, AnnualAssessment] = {}
-    for part in _chunks(ids, 900):
+    for part in _chunks(ids, _IN_BATCH[pg]):
         for a in db.session.execute(select(AnnualAssessment).where(
                 AnnualAssessment.root_id == root_id, AnnualAssessment.year == year,
-                AnnualAssessment.org_id.in_(part))).scalars():
+                _in_ids(AnnualAssessment.org_id, part, pg))).scalars():
             have[a.org_id] = a
     missing = [u for u in units if u.id not in have]
     if missing:
         db.session.execute(insert(AnnualAssessment), [
             {"root_id": u.root_id, "org_id": u.id, "year": year, "status": "open", "major_contribution": False,
              "version": 1, "created_at": utcnow()} for u in missing])
-        for part in _chunks([u.id for u in missing], 900):
+        for part in _chunks([u.id for u in missing], _IN_BATCH[pg]):
             for a in db.session.execute(select(AnnualAssessment).where(
                     AnnualAssessment.root_id == root_id, AnnualAssessment.year == year,
-                    AnnualAssessment.org_id.in_(part))).scalars():
+                    _in_ids(AnnualAssessment.org_id, part, pg))).scalars():
                 have[a.org_id] = a
     return have
+
+
+# Ids per query: one array parameter on PostgreSQL, SQLite's parameter limit elsewhere.
+_IN_BATCH = {True: 20_000, False: 900}
 
 
 def _chunks(seq: Sequence, n: int):
@@ -85,94 +98,200 @@ def _chunks(seq: Sequence, n: int):
 
 # -- reading inputs ------------------------------------------------------------
 
-def _load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int], year: int) -> dict:
-    """All inputs of a chunk of units, grouped by unit then person."""
-    P = Person.__table__
-    people = conn.execute(
-        select(P.c.id, P.c.unit_id, P.c.rank_group, P.c.hire_date, P.c.probation_end, P.c.supervisor_id)
-        .where(P.c.root_id == root_id, P.c.unit_id.in_(unit_ids), P.c.active.is_(True))
-        .order_by(P.c.unit_id, P.c.id)).all()
-    routine: dict[int, dict[int, tuple]] = defaultdict(dict)
-    RI = RoutineImport.__table__
-    for pid, seq, score, grade in conn.execute(
-            select(RI.c.person_id, RI.c.period_no, RI.c.score, RI.c.grade)
-            .where(RI.c.root_id == root_id, RI.c.year == year, RI.c.org_id.in_(unit_ids))).all():
-        routine[pid][seq] = (score, grade)
+def _fetch(conn, stmt) -> list:
+    """All rows of ``stmt`` as plain tuples.  On PostgreSQL straight from a
+    driver cursor in binary format: the server sends floats, dates and ints
+    as they are stored instead of formatting millions of them as text for
+    psycopg to parse back (the same Python values), and no SQLAlchemy Row
+    objects are made.  Elsewhere SQLAlchemy's rows (which convert SQLite's
+    dates)."""
+    if conn.dialect.name == "postgresql":
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        with conn.connection.driver_connection.cursor(binary=True) as cur:
+            cur.execute(str(compiled), compiled.construct_params())
+            return cur.fetchall()
+    return conn.execute(stmt).all()
+
+
+def _in_ids(col, ids: list[int], pg: bool):
+    """``col IN (ids)``; on PostgreSQL as ``col = ANY(:array)``, one parameter
+    instead of hundreds to render, bind and convert for every query."""
+    if pg:
+        return col == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return col.in_(ids)
+
+
+def _routine_tables():
     rr = db.metadata.tables.get("routine_result")
     rp = db.metadata.tables.get("routine_period")
-    if rr is not None and rp is not None:
-        stmt = (select(rr.c.person_id, rp.c.seq, rr.c.score, rr.c.grade)
-                .join(rp, and_(rp.c.id == rr.c.period_id, rp.c.root_id == rr.c.root_id))
-                .where(rp.c.root_id == root_id, rp.c.year == year, rp.c.org_id.in_(unit_ids),
-                       rp.c.state.in_(("publicised", "final")), rr.c.score.is_not(None)))
-        for pid, seq, score, grade in conn.execute(stmt).all():
-            routine[pid][seq] = (score, grade)   # the routine module wins over an import
-    RV = AnnualReview.__table__
-    reviews = {r.person_id: r for r in conn.execute(
-        select(RV.c.person_id, RV.c.leader_score, RV.c.votes_youxiu, RV.c.votes_chenzhi, RV.c.votes_jibenchenzhi,
-               RV.c.votes_buchenzhi).where(RV.c.root_id == root_id, RV.c.assessment_id.in_(assessment_ids))).all()}
+    return (rr, rp) if rr is not None and rp is not None else (None, None)
+
+
+def load_periods(conn, root_id: int, year: int) -> dict[int, list[tuple[int, int]]]:
+    """The routine slice's periods of ``year`` whose results count
+    (publicised or final): {unit id: [(period id, seq)]} in id order.  Read
+    once per computation: looking them up again for every chunk made
+    PostgreSQL scan all the province's periods per chunk (or, with fresh
+    statistics, join every routine result of the province)."""
+    rr, rp = _routine_tables()
+    if rp is None:
+        return {}
+    out: dict[int, list[tuple[int, int]]] = {}
+    for pid, org_id, seq in _fetch(conn, select(rp.c.id, rp.c.org_id, rp.c.seq).where(
+            rp.c.root_id == root_id, rp.c.year == year, rp.c.state.in_(("publicised", "final"))).order_by(rp.c.id)):
+        out.setdefault(org_id, []).append((pid, seq))
+    return out
+
+
+def load_specials(conn, root_id: int, year: int) -> dict[int, list[tuple]]:
+    """Every special-assessment result of ``year`` in scope: {person id:
+    [(result_type, grade, points, score)]} by campaign.  Read once for a
+    computation of many chunks (PostgreSQL scans them for any chunk anyway;
+    there are few per person)."""
     SR, SC = SpecialResult.__table__, SpecialCampaign.__table__
-    specials: dict[int, list[tuple]] = defaultdict(list)
-    for pid, rtype, grade, points, score in conn.execute(
-            select(SR.c.person_id, SC.c.result_type, SR.c.grade, SR.c.points, SR.c.score)
+    out: dict[int, list[tuple]] = {}
+    for pid, rtype, grade, points, score in _fetch(
+            conn, select(SR.c.person_id, SC.c.result_type, SR.c.grade, SR.c.points, SR.c.score)
             .join(SC, and_(SC.c.id == SR.c.campaign_id, SC.c.root_id == SR.c.root_id))
-            .join(P, and_(P.c.id == SR.c.person_id, P.c.root_id == SR.c.root_id))
-            .where(SR.c.root_id == root_id, SR.c.year == year, P.c.unit_id.in_(unit_ids))
-            .order_by(SR.c.person_id, SR.c.campaign_id)).all():
-        specials[pid].append((rtype, grade, points, score))
+            .where(SR.c.root_id == root_id, SR.c.year == year)
+            .order_by(SR.c.person_id, SR.c.campaign_id)):
+        out.setdefault(pid, []).append((rtype, grade, points, score))
+    return out
+
+
+def _load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int], year: int,
+                periods: dict[int, list[tuple[int, int]]] | None = None,
+                all_specials: dict[int, list[tuple]] | None = None) -> dict:
+    """All inputs of a chunk of units as plain data (tuples, dicts, lists):
+    ``people`` (id, unit_id, rank_group, hire_date, probation_end,
+    supervisor_id) ordered by unit then id; per person id ``routine``
+    {seq: (score, grade)}, ``reviews`` (leader_score, votes youxiu, chenzhi,
+    jibenchenzhi, buchenzhi), ``specials`` [(result_type, grade, points,
+    score)] and ``records`` [(kind, year, sanction_kind, start_date,
+    end_date, days)]."""
+    pg = conn.dialect.name == "postgresql"
+    in_units = (lambda col: _in_ids(col, unit_ids, pg))
+    P = Person.__table__
+    people = _fetch(conn,
+                    select(P.c.id, P.c.unit_id, P.c.rank_group, P.c.hire_date, P.c.probation_end, P.c.supervisor_id)
+                    .where(P.c.root_id == root_id, in_units(P.c.unit_id), P.c.active.is_(True))
+                    .order_by(P.c.unit_id, P.c.id))
+    routine: dict[int, dict[int, tuple]] = {}
+    RI = RoutineImport.__table__
+    for pid, seq, score, grade in _fetch(
+            conn, select(RI.c.person_id, RI.c.period_no, RI.c.score, RI.c.grade)
+            .where(RI.c.root_id == root_id, RI.c.year == year, in_units(RI.c.org_id))):
+        d = routine.get(pid)
+        if d is None:
+            d = routine[pid] = {}
+        d[seq] = (score, grade)
+    rr, rp = _routine_tables()
+    if periods is None:
+        periods = load_periods(conn, root_id, year)
+    seq_of = {pid: seq for u in unit_ids for pid, seq in periods.get(u, ())}
+    if seq_of:
+        # The results of the chunk's periods, by period id (the periods'
+        # order, as the former join of periods and results gave them).
+        stmt = (select(rr.c.person_id, rr.c.period_id, rr.c.score, rr.c.grade)
+                .where(rr.c.root_id == root_id, _in_ids(rr.c.period_id, list(seq_of), pg), rr.c.score.is_not(None))
+                .order_by(rr.c.period_id))
+        for pid, period_id, score, grade in _fetch(conn, stmt):
+            d = routine.get(pid)
+            if d is None:
+                d = routine[pid] = {}
+            d[seq_of[period_id]] = (score, grade)   # the routine module wins over an import
+    RV = AnnualReview.__table__
+    reviews = {r[0]: r[1:] for r in _fetch(conn, select(
+        RV.c.person_id, RV.c.leader_score, RV.c.votes_youxiu, RV.c.votes_chenzhi, RV.c.votes_jibenchenzhi,
+        RV.c.votes_buchenzhi).where(RV.c.root_id == root_id, _in_ids(RV.c.assessment_id, assessment_ids, pg)))}
+    if all_specials is None:
+        SR, SC = SpecialResult.__table__, SpecialCampaign.__table__
+        specials: dict[int, list[tuple]] = defaultdict(list)
+        for pid, rtype, grade, points, score in _fetch(
+                conn, select(SR.c.person_id, SC.c.result_type, SR.c.grade, SR.c.points, SR.c.score)
+                .join(SC, and_(SC.c.id == SR.c.campaign_id, SC.c.root_id == SR.c.root_id))
+                .join(P, and_(P.c.id == SR.c.person_id, P.c.root_id == SR.c.root_id))
+                .where(SR.c.root_id == root_id, SR.c.year == year, in_units(P.c.unit_id))
+                .order_by(SR.c.person_id, SR.c.campaign_id)):
+            specials[pid].append((rtype, grade, points, score))
+    else:
+        specials = {r[0]: all_specials[r[0]] for r in people if r[0] in all_specials}
     R = AnnualRecord.__table__
     records: dict[int, list[tuple]] = defaultdict(list)
-    for row in conn.execute(
-            select(R.c.person_id, R.c.kind, R.c.year, R.c.sanction_kind, R.c.start_date, R.c.end_date, R.c.days)
-            .where(R.c.root_id == root_id, R.c.org_id.in_(unit_ids), R.c.year.in_((year - 1, year)))
-            .order_by(R.c.person_id, R.c.id)).all():
-        records[row.person_id].append(row)
-    return {"people": people, "routine": routine, "reviews": reviews, "specials": specials, "records": records}
+    for row in _fetch(
+            conn, select(R.c.person_id, R.c.kind, R.c.year, R.c.sanction_kind, R.c.start_date, R.c.end_date, R.c.days)
+            .where(R.c.root_id == root_id, in_units(R.c.org_id), R.c.year.in_((year - 1, year)))
+            .order_by(R.c.person_id, R.c.id)):
+        records[row[0]].append(tuple(row[1:]))
+    return {"people": people, "routine": routine, "reviews": reviews, "specials": dict(specials),
+            "records": dict(records)}
+
+
+_GRADE_SCORES = {"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}
+
+
+def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[calc.PersonInput]:
+    """The calc inputs of ``rows`` (person tuples of ``_load_chunk``)."""
+    routine, reviews, specials, records = data["routine"], data["reviews"], data["specials"], data["records"]
+    year_end = dt.date(year, 12, 31)
+    grade_points = calc.SPECIAL_GRADE_POINTS
+    PersonInput, Sanction = calc.PersonInput, calc.Sanction
+    out = []
+    append = out.append
+    for pid, _unit, rank_group, hire, probation_end, _sup in rows:
+        rt = routine.get(pid)
+        if rt is None:
+            rt_list = []
+        elif len(rt) == 1:
+            rt_list = list(rt.values())
+        else:
+            rt_list = [rt[k] for k in sorted(rt)]
+        rv = reviews.get(pid)
+        leader = votes = None
+        if rv is not None:
+            leader, vy, vc, vj, vb = rv
+            if vy or vc or vj or vb:
+                votes = {"youxiu": vy, "chenzhi": vc, "jibenchenzhi": vj, "buchenzhi": vb}
+        pts = scores = ()
+        sp = specials.get(pid)
+        if sp is not None:
+            pts, scores = [], []
+            for rtype, grade, points, score in sp:
+                if points is not None:
+                    pts.append(float(points))
+                elif rtype == "grade" and grade in grade_points:
+                    pts.append(grade_points[grade])
+                if score is not None:
+                    scores.append(float(score))
+                elif rtype == "grade" and grade:
+                    scores.append(_GRADE_SCORES.get(grade, 70.0))
+        recs = records.get(pid)
+        if recs is None:
+            append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire))
+            continue
+        leave = 0
+        inv_open = inv_retro = refused = False
+        sanctions = []
+        for kind, ryear, sanction_kind, _start, end_date, days in recs:
+            if kind == "leave" and ryear == year:
+                leave += int(days or 0)
+            elif kind == "investigation" and ryear == year:
+                if end_date is None:
+                    inv_open = True
+                elif end_date > year_end:
+                    inv_retro = True
+            elif kind == "sanction" and sanction_kind:
+                sanctions.append(Sanction(sanction_kind, ryear))
+            elif kind == "refusal" and ryear == year:
+                refused = True
+        append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
+                           leave, inv_open, inv_retro and not inv_open, sanctions, refused))
+    return out
 
 
 def person_input(row, data: dict, year: int) -> calc.PersonInput:
-    pid = row.id
-    routine = [data["routine"][pid][k] for k in sorted(data["routine"].get(pid, {}))]
-    rv = data["reviews"].get(pid)
-    votes = None
-    leader = None
-    if rv is not None:
-        leader = rv.leader_score
-        votes = {"youxiu": rv.votes_youxiu, "chenzhi": rv.votes_chenzhi,
-                 "jibenchenzhi": rv.votes_jibenchenzhi, "buchenzhi": rv.votes_buchenzhi}
-        if not any(votes.values()):
-            votes = None
-    pts, scores = [], []
-    for rtype, grade, points, score in data["specials"].get(pid, ()):
-        if points is not None:
-            pts.append(float(points))
-        elif rtype == "grade" and grade in calc.SPECIAL_GRADE_POINTS:
-            pts.append(calc.SPECIAL_GRADE_POINTS[grade])
-        if score is not None:
-            scores.append(float(score))
-        elif rtype == "grade" and grade:
-            scores.append({"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}.get(grade, 70.0))
-    leave = 0
-    inv_open = inv_retro = refused = False
-    sanctions = []
-    year_end = dt.date(year, 12, 31)
-    for rec in data["records"].get(pid, ()):
-        if rec.kind == "leave" and rec.year == year:
-            leave += int(rec.days or 0)
-        elif rec.kind == "investigation" and rec.year == year:
-            if rec.end_date is None:
-                inv_open = True
-            elif rec.end_date > year_end:
-                inv_retro = True
-        elif rec.kind == "sanction" and rec.sanction_kind:
-            sanctions.append(calc.Sanction(rec.sanction_kind, rec.year))
-        elif rec.kind == "refusal" and rec.year == year:
-            refused = True
-    return calc.PersonInput(
-        person_id=pid, rank_group=row.rank_group or "staff", routine=routine, leader_score=leader, democratic=votes,
-        special_points=pts, special_scores=scores, probation_end=row.probation_end, hire_date=row.hire_date,
-        leave_days=leave, investigation_open=inv_open, investigation_closed_retro=inv_retro and not inv_open,
-        sanctions=sanctions, refused=refused)
+    """One person's calc input (see ``person_inputs``)."""
+    return person_inputs([tuple(row)], data, year)[0]
 
 
 # -- writing -------------------------------------------------------------------
@@ -188,61 +307,255 @@ def _copy_value(v) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_json(v) -> str:
-    return _dumps(v).replace("\\", "\\\\")
+def _copy_json(v) -> bytes:
+    """``v`` as JSON (orjson's bytes), escaped for COPY text format (JSON
+    escapes tabs and newlines itself; only its backslashes need doubling)."""
+    return _dumpb(v).replace(b"\\", b"\\\\")
+
+
+_LIST_JSON: dict[tuple, bytes] = {}
+
+
+def _copy_json_list(v: list) -> bytes:
+    """``_copy_json`` of a short list of strings (flags, talks), memoised."""
+    key = tuple(v)
+    try:
+        return _LIST_JSON[key]
+    except KeyError:
+        b = _copy_json(v)
+        if len(_LIST_JSON) < 4096:
+            _LIST_JSON[key] = b
+        return b
+    except TypeError:      # unhashable items
+        return _copy_json(v)
 
 
 def bulk_write(conn, table, columns: Sequence[str], rows: list[tuple] | None = None,
-               lines: list[str] | None = None) -> None:
+               lines: list | None = None) -> None:
     """Insert many rows: COPY on PostgreSQL (``lines`` in COPY text format,
-    through a temporary table so the row-level security checks of the target
-    still apply), executemany elsewhere (``rows``)."""
+    str or UTF-8 bytes, each one or more whole lines; through a temporary
+    table so the row-level security checks of the target still apply),
+    executemany elsewhere (``rows``)."""
     if conn.dialect.name == "postgresql":
         if lines is None:
             lines = ["\t".join(_copy_value(v) for v in r) + "\n" for r in rows or []]
         if not lines:
             return
         raw = conn.connection.driver_connection
+        utf8 = raw.info.encoding in ("utf-8", "utf8")
         cols = ", ".join(columns)
         tmp = f"tmp_{table.name}"
         with raw.cursor() as cur:
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
             cur.execute(f"TRUNCATE {tmp}")
             with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN") as cp:
-                for i in range(0, len(lines), 5000):
-                    cp.write("".join(lines[i:i + 5000]))
+                batch, size = [], 0
+                for line in lines:
+                    if isinstance(line, str):
+                        line = line.encode()
+                    elif not utf8:
+                        line = line.decode()       # psycopg encodes str to the connection's encoding
+                    batch.append(line)
+                    size += len(line)
+                    if size >= 1 << 20:
+                        cp.write(batch[0][:0].join(batch))
+                        batch, size = [], 0
+                if batch:
+                    cp.write(batch[0][:0].join(batch))
             cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp}")
         return
     if rows:
         conn.execute(insert(table), [dict(zip(columns, r)) for r in rows])
 
 
+NULL = "\\N"
+
+
 def _num(v) -> str:
     return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
 
 
-def result_body(r) -> str:
-    """One result row in COPY text format, without root/org/run (the part
-    that must be equal between two runs over the same inputs)."""
-    return "\t".join((str(r.person_id), r.rank_group, _num(r.score), r.grade or "\\N", r.code,
-                      "t" if r.eligible_youxiu else "f", _num(r.rank), _copy_json(r.flags), _copy_json(r.talks),
-                      _copy_json({"components": r.components, "rules": r.rules})))
+def result_body(r) -> bytes:
+    """One result row in COPY text format (UTF-8), without root/org/run (the
+    part that must be equal between two runs over the same inputs)."""
+    s, k = r.score, r.rank
+    head = "\t".join((str(r.person_id), r.rank_group, NULL if s is None else repr(s) if isinstance(s, float) else str(s),
+                      r.grade or NULL, r.code, "t" if r.eligible_youxiu else "f",
+                      NULL if k is None else repr(k) if isinstance(k, float) else str(k), ""))
+    return b"".join((head.encode(), _copy_json_list(r.flags), b"\t", _copy_json_list(r.talks), b"\t",
+                     _dumpb({"components": r.components, "rules": r.rules}).replace(b"\\", b"\\\\")))
 
 
-def digest_bodies(bodies: Iterable[str]) -> str:
+def digest_bodies(bodies: Iterable) -> str:
+    """sha256 over every body (str or UTF-8 bytes) followed by a newline."""
     h = hashlib.sha256()
+    update = h.update
     for b in bodies:
-        h.update(b.encode())
-        h.update(b"\n")
+        update(b if type(b) is bytes else b.encode())
+        update(b"\n")
     return h.hexdigest()
 
 
+def compute_units(specs: Sequence[tuple], data: dict, year: int, root_id: int, copy_lines: bool) -> list[tuple]:
+    """The per-person work of one chunk, as a pure function of plain data
+    (no database, no Flask).
+
+    ``specs``: per unit (unit_id, run_id, policy dict, org_grade,
+    major_contribution, approved_rate, allocated).  Returns per unit
+    (unit_id, people, digest, quota, payload, talks): ``payload`` is the
+    unit's result rows in COPY text format (one bytes object) when
+    ``copy_lines``, else the rows as tuples in RESULT_COLUMNS order;
+    ``talks`` [(person_id, supervisor_id, kind)]."""
+    by_unit: dict[int, list] = {}
+    for row in data["people"]:
+        u = by_unit.get(row[1])
+        if u is None:
+            by_unit[row[1]] = [row]
+        else:
+            u.append(row)
+    out = []
+    for unit_id, run_id, pol, grade, major, approved_rate, allocated in specs:
+        rows_u = by_unit.get(unit_id, ())
+        outcome = calc.compute_unit(person_inputs(rows_u, data, year), pol, year, org_grade=grade,
+                                    major_contribution=major, approved_rate=approved_rate, allocated=allocated)
+        results = outcome.results
+        bodies = [result_body(r) for r in results]
+        # Row by row: hashing one large buffer would release the GIL and
+        # leave this thread queueing for it behind the reader and writer.
+        digest = digest_bodies(bodies)
+        if copy_lines:
+            if bodies:
+                prefix = f"{root_id}\t{unit_id}\t{run_id}\t".encode()
+                payload = b"".join((prefix, (b"\n" + prefix).join(bodies), b"\n"))
+            else:
+                payload = b""
+        else:
+            payload = [(root_id, unit_id, run_id, r.person_id, r.rank_group, r.score, r.grade, r.code,
+                        r.eligible_youxiu, r.rank, r.flags, r.talks, {"components": r.components, "rules": r.rules})
+                       for r in results]
+        talks = []
+        if any(r.talks for r in results):
+            sup = {row[0]: row[5] for row in rows_u}
+            talks = [(r.person_id, sup.get(r.person_id), kind) for r in results for kind in r.talks]
+        out.append((unit_id, len(results), digest, outcome.quota, payload, talks))
+    return out
+
+
 # -- the computation -------------------------------------------------------------
+
+_batch_lock = threading.Lock()
+_batch_depth = 0
+_batch_saved: tuple[bool, float] = (True, 0.005)
+# The GIL switch interval while a computation runs (Python's default is 5 ms).
+SWITCH_INTERVAL = 0.001
+
+
+@contextmanager
+def _batch_mode():
+    """Interpreter settings for the duration of a computation, put back by
+    the last concurrent one to finish (they are process-wide):
+
+    * the cyclic garbage collector off: the computation allocates millions
+      of small containers and frees them by reference counting (it makes no
+      cycles); the collector's passes over a heap of that size cost a third
+      of the time for nothing;
+    * a shorter GIL switch interval: the reader and writer threads wait on
+      PostgreSQL many times per chunk, and each time they want the GIL back
+      they would otherwise wait up to 5 ms behind the computing thread."""
+    global _batch_depth, _batch_saved
+    with _batch_lock:
+        if _batch_depth == 0:
+            _batch_saved = (gc.isenabled(), sys.getswitchinterval())
+            gc.disable()
+            sys.setswitchinterval(min(SWITCH_INTERVAL, _batch_saved[1]))
+        _batch_depth += 1
+    try:
+        yield
+    finally:
+        with _batch_lock:
+            _batch_depth -= 1
+            if _batch_depth == 0:
+                sys.setswitchinterval(_batch_saved[1])
+                if _batch_saved[0]:
+                    gc.enable()
+
 
 def compute(units: Sequence[OrgNode], year: int, *, progress: Callable | None = None, chunk_units: int = 400,
             actor: str | None = None, job_id: str | None = None, skip_locked: bool = True, pipelined: bool = False,
             policy_of: Callable[[Sequence[OrgNode]], dict[int, dict]] | None = None) -> dict:
     """Compute the annual results of ``units`` for ``year`` (flush, no commit)."""
+    with _batch_mode():
+        return _compute(units, year, progress=progress, chunk_units=chunk_units, actor=actor, job_id=job_id,
+                        skip_locked=skip_locked, pipelined=pipelined, policy_of=policy_of)
+
+
+class _UnitRef:
+    """What the policy look-ups read of a unit, as plain data (another
+    thread's session may use it)."""
+
+    __slots__ = ("id", "root_id", "path")
+
+    def __init__(self, node: OrgNode):
+        self.id, self.root_id, self.path = node.id, node.root_id, node.path
+
+    @property
+    def path_ids(self) -> list[int]:
+        return [int(p) for p in self.path.strip("/").split("/")] if self.path else []
+
+
+def _prepare_chunk(session, root_id: int, refs: Sequence, assessed: dict[int, tuple], year: int,
+                   pols: dict[int, dict] | None) -> list[tuple]:
+    """Per unit of a chunk: (unit_id, assessment_id, run_id, seq, policy,
+    org_grade, major_contribution, approved_rate, allocated); a bounded
+    number of queries (policies, the policy slice's grades, run ids, run
+    sequence numbers)."""
+    if pols is None:
+        pols = policies_for(refs, year)
+    org_grades = org_grades_for(refs, year)
+    run_ids = allocate_ids(session, "annual_run", len(refs))   # runs first: ids known before the results
+    R = AnnualRun.__table__
+    conn = session.connection()
+    seqs = dict(conn.execute(select(R.c.assessment_id, func.max(R.c.seq)).where(
+        R.c.root_id == root_id, _in_ids(R.c.assessment_id, [assessed[u.id][0] for u in refs],
+                                        conn.dialect.name == "postgresql")).group_by(R.c.assessment_id)).all())
+    out = []
+    for u, run_id in zip(refs, run_ids):
+        a_id, grade, major = assessed[u.id]
+        og = org_grades.get(u.id, {})
+        if "grade" in og:                  # the supervisor's grade (policy slice) wins
+            grade, major = og["grade"], og.get("major", False)
+        out.append((u.id, a_id, run_id, int(seqs.get(a_id) or 0) + 1, pols[u.id], grade, major,
+                    og.get("approved_rate"), og.get("allocated")))
+    return out
+
+
+def _prepare_in_thread(app, scope, root_id, chunk_refs, assessed, year, futures, stop) -> None:
+    """``_prepare_chunk`` for every chunk in order, in its own app context and
+    session (another connection), publishing each chunk's result in
+    ``futures`` as soon as it is known."""
+    with app.app_context():
+        from ..tenancy.scope import apply_scope
+
+        ci = 0
+        try:
+            apply_scope(scope)
+            for ci, refs in enumerate(chunk_refs):
+                if stop.is_set():
+                    break
+                futures[ci].set_result(_prepare_chunk(db.session, root_id, refs, assessed, year, None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the computing thread)
+            for f in futures[ci:]:
+                if not f.done():
+                    f.set_exception(exc)
+        finally:
+            for f in futures:
+                if not f.done():
+                    f.cancel()
+            db.session.rollback()
+            db.session.remove()
+
+
+def _compute(units, year, *, progress, chunk_units, actor, job_id, skip_locked, pipelined, policy_of) -> dict:
     units = list(units)
     if not units:
         return {"units": 0, "people": 0, "skipped": [], "runs": {}}
@@ -255,132 +568,184 @@ def compute(units: Sequence[OrgNode], year: int, *, progress: Callable | None = 
     todo = [u for u in units if assessments[u.id].status not in LOCKED_STATUSES]
     conn = db.session.connection()
     pg = conn.dialect.name == "postgresql"
-    pols = (policy_of or (lambda nodes: policies_for(nodes, year)))(todo)
-    org_grades = org_grades_for(todo, year)
-    # Runs first (ids known before the results are written).
-    run_ids = allocate_ids(db.session, "annual_run", len(todo))
-    R = AnnualRun.__table__
-    seqs: dict[int, int] = {}
-    for part in _chunks([assessments[u.id].id for u in todo], 900):
-        seqs.update(conn.execute(select(R.c.assessment_id, func.max(R.c.seq)).where(
-            R.c.root_id == root_id, R.c.assessment_id.in_(part)).group_by(R.c.assessment_id)).all())
-    run_of = {u.id: rid for u, rid in zip(todo, run_ids)}
-    total_people = 0
-    run_rows, assess_updates, talk_rows = [], [], []
-    t_calc = 0.0
-    done = 0
-    chunks = list(_chunks(todo, chunk_units))
-    # On PostgreSQL the work is pipelined: a reader thread loads the next
-    # chunk on a second (read-only) connection and a writer thread COPYs the
-    # previous chunk on the job's own connection, while this thread computes.
-    # Every write still goes through the one transaction, so atomicity holds.
-    # Only when every input is committed (the reader works outside this
+    assessed = {u.id: (assessments[u.id].id, assessments[u.id].org_grade, assessments[u.id].major_contribution)
+                for u in todo}
+    refs = [_UnitRef(u) for u in todo]
+    runs_by_code = {u.code: None for u in todo[:200]}
+    code_of = {u.id: u.code for u in todo[:200]}
+    del assessments
+    # The chunks.  (Not a smaller first one to start writing sooner: the
+    # plan PostgreSQL caches for the annual_run foreign-key check of the
+    # results is made at the first write, and on a fresh table a small first
+    # batch of runs gets a plan that scans every run of the transaction.)
+    chunk_refs = [refs[a:a + chunk_units] for a in range(0, len(refs), chunk_units)]
+    # On PostgreSQL the work is pipelined: while this thread computes a chunk,
+    # a reader thread loads the coming ones on a second (read-only)
+    # connection, a writer thread COPYs the previous one on the job's own
+    # connection, and a third thread resolves the coming chunks' policies,
+    # grades and run ids on a connection of its own (so the first chunk does
+    # not wait for the policies of the whole province).  Every write still
+    # goes through the one transaction, so atomicity holds.  Only when every
+    # input is committed (the other connections work outside this
     # transaction): jobs and the bench; a caller with its own uncommitted
     # inputs (the demo builder) computes sequentially.
-    threaded = pipelined and pg and len(chunks) > 1
-    reader_conn = loader = writer = None
-    if threaded:
-        from concurrent.futures import ThreadPoolExecutor
+    threaded = pipelined and pg and len(chunk_refs) > 1
+    reader_conn = loader = writer = preparer = None
+    loads: deque = deque()
+    stop = threading.Event()
 
-        from ..tenancy.scope import _set_db_scope, current_scope
+    shared: list = []
 
-        reader_conn = db.engine.connect()
-        reader_conn.begin()
-        _set_db_scope(reader_conn, current_scope())
-        loader, writer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    def load(ci):
+        c = reader_conn if threaded else conn
+        if not shared:      # read once: the year's periods, and with many chunks the special results
+            shared.extend((load_periods(c, root_id, year),
+                           load_specials(c, root_id, year) if len(chunk_refs) > 1 else None))
+        part = chunk_refs[ci]
+        return _load_chunk(c, root_id, [u.id for u in part], [assessed[u.id][0] for u in part], year, *shared)
 
-    def load(part):
-        unit_ids = [u.id for u in part]
-        return _load_chunk(reader_conn if threaded else conn, root_id, unit_ids,
-                           [assessments[u].id for u in unit_ids], year)
+    pols = None if policy_of is None else policy_of(todo)
+    try:
+        if threaded:
+            from concurrent.futures import Future, ThreadPoolExecutor
 
-    def write(runs, rows, lines):
+            from flask import current_app
+
+            from ..tenancy.scope import _set_db_scope, current_scope
+
+            reader_conn = db.engine.connect()
+            reader_conn.begin()
+            _set_db_scope(reader_conn, current_scope())
+            loader, writer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+            for ci in range(min(PREFETCH, len(chunk_refs))):
+                loads.append(loader.submit(load, ci))
+            if pols is None:
+                prepared = [Future() for _ in chunk_refs]
+                preparer = threading.Thread(
+                    target=_prepare_in_thread, name="annual-prepare", daemon=True,
+                    args=(current_app._get_current_object(), current_scope(), root_id, chunk_refs, assessed, year,
+                          prepared, stop))
+                preparer.start()
+                prepare = (lambda ci: prepared[ci].result())
+            else:       # a caller's policies: all on this connection before the writer starts using it
+                infos = [_prepare_chunk(db.session, root_id, part, assessed, year, pols) for part in chunk_refs]
+                prepare = infos.__getitem__
+        else:
+            def prepare(ci):
+                return _prepare_chunk(db.session, root_id, chunk_refs[ci], assessed, year, pols)
+        out = _compute_chunks(conn, root_id, year, len(chunk_refs), prepare, load, loads, loader, writer, threaded,
+                              pg, progress=progress, actor=actor, job_id=job_id, n_units=len(todo))
+    finally:
+        stop.set()
+        for f in loads:
+            f.cancel()
+        if loader is not None:
+            loader.shutdown(wait=True)
+            writer.shutdown(wait=True)     # never leave a COPY running on the job's connection
+        if reader_conn is not None:
+            reader_conn.rollback()
+            reader_conn.close()
+        if preparer is not None:
+            preparer.join()
+    for uid, rid in out["run_of"]:
+        if uid in code_of:
+            runs_by_code[code_of[uid]] = rid
+    return {"units": out["units"], "people": out["people"], "skipped": skipped,
+            "calc_seconds": out["calc_seconds"], "runs": runs_by_code}
+
+
+# Chunks the reader loads ahead of the one being computed.
+PREFETCH = 2
+
+
+def _compute_chunks(conn, root_id, year, n_chunks, prepare, load, loads, loader, writer, threaded, pg, *, progress,
+                    actor, job_id, n_units) -> dict:
+    R = AnnualRun.__table__
+    A = AnnualAssessment.__table__
+    total_people = 0
+    pending = None
+    talk_rows: list[tuple] = []
+    a_ids: list[int] = []
+    t_calc = 0.0
+    done = 0
+
+    update_stmt = update(A).where(A.c.id == bindparam("a_id")).values(
+        current_run_id=bindparam("run"), quota=bindparam("quota"), policy=bindparam("policy"),
+        org_grade=bindparam("grade"), major_contribution=bindparam("major"), status="computed",
+        version=A.c.version + 1)
+
+    def write(runs, rows, lines, updates):
         conn.execute(insert(R), runs)          # runs before their results (foreign key)
         bulk_write(conn, AnnualResult.__table__, RESULT_COLUMNS, rows=rows, lines=lines)
+        # The pointers move in the same transaction as the rows.
+        conn.execute(update_stmt, updates)
 
-    next_data = loader.submit(load, chunks[0]) if threaded else None
-    pending = None
+    def finish(ci, part, outs):
+        nonlocal total_people, done, pending
+        runs, updates, lines, rows = [], [], [], []
+        now = utcnow()
+        for (uid, aid, rid, seq, pol, grade, major, _appr, _alloc), (_u, n, digest, quota, payload, talks) \
+                in zip(part, outs):
+            runs.append({"id": rid, "root_id": root_id, "org_id": uid, "assessment_id": aid, "seq": seq,
+                         "people": n, "quota": quota, "digest": digest, "job_id": job_id, "created_by": actor,
+                         "created_at": now})
+            updates.append({"a_id": aid, "run": rid, "quota": quota, "policy": _policy_extract(pol),
+                            "grade": grade, "major": bool(major)})
+            if pg:
+                if payload:
+                    lines.append(payload)
+            else:
+                rows.extend(payload)
+            talk_rows.extend((uid, pid, sup, kind) for pid, sup, kind in talks)
+            a_ids.append(aid)
+            total_people += n
+        if threaded:
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(write, runs, rows, lines, updates)
+        else:
+            write(runs, rows, lines if pg else None, updates)
+        done += len(part)
+        if progress:
+            progress(done, n_units, f"{done}/{n_units} units")
+        if AFTER_CHUNK is not None:
+            AFTER_CHUNK(ci)
+        pause = os.environ.get("KAOHE_ANNUAL_PAUSE_AFTER_CHUNK")
+        if pause:
+            time.sleep(float(pause))
+
+    run_of: list[tuple[int, int]] = []
     try:
-        for ci, part in enumerate(chunks):
+        for ci in range(n_chunks):
+            part = prepare(ci)
+            if len(run_of) < 200:
+                run_of.extend((x[0], x[2]) for x in part[:200 - len(run_of)])
             if threaded:
-                data = next_data.result()
-                if ci + 1 < len(chunks):
-                    next_data = loader.submit(load, chunks[ci + 1])
+                data = loads.popleft().result()
+                if ci + PREFETCH < n_chunks:
+                    loads.append(loader.submit(load, ci + PREFETCH))
             else:
-                data = load(part)
+                data = load(ci)
+            specs = [(uid, rid, pol, grade, major, appr, alloc)
+                     for uid, _aid, rid, _seq, pol, grade, major, appr, alloc in part]
             t0 = time.perf_counter()
-            by_unit: dict[int, list] = defaultdict(list)
-            for row in data["people"]:
-                by_unit[row.unit_id].append(row)
-            result_rows: list[tuple] = []
-            result_lines: list[str] = []
-            for u in part:
-                a = assessments[u.id]
-                pol = pols[u.id]
-                og = org_grades.get(u.id, {})
-                grade, major = a.org_grade, a.major_contribution
-                if "grade" in og:                  # the supervisor's grade (policy slice) wins
-                    grade, major = og["grade"], og.get("major", False)
-                rows_u = by_unit.get(u.id, [])
-                inputs = [person_input(r, data, year) for r in rows_u]
-                outcome = calc.compute_unit(inputs, pol, year, org_grade=grade, major_contribution=major,
-                                            approved_rate=og.get("approved_rate"), allocated=og.get("allocated"))
-                rid = run_of[u.id]
-                bodies = [result_body(r) for r in outcome.results]
-                if pg:
-                    prefix = f"{root_id}\t{u.id}\t{rid}\t"
-                    result_lines.extend(prefix + b + "\n" for b in bodies)
-                else:
-                    result_rows.extend((root_id, u.id, rid, r.person_id, r.rank_group, r.score, r.grade, r.code,
-                                        r.eligible_youxiu, r.rank, r.flags, r.talks,
-                                        {"components": r.components, "rules": r.rules}) for r in outcome.results)
-                sup = {r.id: r.supervisor_id for r in rows_u}
-                for r in outcome.results:
-                    for kind in r.talks:
-                        talk_rows.append((u.id, r.person_id, sup.get(r.person_id), kind))
-                run_rows.append({"id": rid, "root_id": root_id, "org_id": u.id, "assessment_id": a.id,
-                                 "seq": int(seqs.get(a.id) or 0) + 1, "people": len(bodies), "quota": outcome.quota,
-                                 "digest": digest_bodies(bodies), "job_id": job_id, "created_by": actor,
-                                 "created_at": utcnow()})
-                assess_updates.append({"a_id": a.id, "run": rid, "quota": outcome.quota,
-                                       "policy": _policy_extract(pol), "grade": grade, "major": bool(major)})
-                total_people += len(bodies)
+            outs = compute_units(specs, data, year, root_id, pg)
             t_calc += time.perf_counter() - t0
-            runs = run_rows[-len(part):]
-            if threaded:
-                if pending is not None:
-                    pending.result()
-                pending = writer.submit(write, runs, result_rows, result_lines)
-            else:
-                write(runs, result_rows, result_lines if pg else None)
-            done += len(part)
-            if progress:
-                progress(done, len(todo), f"{done}/{len(todo)} units")
-            if AFTER_CHUNK is not None:
-                AFTER_CHUNK(ci)
-            pause = os.environ.get("KAOHE_ANNUAL_PAUSE_AFTER_CHUNK")
-            if pause:
-                time.sleep(float(pause))
+            del data
+            finish(ci, part, outs)
+            del outs
         if pending is not None:
             pending.result()
     finally:
-        if threaded:
-            loader.shutdown(wait=True)
-            writer.shutdown(wait=True)     # never leave a COPY running on the job's connection
-            reader_conn.rollback()
-            reader_conn.close()
-    # Switch the pointers (same transaction as the rows).
-    A = AnnualAssessment.__table__
-    if assess_updates:
-        conn.execute(update(A).where(A.c.id == bindparam("a_id")).values(
-            current_run_id=bindparam("run"), quota=bindparam("quota"), policy=bindparam("policy"),
-            org_grade=bindparam("grade"), major_contribution=bindparam("major"), status="computed",
-            version=A.c.version + 1), assess_updates)
-    _prune_runs(conn, root_id, [u["a_id"] for u in assess_updates])
+        if pending is not None and not pending.done():
+            try:
+                pending.result()           # never leave a COPY running on the job's connection
+            except Exception:  # noqa: BLE001 (the error that got us here is the one to report)
+                pass
+    _prune_runs(conn, root_id, a_ids)
     _raise_talks(conn, root_id, year, talk_rows)
     db.session.expire_all()
-    return {"units": len(todo), "people": total_people, "skipped": skipped, "calc_seconds": round(t_calc, 3),
-            "runs": {u.code: run_of[u.id] for u in todo[:200]}}
+    return {"units": n_units, "people": total_people, "calc_seconds": round(t_calc, 3), "run_of": run_of}
 
 
 def _policy_extract(pol: dict) -> dict:
@@ -391,13 +756,14 @@ def _policy_extract(pol: dict) -> dict:
 def _prune_runs(conn, root_id: int, assessment_ids: list[int]) -> None:
     """Keep the current and the previous run of each assessment."""
     R, X = AnnualRun.__table__, AnnualResult.__table__
-    for part in _chunks(assessment_ids, 900):
+    pg = conn.dialect.name == "postgresql"
+    for part in _chunks(assessment_ids, _IN_BATCH[pg]):
         ranked = (select(R.c.id, func.row_number().over(partition_by=R.c.assessment_id, order_by=R.c.seq.desc())
-                         .label("rn")).where(R.c.root_id == root_id, R.c.assessment_id.in_(part)).subquery())
+                         .label("rn")).where(R.c.root_id == root_id, _in_ids(R.c.assessment_id, part, pg)).subquery())
         old = [r for (r,) in conn.execute(select(ranked.c.id).where(ranked.c.rn > 2))]
-        for ids in _chunks(old, 900):
-            conn.execute(delete(X).where(X.c.root_id == root_id, X.c.run_id.in_(ids)))
-            conn.execute(delete(R).where(R.c.root_id == root_id, R.c.id.in_(ids)))
+        for ids in _chunks(old, _IN_BATCH[pg]):
+            conn.execute(delete(X).where(X.c.root_id == root_id, _in_ids(X.c.run_id, ids, pg)))
+            conn.execute(delete(R).where(R.c.root_id == root_id, _in_ids(R.c.id, ids, pg)))
 
 
 def _raise_talks(conn, root_id: int, year: int, talk_rows: list[tuple]) -> None:
