@@ -436,3 +436,23 @@ def test_refresh_stores_the_nodes_board_and_reminders_are_added_live(world, app,
     assert dash.build(h.node("C2"), today=h.TODAY + dt.timedelta(days=1), year=2026, use_cache=False,
                       use_snapshot=True).queries > 2
     h.done(ctx, token, commit=False)
+
+
+def test_refresh_stores_boards_for_large_nodes_below_too(world, app, runner, monkeypatch, backend):
+    """A province refresh also stores the board of every node below it that is
+    too large for a live build, with the figures a live build gives."""
+    import datetime as dt
+
+    from kaohe.core import clock
+
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2026, 11, 22, 4, 0, tzinfo=dt.timezone.utc))
+    app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"] = 5
+    ctx, token = h.system(app)
+    h.add_townships(h.node("K3"), 12, prefix="N")
+    h.done(ctx, token)
+    assert runner.invoke(args=["supervision", "refresh", "--org", "P", "--year", "2026"]).exit_code == 0
+    for code in ("C2", "K3"):          # 13 units each: above the limit of 5
+        stored, live = build(app, code, use_snapshot=True), build(app, code, use_snapshot=False)
+        assert stored.queries <= 2 < live.queries, code
+        assert stored.children == live.children and stored.totals == live.totals, code
+    assert build(app, "C1", use_snapshot=True).queries > 2   # 3 units: no stored board

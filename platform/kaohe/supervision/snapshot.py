@@ -93,10 +93,9 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     counter = [0]
     t0 = time.perf_counter()
     keys = dash.period_keys(node, year, counter)
-    started = [k for k, start in keys if start <= today]
-    default_key = started[0] if started else (keys[-1][0] if keys else None)
     if period_key is None:
-        period_key = default_key
+        started = [k for k, start in keys if start <= today]
+        period_key = started[0] if started else (keys[-1][0] if keys else None)
     settings = dash._settings(node, year)
     raw = dash.collect(node, year, period_key, today, counter, settings)
     children, child_of, units = dash._units_and_children(node, counter)
@@ -113,13 +112,29 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
              "data": _encode(raw.get(uid) or {"people": 0}), "computed_at": now} for uid in ids]
     for i in range(0, len(rows), 2000):
         db.session.execute(insert(UnitStat.__table__), rows[i:i + 2000])
-    # The node's own page, assembled once here (without reminders: those are
-    # live and added when the page is read).
-    board = dash.assemble(node, children, child_of, units, raw, {}, settings, today, year, period_key,
-                          [k for k, _start in keys], counter)
-    store_board(node, year, key, board, now)
-    if period_key == default_key and key:
-        store_board(node, year, "", board, now)        # also what the page shows when no period is asked
+    # The pages of the node and of every node below it too large for a live
+    # build, assembled once here from the same figures (without reminders:
+    # those are live and added when a page is read).
+    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    below: dict[int, int] = {}
+    for u in units.values():
+        for part in u.path[len(node.path):].strip("/").split("/")[:-1]:
+            below[int(part)] = below.get(int(part), 0) + 1
+    big = [n for n in db.session.execute(select(OrgNode).where(
+        OrgNode.root_id == node.root_id, OrgNode.id.in_([i for i, n in below.items() if n > limit]))).scalars()]
+    for target in [node, *big]:
+        if target is node:
+            t_children, t_child_of, t_units, t_keys, t_settings = children, child_of, units, keys, settings
+        else:
+            t_children, t_child_of, t_units = dash._units_and_children(target, counter)
+            t_keys, t_settings = dash.period_keys(target, year, counter), dash._settings(target, year)
+        board = dash.assemble(target, t_children, t_child_of, t_units, raw, {}, t_settings, today, year,
+                              period_key, [k for k, _start in t_keys], counter)
+        store_board(target, year, key, board, now)
+        t_started = [k for k, start in t_keys if start <= today]
+        t_default = t_started[0] if t_started else (t_keys[-1][0] if t_keys else None)
+        if key and period_key == t_default:
+            store_board(target, year, "", board, now)  # also what the page shows when no period is asked
     db.session.flush()
     dash.clear_cache()
     if progress:
