@@ -397,3 +397,62 @@ def test_supervisor_home_says_which_units_lag(world, app, login, monkeypatch, ba
     panel = home.split('data-testid="supervision-panel"', 1)[1].split("</ul>", 1)[0]
     assert "2 个中有 2 个进度滞后" in panel or "2 of 2 lagging" in panel, panel
     assert f"/supervision/orgs/{world.ids['P1-K1']}" in panel
+
+
+def test_refresh_stores_the_nodes_board_and_reminders_are_added_live(world, app, runner, monkeypatch, backend):
+    """The refresh job also stores the refreshed node's assembled board: its
+    page then reads one row (plus the live reminders), with the same figures
+    as a live build; a reminder sent after the refresh shows at once."""
+    import datetime as dt
+
+    from kaohe.core import clock
+    from kaohe.supervision import service as sup_service
+
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2026, 11, 22, 4, 0, tzinfo=dt.timezone.utc))
+    ctx, token = h.system(app)
+    units = h.add_townships(h.node("K3"), 12, prefix="N")
+    target_id = units[3].id
+    h.done(ctx, token)
+    result = runner.invoke(args=["supervision", "refresh", "--org", "C2", "--year", "2026"])
+    assert result.exit_code == 0, result.output
+    live = build(app, "C2", use_snapshot=False)
+    stored = build(app, "C2", use_snapshot=True)
+    assert stored.extra["source"] == "snapshot" and stored.queries <= 2 < live.queries
+    assert stored.children == live.children and stored.totals == live.totals
+    assert stored.flags == live.flags and stored.charts == live.charts and stored.period_keys == live.period_keys
+    ctx, token = h.system(app)
+    from kaohe.tenancy.models import OrgNode
+
+    sup_service.send_reminder(from_node=h.node("C2"), target=db.session.get(OrgNode, target_id), topic="ratings",
+                              message="请尽快完成评鉴")
+    h.done(ctx, token)
+    live, stored = build(app, "C2", use_snapshot=False), build(app, "C2", use_snapshot=True)
+    assert stored.extra["source"] == "snapshot"
+    assert row(stored, "K3")["reminders_sent"] == row(live, "K3")["reminders_sent"] == 1
+    assert stored.totals["reminders_unread"] == live.totals["reminders_unread"] == 1
+    assert row(stored, "K3")["last_reminder"] == row(live, "K3")["last_reminder"]
+    # Another day: the stored board is not used (overdue counts depend on the date).
+    ctx, token = h.system(app)
+    assert dash.build(h.node("C2"), today=h.TODAY + dt.timedelta(days=1), year=2026, use_cache=False,
+                      use_snapshot=True).queries > 2
+    h.done(ctx, token, commit=False)
+
+
+def test_refresh_stores_boards_for_large_nodes_below_too(world, app, runner, monkeypatch, backend):
+    """A province refresh also stores the board of every node below it that is
+    too large for a live build, with the figures a live build gives."""
+    import datetime as dt
+
+    from kaohe.core import clock
+
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2026, 11, 22, 4, 0, tzinfo=dt.timezone.utc))
+    app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"] = 5
+    ctx, token = h.system(app)
+    h.add_townships(h.node("K3"), 12, prefix="N")
+    h.done(ctx, token)
+    assert runner.invoke(args=["supervision", "refresh", "--org", "P", "--year", "2026"]).exit_code == 0
+    for code in ("C2", "K3"):          # 13 units each: above the limit of 5
+        stored, live = build(app, code, use_snapshot=True), build(app, code, use_snapshot=False)
+        assert stored.queries <= 2 < live.queries, code
+        assert stored.children == live.children and stored.totals == live.totals, code
+    assert build(app, "C1", use_snapshot=True).queries > 2   # 3 units: no stored board

@@ -87,6 +87,38 @@ def _in_subtree(col, node: OrgNode):
     return col.in_(select(OrgNode.id).where(OrgNode.root_id == node.root_id, OrgNode.path.like(node.path + "%")))
 
 
+def _unit_total(node: OrgNode, counter: list) -> int:
+    counter[0] += 1
+    o = OrgNode.__table__
+    return db.session.execute(select(func.count()).select_from(o).where(
+        o.c.root_id == node.root_id, o.c.path.like(node.path + "%"), o.c.is_assessment_unit.is_(True))).scalar_one()
+
+
+def _add_reminders(board: "Dashboard", node: OrgNode, reminders: dict[int, dict]) -> None:
+    """Add live reminder figures (per unit) to a stored board's child rows and
+    totals, the way ``calc.roll_up`` sums them."""
+    if not reminders:
+        return
+    o = OrgNode.__table__
+    rows = {r.id: r for r in db.session.execute(select(o.c.id, o.c.path, o.c.is_assessment_unit).where(
+        o.c.root_id == node.root_id, o.c.id.in_(list(reminders)))).all()}
+    by_id = {c["id"]: c for c in board.children}
+    prefix = len(node.path)
+    for org_id, rem in reminders.items():
+        r = rows.get(org_id)
+        if r is None or not r.is_assessment_unit or not r.path.startswith(node.path):
+            continue
+        child = node.id if org_id == node.id else int(r.path[prefix:].split("/", 1)[0])
+        for target in (board.totals, by_id.get(child)):
+            if target is None:
+                continue
+            target["reminders_sent"] = target.get("reminders_sent", 0) + int(rem.get("sent", 0))
+            target["reminders_unread"] = target.get("reminders_unread", 0) + int(rem.get("unread", 0))
+            last = rem.get("last")
+            if last is not None and (target.get("last_reminder") is None or last > target["last_reminder"]):
+                target["last_reminder"] = last
+
+
 def _units_and_children(node: OrgNode, counter: list) -> tuple[list[OrgNode], dict[int, int], dict[int, UnitRow]]:
     """The node's children (rows of the table) and, for every assessment unit
     below, which child it rolls up to."""
@@ -346,6 +378,23 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
         if hit and time.time() - hit[0] < ttl:
             return hit[1]
     counter = [0]
+    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    if use_snapshot is None:
+        use_snapshot = _unit_total(node, counter) > limit
+    if use_snapshot:
+        # The refresh job stored this node's whole board: one row, plus the
+        # live reminders (a million people: one row instead of 26,670).
+        from . import snapshot
+
+        board = snapshot.load_board(node, year, period_key, today, counter)
+        if board is not None:
+            _add_reminders(board, node, _reminders(node, counter))
+            board.queries = counter[0]
+            board.extra["source"] = "snapshot"
+            if use_cache and ttl > 0:
+                with _cache_lock:
+                    _cache[cache_key] = (time.time(), board)
+            return board
     children, child_of, units = _units_and_children(node, counter)
     keys = period_keys(node, year, counter)
     key_names = [k for k, _start in keys]
@@ -355,8 +404,6 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
     settings = _settings(node, year)
     source, as_of = "live", time.time()
     raw = None
-    if use_snapshot is None:
-        use_snapshot = len(units) > int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
     if use_snapshot:
         from . import snapshot
 

@@ -59,3 +59,25 @@ class UnitStat(TenantMixin, db.Model):
         Index("ix_supervision_unit_stat_root_year_key", "root_id", "year", "period_key"),
         tenant_fk("org_id"),
     )
+
+
+class BoardStat(TenantMixin, db.Model):
+    """The assembled dashboard of a large subtree's own node (children rows,
+    totals, flags, charts) for a year and period, written by the same
+    refresh job as the unit snapshots.  The page of that node then reads one
+    row instead of every unit's (a province of a million people: 26,670), and
+    adds the live reminders on top."""
+
+    __tablename__ = "supervision_board"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    year: Mapped[int] = mapped_column(db.Integer, nullable=False)
+    period_key: Mapped[str] = mapped_column(String(24), nullable=False, default="")
+    data: Mapped[dict] = mapped_column(db.JSON, nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("org_id", "year", "period_key", name="uq_supervision_board_org_id_year_period_key"),
+        tenant_fk("org_id"),
+    )
+

@@ -20,7 +20,7 @@ from ..core.clock import local_today
 from ..core.db import utcnow
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .models import UnitStat
+from .models import BoardStat, UnitStat
 
 DATE_FIELDS = {"routine": ("starts_on", "ends_on", "publicity_from", "publicity_until"),
                "annual": ("publicity_start", "publicity_end"), "appeals": ("next_deadline",)}
@@ -92,13 +92,13 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     today = today or local_today()
     counter = [0]
     t0 = time.perf_counter()
+    keys = dash.period_keys(node, year, counter)
     if period_key is None:
-        keys = dash.period_keys(node, year, counter)
         started = [k for k, start in keys if start <= today]
         period_key = started[0] if started else (keys[-1][0] if keys else None)
     settings = dash._settings(node, year)
     raw = dash.collect(node, year, period_key, today, counter, settings)
-    _children, _child_of, units = dash._units_and_children(node, counter)
+    children, child_of, units = dash._units_and_children(node, counter)
     if progress:
         progress(len(units) // 2, len(units), "collected")
     key = period_key or ""
@@ -112,9 +112,96 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
              "data": _encode(raw.get(uid) or {"people": 0}), "computed_at": now} for uid in ids]
     for i in range(0, len(rows), 2000):
         db.session.execute(insert(UnitStat.__table__), rows[i:i + 2000])
+    # The pages of the node and of every node below it too large for a live
+    # build, assembled once here from the same figures (without reminders:
+    # those are live and added when a page is read).
+    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    below: dict[int, int] = {}
+    for u in units.values():
+        for part in u.path[len(node.path):].strip("/").split("/")[:-1]:
+            below[int(part)] = below.get(int(part), 0) + 1
+    big = [n for n in db.session.execute(select(OrgNode).where(
+        OrgNode.root_id == node.root_id, OrgNode.id.in_([i for i, n in below.items() if n > limit]))).scalars()]
+    for target in [node, *big]:
+        if target is node:
+            t_children, t_child_of, t_units, t_keys, t_settings = children, child_of, units, keys, settings
+        else:
+            t_children, t_child_of, t_units = dash._units_and_children(target, counter)
+            t_keys, t_settings = dash.period_keys(target, year, counter), dash._settings(target, year)
+        board = dash.assemble(target, t_children, t_child_of, t_units, raw, {}, t_settings, today, year,
+                              period_key, [k for k, _start in t_keys], counter)
+        store_board(target, year, key, board, now)
+        t_started = [k for k, start in t_keys if start <= today]
+        t_default = t_started[0] if t_started else (t_keys[-1][0] if t_keys else None)
+        if key and period_key == t_default:
+            store_board(target, year, "", board, now)  # also what the page shows when no period is asked
     db.session.flush()
     dash.clear_cache()
     if progress:
         progress(len(units), len(units), "stored")
     return {"units": len(units), "period": period_key, "year": year, "queries": counter[0],
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+# -- the assembled board of the refreshed node -----------------------------------
+
+def _tag(value):
+    """JSON-safe copy of a board that keeps its dates and datetimes."""
+    if isinstance(value, dict):
+        return {k: _tag(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tag(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$d": value.isoformat()}
+    return value
+
+
+def _untag(value):
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if "$d" in value:
+                return dt.date.fromisoformat(value["$d"])
+            if "$dt" in value:
+                return dt.datetime.fromisoformat(value["$dt"])
+        return {k: _untag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untag(v) for v in value]
+    return value
+
+
+_BOARD_FIELDS = ("node_id", "year", "period_key", "period_keys", "today", "children", "totals", "flags",
+                 "charts", "units_total")
+
+
+def store_board(node: OrgNode, year: int, key: str, board, now: dt.datetime) -> None:
+    t = BoardStat.__table__
+    db.session.execute(delete(t).where(t.c.root_id == node.root_id, t.c.org_id == node.id, t.c.year == year,
+                                       t.c.period_key == key))
+    data = _tag({f: getattr(board, f) for f in _BOARD_FIELDS} | {"settings": board.extra.get("settings")})
+    db.session.execute(insert(t), [{"root_id": node.root_id, "org_id": node.id, "year": year, "period_key": key,
+                                    "data": data, "computed_at": now}])
+
+
+def load_board(node: OrgNode, year: int, period_key: str | None, today: dt.date, counter: list):
+    """The stored board of ``node`` for (year, period) when it is fresh and
+    from today, else None.  ``period_key`` None asks for the default view."""
+    from .dashboard import Dashboard
+
+    t = BoardStat.__table__
+    row = db.session.execute(select(t.c.data, t.c.computed_at).where(
+        t.c.root_id == node.root_id, t.c.org_id == node.id, t.c.year == year,
+        t.c.period_key == (period_key or ""))).first()
+    counter[0] += 1
+    if row is None:
+        return None
+    computed = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=dt.timezone.utc)
+    if (utcnow() - computed).total_seconds() > max_age():
+        return None
+    data = _untag(row.data)
+    if data["today"] != today:   # overdue counts depend on the day
+        return None
+    settings = data.pop("settings") or {}
+    return Dashboard(computed_at=computed.timestamp(), queries=0, extra={"settings": settings},
+                     **{f: data[f] for f in _BOARD_FIELDS})
