@@ -40,19 +40,24 @@ class Reminder(TenantMixin, db.Model):
     )
 
 
-class UnitStat(TenantMixin, db.Model):
-    """A snapshot of one assessment unit's dashboard figures for a year and
-    routine period (``period_key`` '' when none): what large subtrees read
-    instead of scanning every result.  Refreshed by the
-    ``supervision.refresh_stats`` job (and `kaohe supervision refresh`)."""
-
-    __tablename__ = "supervision_unit_stat"
+class _Snapshot(TenantMixin):
+    """Figures of an org node for a year and routine period (``period_key``
+    '' when none), as JSON, with the time they were computed."""
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     year: Mapped[int] = mapped_column(db.Integer, nullable=False)
     period_key: Mapped[str] = mapped_column(String(24), nullable=False, default="")
     data: Mapped[dict] = mapped_column(db.JSON, nullable=False)
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UnitStat(_Snapshot, db.Model):
+    """A snapshot of one assessment unit's dashboard figures for a year and
+    routine period (``period_key`` '' when none): what large subtrees read
+    instead of scanning every result.  Refreshed by the
+    ``supervision.refresh_stats`` job (and `kaohe supervision refresh`)."""
+
+    __tablename__ = "supervision_unit_stat"
 
     __table_args__ = (
         UniqueConstraint("org_id", "year", "period_key", name="uq_supervision_unit_stat_org_id_year_period_key"),
@@ -61,7 +66,7 @@ class UnitStat(TenantMixin, db.Model):
     )
 
 
-class BoardStat(TenantMixin, db.Model):
+class BoardStat(_Snapshot, db.Model):
     """The assembled dashboard of a large subtree's own node (children rows,
     totals, flags, charts) for a year and period, written by the same
     refresh job as the unit snapshots.  The page of that node then reads one
@@ -69,12 +74,6 @@ class BoardStat(TenantMixin, db.Model):
     adds the live reminders on top."""
 
     __tablename__ = "supervision_board"
-
-    id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    year: Mapped[int] = mapped_column(db.Integer, nullable=False)
-    period_key: Mapped[str] = mapped_column(String(24), nullable=False, default="")
-    data: Mapped[dict] = mapped_column(db.JSON, nullable=False)
-    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("org_id", "year", "period_key", name="uq_supervision_board_org_id_year_period_key"),
