@@ -107,7 +107,9 @@ def _make_people(rng, root_id, units, depts_by_unit) -> list[Person]:
         def person(org_id, role, rank_group, post, supervisor=None, years=None):
             pid = next(ids)
             years = years if years is not None else rng.randint(1, 25)
-            hire = dt.date(2026 - years, rng.randint(1, 12), rng.randint(1, 28))
+            # New hires of the demo year joined by October, never after the demo's "today".
+            month = rng.randint(1, 12)
+            hire = dt.date(2026 - years, min(month, 10) if years == 0 else month, rng.randint(1, 28))
             p = Person(id=pid, root_id=root_id, org_id=org_id, unit_id=unit.id, staff_no=f"{prefix}{next(seq):03d}",
                        name=_name(rng, used), gender=rng.choice("MF"), post=post, rank_group=rank_group,
                        position_role=role, hire_date=hire,
