@@ -8,6 +8,26 @@ from alembic import op
 
 from kaohe.auth import principal
 
+# The functions as this revision made them (frozen here: f9_principal_account
+# changed what they return).
+FUNCTIONS_SQL = (
+    'CREATE OR REPLACE FUNCTION kaohe_token_principal(digest text) RETURNS TABLE (user_id bigint, '
+    'user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz, revoked_at '
+    'timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text) LANGUAGE plpgsql '
+    "STABLE SET kaohe.all_roots = 'on' AS $$ BEGIN RETURN QUERY SELECT u.id, u.root_id, u.active, "
+    't.id, t.expires_at, t.revoked_at, g.role::text, g.org_id, g.root_id, o.path::text FROM '
+    'api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id '
+    'LEFT JOIN org_node o ON o.id = g.org_id WHERE t.token_hash = digest; END $$;\n'
+    'CREATE OR REPLACE FUNCTION kaohe_session_principal(uid bigint, session text) RETURNS TABLE '
+    '(user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz, '
+    'revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text) '
+    "LANGUAGE plpgsql STABLE SET kaohe.all_roots = 'on' AS $$ BEGIN RETURN QUERY SELECT u.id, "
+    'u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, g.role::text, '
+    'g.org_id, g.root_id, o.path::text FROM user_account u LEFT JOIN role_grant g ON g.user_id = '
+    'u.id LEFT JOIN org_node o ON o.id = g.org_id WHERE u.id = uid AND u.session_token = session '
+    "AND session <> ''; END $$;\n"
+)
+
 revision = "f6_auth_principal"
 down_revision = "e5_supervision"
 branch_labels = None
@@ -16,7 +36,7 @@ depends_on = None
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(principal.FUNCTIONS_SQL)
+        op.execute(FUNCTIONS_SQL)
 
 
 def downgrade():

@@ -298,6 +298,33 @@ def test_authenticated_request_reads_the_caller_in_few_statements(app, world, ba
         assert client.get("/api/v1/orgs", headers=h).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # PostgreSQL: empty scope at BEGIN, the principal, the caller's scope, the
-    # account, the list itself.  SQLite: the same without the set_configs.
-    assert len(seen) <= (5 if backend == "pg" else 3), seen
+    # PostgreSQL: the principal (credential, account and grants), the
+    # caller's scope, the list itself.  SQLite: the same without the set_config.
+    assert len(seen) <= (3 if backend == "pg" else 2), seen
+
+
+def test_account_built_from_the_principal_is_the_stored_account(app, world, backend):
+    """The account comes from the principal's own row (no second SELECT); it
+    equals what the table holds, and the password hash, left out of that row,
+    loads on first access under the caller's scope."""
+    from sqlalchemy import inspect, select
+
+    from kaohe.auth.models import User
+    from kaohe.auth.service import issue_token, user_for_token
+    from kaohe.extensions import db
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with app.test_request_context():
+        apply_scope(Scope.system("test"))
+        stored = db.session.execute(select(User).where(User.username == "t1admin")).scalar_one()
+        raw, _ = issue_token(stored)
+        expected = {c.key: getattr(stored, c.key) for c in inspect(User).column_attrs}
+        db.session.commit()
+        db.session.expunge_all()
+        apply_scope(Scope())
+        user = user_for_token(raw)
+        assert user is not None and inspect(user).persistent
+        assert "password_hash" in inspect(user).unloaded
+        got = {c.key: getattr(user, c.key) for c in inspect(User).column_attrs}
+        assert got == expected
+        db.session.rollback()

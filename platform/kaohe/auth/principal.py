@@ -26,12 +26,25 @@ from ..extensions import db
 from ..tenancy.models import OrgNode
 from .models import ApiToken, RoleGrant, User
 
-# Columns of one row: the credential, then one grant (NULL when none).
-_COLUMNS = "user_id, user_root_id, active, token_id, expires_at, revoked_at, role, grant_org_id, grant_root_id, path"
+# The account's own columns, returned with the credential so the request
+# needs no second statement to load the account (everything but the password
+# hash, which stays unloaded until a password check asks for it).
+USER_FIELDS = ("org_id", "username", "display_name", "email", "session_token", "locale", "person_id",
+               "created_at", "last_login_at")
+_USER_SQL = ("u.org_id, u.username::text, u.display_name::text, u.email::text, u.session_token::text, "
+             "u.locale::text, u.person_id, u.created_at, u.last_login_at")
+_USER_TYPES = ("user_org_id bigint, username text, display_name text, email text, session_token text, "
+               "locale text, person_id bigint, created_at timestamptz, last_login_at timestamptz")
+
+# Columns of one row: the credential and account, then one grant (NULL when none).
+_COLUMNS = ("user_id, user_root_id, active, token_id, expires_at, revoked_at, user_org_id, username, display_name,"
+            " email, session_token, locale, person_id, created_at, last_login_at,"
+            " role, grant_org_id, grant_root_id, path")
 
 _RETURNS = ("TABLE (user_id bigint, user_root_id bigint, active boolean, token_id bigint, expires_at timestamptz,"
-            " revoked_at timestamptz, role text, grant_org_id bigint, grant_root_id bigint, path text)")
-_GRANTS = ("g.role::text, g.org_id, g.root_id, o.path::text FROM {src}"
+            f" revoked_at timestamptz, {_USER_TYPES}, role text, grant_org_id bigint, grant_root_id bigint,"
+            " path text)")
+_GRANTS = (_USER_SQL + ", g.role::text, g.org_id, g.root_id, o.path::text FROM {src}"
            " LEFT JOIN role_grant g ON g.user_id = u.id LEFT JOIN org_node o ON o.id = g.org_id")
 
 
@@ -74,6 +87,8 @@ class Principal:
     expires_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
     grants: list[PrincipalRow] = field(default_factory=list)
+    # The account's columns (USER_FIELDS), to build the User without a query.
+    account: dict = field(default_factory=dict)
 
 
 def _fold(rows) -> Principal | None:
@@ -83,12 +98,14 @@ def _fold(rows) -> Principal | None:
     p = Principal(first.user_id, first.user_root_id, bool(first.active), getattr(first, "token_id", None),
                   getattr(first, "expires_at", None), getattr(first, "revoked_at", None))
     p.grants = [PrincipalRow(r.role, r.grant_org_id, r.grant_root_id, r.path) for r in rows if r.role]
+    p.account = {"org_id": first.user_org_id, **{f: getattr(first, f) for f in USER_FIELDS[1:]}}
     return p
 
 
 def _plain_select(where):
     """The same join as the SQL functions, for SQLite (no RLS to lift)."""
     return (select(User.id.label("user_id"), User.root_id.label("user_root_id"), User.active.label("active"),
+                   User.org_id.label("user_org_id"), *[getattr(User, f) for f in USER_FIELDS[1:]],
                    RoleGrant.role.label("role"), RoleGrant.org_id.label("grant_org_id"),
                    RoleGrant.root_id.label("grant_root_id"), OrgNode.path.label("path"))
             .select_from(User)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g
 from sqlalchemy import func, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..audit.service import Actor, record
 from ..core.db import utcnow
@@ -125,7 +126,20 @@ def establish_principal(p: "principal.Principal", **scope_extra) -> User | None:
     if scope_extra:
         scope = scope.with_auth(**scope_extra)
     apply_scope(scope)
-    user = db.session.get(User, p.user_id)
+    if not p.active:
+        apply_scope(Scope())
+        return None
+    # The statement that found the credential also returned the account's
+    # columns: put it in the identity map as loaded (no SELECT).  What it
+    # did not return (the password hash) loads on first access, under the
+    # scope just bound.
+    known = db.session.identity_map.get(db.session.identity_key(User, p.user_id))
+    if known is not None:
+        user = known
+    else:
+        fresh = User(id=p.user_id, root_id=p.root_id, active=p.active, **p.account)
+        make_transient_to_detached(fresh)
+        user = db.session.merge(fresh, load=False)
     if user is None or not user.active:
         apply_scope(Scope())
         return None

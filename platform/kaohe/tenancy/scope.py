@@ -153,7 +153,21 @@ def _set_db_scope(connection, scope: Scope) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _scope_on_begin(session: Session, transaction, connection) -> None:
-    _set_db_scope(connection, session.info.get(SCOPE_KEY) or Scope())
+    scope = session.info.get(SCOPE_KEY) or Scope()
+    if scope == _EMPTY:
+        # A transaction starts with every kaohe.* setting unset: they are only
+        # ever set transaction-locally (set_config(..., true), or a function's
+        # own SET clause), and the policy functions read unset and '' alike,
+        # so sending the empty scope would be a round trip that changes
+        # nothing.  (Each request begins with one: the credential look-up runs
+        # before its scope is known.)  Pinned by the isolation tests
+        # test_scope_does_not_leak_into_the_next_transaction and
+        # test_app_session_scope_is_per_transaction.
+        return
+    _set_db_scope(connection, scope)
+
+
+_EMPTY = Scope()
 
 
 # -- the criteria filter (layer 2) ------------------------------------------
