@@ -63,3 +63,27 @@ def test_appeal_chain_and_one_day_late():
     assert dl["appeal_decide_by"] == cal.period_end(D(2026, 2, 20), 60)
     ext = appeal_deadlines(cal, DEFAULTS, appeal_filed_on=D(2026, 2, 20), extended=True)
     assert ext["appeal_decide_by"] == cal.period_end(D(2026, 2, 20), 90)
+
+
+def test_year_the_holiday_package_does_not_know():
+    """A year outside chinese_calendar's data counts Monday-Friday plus the
+    policy's extras, and is reported as not covered (the pages warn)."""
+    from kaohe.core.calendar import covers_year, uncovered_years
+
+    assert covers_year(2026) and not covers_year(2099)
+    assert uncovered_years(D(2025, 12, 1), D(2026, 1, 31)) == []
+    assert uncovered_years(D(2098, 12, 1), D(2099, 1, 31)) == [2098, 2099]
+    cal = WorkCalendar()
+    assert cal.is_workday(D(2099, 1, 5)) and not cal.is_workday(D(2099, 1, 3))   # Monday / Saturday
+    local = WorkCalendar(extra_holidays=frozenset({D(2099, 1, 5)}))
+    assert not local.is_workday(D(2099, 1, 5))
+    assert local.add_working_days(D(2099, 1, 5), 2) == D(2099, 1, 7)
+
+
+def test_calendar_gap_message_names_the_years(app):
+    from kaohe.web.labels import calendar_gap
+
+    with app.test_request_context():
+        assert calendar_gap(D(2025, 12, 1), D(2026, 1, 31)) is None
+        msg = calendar_gap(D(2099, 3, 1))
+        assert msg and "2099" in msg and "calendar.extra_holidays" in msg

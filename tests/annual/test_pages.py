@@ -114,6 +114,18 @@ def test_full_procedure(app, world, login_as):
     county = login("countysup")
     page = county.get("/annual/appeals").get_data(as_text=True)
     assert f'data-case="{appeal_id}"' in page
+    # Deadlines that run into a year the holiday package does not know are flagged on the page.
+    import kaohe.core.calendar as core_calendar
+
+    gap_years = set(core_calendar.uncovered_years(local_today(), local_today() + dt.timedelta(days=90)))
+    assert ("data-calendar-gap" in page) == bool(gap_years)
+    real = core_calendar.covers_year
+    core_calendar.covers_year = lambda y: False
+    try:
+        page = county.get("/annual/appeals").get_data(as_text=True)
+    finally:
+        core_calendar.covers_year = real
+    assert "data-calendar-gap" in page and str(local_today().year) in page
     # the unit admin cannot decide the county's appeal
     assert admin.post(f"/annual/appeals/{appeal_id}/decide", {"decision": "reversed", "new_grade": "jibenchenzhi",
                                                               "note": "x" * 8}).status_code in (403, 404)

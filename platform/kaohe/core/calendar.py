@@ -6,12 +6,38 @@ and appeal deadlines (routine and annual slices)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 from typing import Iterable
 
-try:  # the package covers a fixed range of years; outside it we fall back to weekends
+try:  # the package covers a fixed range of years; see covers_year
     import chinese_calendar as _cc
 except Exception:  # pragma: no cover - dependency missing
     _cc = None
+
+
+log = logging.getLogger("kaohe.calendar")
+
+
+@functools.lru_cache(maxsize=None)
+def covers_year(year: int) -> bool:
+    """True when the installed ``chinese_calendar`` knows the holidays and
+    调休 days of ``year`` (the State Council publishes a year's list late in
+    the year before; the package follows in a release)."""
+    if _cc is None:
+        return False
+    try:
+        _cc.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        log.warning("chinese_calendar has no holiday data for %s: counting Monday-Friday plus the "
+                    "policy's calendar.extra_holidays/extra_workdays for that year", year)
+        return False
+    return True
+
+
+def uncovered_years(start: dt.date, end: dt.date) -> list[int]:
+    """Years in [start, end] whose national holidays the package does not know."""
+    return [y for y in range(start.year, end.year + 1) if not covers_year(y)]
 
 
 def _dates(values: Iterable | None) -> set[dt.date]:
@@ -39,11 +65,11 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
-        if _cc is not None:
-            try:
-                return bool(_cc.is_workday(day))
-            except NotImplementedError:  # year not covered by the package
-                pass
+        if covers_year(day.year):
+            return bool(_cc.is_workday(day))
+        # A year the package does not know yet: weekends only, and the pages
+        # say so (kaohe.web: calendar_gap) so the office can add the year's
+        # holidays to the policy until the package is updated.
         return day.weekday() < 5
 
     def next_workday(self, day: dt.date, include: bool = True) -> dt.date:

@@ -109,3 +109,26 @@ JOB_KINDS: dict[str, tuple[str, str]] = {
 def job_label(kind: str | None) -> str:
     zh_en = JOB_KINDS.get(kind or "")
     return pick(*zh_en) if zh_en else str(kind or "")
+
+
+def calendar_gap(start=None, end=None) -> str | None:
+    """A warning when working days in [start, end] (default: today and the
+    next 90 days, which covers a 公示 and the review/appeal periods) fall in a
+    year whose national holidays the installed ``chinese_calendar`` does not
+    know yet; None when every year is known."""
+    import datetime as dt
+
+    from flask_babel import gettext
+
+    from ..core.calendar import uncovered_years
+    from ..core.clock import local_today
+
+    start = start or local_today()
+    end = end or start + dt.timedelta(days=90)
+    years = uncovered_years(start, end)
+    if not years:
+        return None
+    return gettext("The national holidays of %(years)s are not in the installed holiday calendar yet: working days "
+                   "and deadlines in that year count Monday to Friday, plus the policy's extra holidays and working "
+                   "days (calendar.extra_holidays / calendar.extra_workdays). Add the year's holidays and 调休 days "
+                   "there, or update the chinese_calendar package.", years=", ".join(str(y) for y in years))
