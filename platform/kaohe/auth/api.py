@@ -1,4 +1,3 @@
-from flask import g, request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -6,7 +5,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..api.common import require
-from ..audit.service import Actor, record
+from ..audit.service import record
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode

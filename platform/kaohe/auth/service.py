@@ -15,7 +15,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
+from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths
 from . import principal
 from .models import ApiToken, LoginThrottle, RoleGrant, User
 from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
@@ -118,17 +118,14 @@ def establish(user: User) -> Scope:
     return scope
 
 
-def establish_principal(p: "principal.Principal", **scope_extra) -> User | None:
+def establish_principal(p: "principal.Principal") -> User | None:
     """Bind the scope of a principal read in one statement (see
-    ``kaohe.auth.principal``), then load its account under that scope."""
-    grants = [GrantInfo(Role(r.role), r.org_id, r.root_id, r.path) for r in p.grants]
-    scope = _scope_from(p.user_id, p.root_id, f"user:{p.user_id}", grants)
-    if scope_extra:
-        scope = scope.with_auth(**scope_extra)
-    apply_scope(scope)
+    ``kaohe.auth.principal``), then load its account under that scope.
+    None (and no scope) for a deactivated account."""
     if not p.active:
-        apply_scope(Scope())
         return None
+    grants = [GrantInfo(Role(r.role), r.org_id, r.root_id, r.path) for r in p.grants]
+    apply_scope(_scope_from(p.user_id, p.root_id, f"user:{p.user_id}", grants))
     # The statement that found the credential also returned the account's
     # columns: put it in the identity map as loaded (no SELECT).  What it
     # did not return (the password hash) loads on first access, under the
@@ -140,9 +137,6 @@ def establish_principal(p: "principal.Principal", **scope_extra) -> User | None:
         fresh = User(id=p.user_id, root_id=p.root_id, active=p.active, **p.account)
         make_transient_to_detached(fresh)
         user = db.session.merge(fresh, load=False)
-    if user is None or not user.active:
-        apply_scope(Scope())
-        return None
     g.kaohe_grants = grants
     g.kaohe_user = user
     return user
@@ -201,7 +195,7 @@ def user_for_token(raw: str) -> User | None:
     request (one statement for token, account state and grants)."""
     digest = token_digest(raw)
     p = principal.by_token_digest(digest)
-    if p is None or p.revoked_at is not None or _aware(p.expires_at) <= utcnow() or not p.active:
+    if p is None or p.revoked_at is not None or _aware(p.expires_at) <= utcnow():
         return None
     user = establish_principal(p)
     if user is not None:
@@ -212,9 +206,7 @@ def user_for_token(raw: str) -> User | None:
 def user_for_session(user_id: int, session_token: str) -> User | None:
     """The account of a page session (the cookie holds id and session token)."""
     p = principal.by_session(user_id, session_token)
-    if p is None or not p.active:
-        return None
-    return establish_principal(p)
+    return establish_principal(p) if p is not None else None
 
 
 def current_token() -> ApiToken | None:

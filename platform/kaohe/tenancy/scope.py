@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import and_, event, false, func, or_, select, text, true
@@ -78,9 +78,6 @@ class Scope:
 
     def sees_as_ancestor(self, root_id: int, node_id: int) -> bool:
         return self.all_roots or (root_id == self.root_id and node_id in self.ancestor_ids)
-
-    def with_auth(self, **kw: Any) -> "Scope":
-        return replace(self, **kw)
 
 
 def minimal_paths(paths: Iterable[str]) -> tuple[str, ...]:
@@ -151,9 +148,12 @@ def _set_db_scope(connection, scope: Scope) -> None:
     )
 
 
+_EMPTY = Scope()
+
+
 @event.listens_for(Session, "after_begin")
 def _scope_on_begin(session: Session, transaction, connection) -> None:
-    scope = session.info.get(SCOPE_KEY) or Scope()
+    scope = session.info.get(SCOPE_KEY) or _EMPTY
     if scope == _EMPTY:
         # A transaction starts with every kaohe.* setting unset: they are only
         # ever set transaction-locally (set_config(..., true), or a function's
@@ -166,8 +166,6 @@ def _scope_on_begin(session: Session, transaction, connection) -> None:
         return
     _set_db_scope(connection, scope)
 
-
-_EMPTY = Scope()
 
 
 # -- the criteria filter (layer 2) ------------------------------------------
