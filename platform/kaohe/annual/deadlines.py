@@ -56,27 +56,17 @@ class WorkCalendar:
         return self._core.is_workday(day)
 
     def next_workday(self, day: dt.date) -> dt.date:
-        while not self.is_workday(day):
-            day += dt.timedelta(days=1)
-        return day
+        return self._core.next_workday(day)
 
     def add_working_days(self, start: dt.date, n: int) -> dt.date:
-        """The last day of a window of ``n`` working days beginning at ``start``."""
-        day = self.next_workday(_to_date(start))
-        count = 1
-        while count < n:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                count += 1
-        return day
+        """The last day of a window of ``n`` working days beginning at ``start``
+        (the next working day itself when ``n`` is below 1)."""
+        start = _to_date(start)
+        return self._core.add_workdays(start, n) if n >= 1 else self.next_workday(start)
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """Working days in [start, end]."""
-        n, day = 0, _to_date(start)
-        while day <= end:
-            n += self.is_workday(day)
-            day += dt.timedelta(days=1)
-        return n
+        return self._core.workdays_between(_to_date(start), end)
 
     def period_end(self, event: dt.date, days: int) -> dt.date:
         """Last day to act: ``days`` calendar days after ``event``, moved to
