@@ -4,7 +4,6 @@ same inputs out and the same number of result rows in), at N/100, N/10 and N.
 Reported, never asserted."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import resource
 import tempfile
@@ -14,7 +13,8 @@ import click
 from ..core.clock import local_today
 
 
-def _peak_mb() -> float:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -96,13 +96,11 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
 @click.option("--keep", is_flag=True, help="Keep the database afterwards (e.g. for `kaohe bench dashboard`).")
 def bench_annual(n, levels, database, year, keep):
     """Time the annual computation of a synthetic province against the floor."""
-    from sqlalchemy import select
-
     from .. import create_app
     from ..audit.service import Actor, reset_actor, set_actor
     from ..extensions import db
     from ..tenancy.models import OrgNode
-    from ..tenancy.scope import Scope, _set_db_scope, apply_scope
+    from ..tenancy.scope import Scope, apply_scope
     from ..testing import databases
     from . import engine
     from .synthetic import build_synthetic_province
@@ -141,7 +139,7 @@ def bench_annual(n, levels, database, year, keep):
                     t_compute = time.perf_counter() - t0
                 finally:
                     reset_actor(token)
-                peak = _peak_mb()
+                peak = peak_rss_mb()
                 params = {"root": str(info["root_id"]), "patterns": "{" + f'"/{info["root_id"]}/%"' + "}",
                           "ancestors": "{}", "all_roots": "", "whole": "on"}
                 run_sql = (f"SELECT current_run_id FROM annual_assessment WHERE root_id = {info['root_id']} "

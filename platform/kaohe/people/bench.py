@@ -14,7 +14,6 @@ import gc
 import io
 import os
 import random
-import resource
 import time
 import tracemalloc
 from collections import Counter
@@ -23,6 +22,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..annual.bench import peak_rss_mb
 from ..cli import one_line_errors
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
@@ -34,10 +34,6 @@ DEPARTMENTS = ("党政综合办公室", "党建工作办公室", "经济发展�
                "社会治安综合治理中心", "文化综合服务站", "司法所", "林业工作站", "水利站", "社会保障服务中心",
                "规划建设办公室", "生态环境办公室", "人大办公室")
 STAFF_POSTS = ("科员", "专干", "办事员", "统计员", "信息员", "文书", "会计", "出纳", "网格员", "技术员")
-
-
-def _mb_rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
 
 
 def _choice_spelling(col, code: str) -> str:
@@ -215,7 +211,7 @@ def bench_roster(rows, departments, trace):
         raise click.ClickException(f"--rows {rows} is above the upload limit of {limit} rows (KAOHE_ROSTER_MAX_ROWS)")
     session = db.session()
     backend = db.engine.dialect.name
-    rss0 = _mb_rss()
+    rss0 = peak_rss_mb()
     apply_scope(Scope.system("bench-roster"))
     token = set_actor(Actor(None, "bench-roster"))
     try:
@@ -236,7 +232,7 @@ def bench_roster(rows, departments, trace):
         t0 = time.perf_counter()
         data, shape = generate_workbook(rows, depts)
         t_gen = time.perf_counter() - t0
-        rss_gen = _mb_rss()
+        rss_gen = peak_rss_mb()
         max_upload = current_app.config.get("MAX_CONTENT_LENGTH") or 0
         click.echo(f"roster import on {backend}: {shape['people']} people rows ({shape['deputies']} deputies, "
                    f"{departments} departments, {shape['charges']} charges), xlsx {len(data) / 1024:.0f} KiB "
@@ -256,7 +252,7 @@ def bench_roster(rows, departments, trace):
             session.expire_all()          # the job reads the stored file back, as a worker would
             _job, res = _run_job_inline("people.roster_check", unit=unit, scope=unit_scope, import_id=imp_id)
             t_check = time.perf_counter() - t0
-        rss_check = _mb_rss()
+        rss_check = peak_rss_mb()
         if res.get("errors") or res.get("status") != "valid":
             imp = session.get(RosterImport, imp_id)
             first = [roster.message(p) for p in (imp.errors or [])[:3]]
@@ -289,7 +285,7 @@ def bench_roster(rows, departments, trace):
             t0 = time.perf_counter()
             _job, res = _run_job_inline("people.roster_import", unit=unit, scope=unit_scope, import_id=imp_id)
             t_import = time.perf_counter() - t0
-        rss_import = _mb_rss()
+        rss_import = peak_rss_mb()
         if res.get("status") != "imported" or res.get("created") != rows:
             raise click.ClickException(f"the import did not go through: {res.get('message')}")
         click.echo(f"  import (people.roster_import job)         {t_import:8.2f} s  {rows / t_import:9,.0f} rows/s  "
