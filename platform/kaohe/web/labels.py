@@ -4,6 +4,7 @@ clerk reads 好/较好/一般/较差 and 优秀/称职, so pages show it via pic
 and the grade codes of CONVENTIONS.md map here in one place."""
 from __future__ import annotations
 
+from ..policy.calc import ROUNDING_LABELS
 from .i18n import pick
 
 GRADES: dict[str, dict[str, tuple[str, str]]] = {
@@ -56,8 +57,7 @@ QUOTA_WHY_SUFFIX: dict[str, tuple[str, str]] = {
     "needs_approval": ("超过无需审批的上限，待上级批准", "held at the ceiling until the level above approves"),
     "capped": ("不超过最高比例", "capped at the maximum rate"),
 }
-ROUNDING: dict[str, tuple[str, str]] = {"floor": ("向下取整", "rounded down"), "half_up": ("四舍五入", "rounded half up"),
-                                      "ceil": ("向上取整", "rounded up")}
+ROUNDING: dict[str, tuple[str, str]] = ROUNDING_LABELS   # the quota explanation's own words
 DENOMINATOR: dict[str, tuple[str, str]] = {"participants": ("参加定等人数", "people graded"),
                                          "all": ("全体应参加考核人数", "everyone on the roster")}
 
