@@ -17,8 +17,9 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-# Operational knobs read from the environment: name -> (type, default).  The
-# code reads them from the app config with the same defaults.
+# Operational knobs read from the environment: name -> (type, default).  Every
+# app has them in its config (load_config), typed and checked here, so the code
+# reads app.config[name] without a default of its own.
 TUNABLES: dict[str, tuple[type, object]] = {
     "KAOHE_ROSTER_MAX_ROWS": (int, 20000),            # largest roster upload, rows
     "KAOHE_DASHBOARD_CACHE_SECONDS": (float, 30),     # in-process cache of a built dashboard

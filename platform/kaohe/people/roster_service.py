@@ -31,7 +31,7 @@ DEFAULTS = {"gender": None, "post": None, "rank_group": "staff", "job_category":
 
 
 def max_rows() -> int:
-    return int(current_app.config.get("KAOHE_ROSTER_MAX_ROWS", 20000))
+    return current_app.config["KAOHE_ROSTER_MAX_ROWS"]
 
 
 def unit_departments(unit: OrgNode) -> list[OrgNode]:

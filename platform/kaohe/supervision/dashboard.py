@@ -69,7 +69,7 @@ _cache_lock = threading.Lock()
 
 
 def cache_seconds() -> float:
-    return float(current_app.config.get("KAOHE_DASHBOARD_CACHE_SECONDS", 30))
+    return current_app.config["KAOHE_DASHBOARD_CACHE_SECONDS"]
 
 
 def clear_cache() -> None:
@@ -351,8 +351,8 @@ def _settings(node, year) -> dict:
     return {
         "good_cap_rate": float(_policy_value(node, year, "routine.good_cap_rate", 0.40)),
         "high_score": float(_policy_value(node, year, "routine.high_score", 95)),
-        "grace_days": int(current_app.config.get("KAOHE_PERIOD_GRACE_DAYS", 15)),
-        "publicise_within_days": int(current_app.config.get("KAOHE_PUBLICISE_WITHIN_DAYS", 7)),
+        "grace_days": current_app.config["KAOHE_PERIOD_GRACE_DAYS"],
+        "publicise_within_days": current_app.config["KAOHE_PUBLICISE_WITHIN_DAYS"],
     }
 
 
@@ -378,7 +378,7 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
         if hit and time.time() - hit[0] < ttl:
             return hit[1]
     counter = [0]
-    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     if use_snapshot is None:
         use_snapshot = _unit_total(node, counter) > limit
     if use_snapshot:

@@ -27,7 +27,7 @@ DATE_FIELDS = {"routine": ("starts_on", "ends_on", "publicity_from", "publicity_
 
 
 def max_age() -> float:
-    return float(current_app.config.get("KAOHE_DASHBOARD_SNAPSHOT_SECONDS", 900))
+    return current_app.config["KAOHE_DASHBOARD_SNAPSHOT_SECONDS"]
 
 
 def _encode(raw: dict) -> dict:
@@ -115,7 +115,7 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     # The pages of the node and of every node below it too large for a live
     # build, assembled once here from the same figures (without reminders:
     # those are live and added when a page is read).
-    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     below: dict[int, int] = {}
     for u in units.values():
         for part in u.path[len(node.path):].strip("/").split("/")[:-1]:

@@ -77,7 +77,7 @@ def index():
 def dashboard_page(org_id):
     node = _node_for_supervision(org_id)
     fresh = request.args.get("fresh") == "1"
-    if fresh and _unit_count(node) > int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300)):
+    if fresh and _unit_count(node) > current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]:
         # A large subtree: recompute its snapshot in the background, with progress.
         job_id = queue.submit("supervision.refresh_stats", root_id=node.root_id, org_id=node.id,
                               scope=current_scope(), created_by=current_user.id,
@@ -278,7 +278,7 @@ def _attention_panel():
     nodes = [n for n in supervised_nodes() if n.kind != "department"][:3]
     if not nodes:
         return None
-    limit = int(current_app.config.get("KAOHE_DASHBOARD_LIVE_MAX_UNITS", 300))
+    limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     rows = []
     for node in nodes:
         board = None
