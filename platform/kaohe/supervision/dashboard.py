@@ -87,8 +87,17 @@ def _in_subtree(col, node: OrgNode):
     return col.in_(select(OrgNode.id).where(OrgNode.root_id == node.root_id, OrgNode.path.like(node.path + "%")))
 
 
-def _unit_total(node: OrgNode, counter: list) -> int:
-    counter[0] += 1
+def default_period(keys: list[tuple[str, dt.date]], today: dt.date) -> str | None:
+    """The period a page shows when none is asked: the latest one that has
+    started (keys run newest first), else the earliest one."""
+    started = [k for k, start in keys if start <= today]
+    return started[0] if started else (keys[-1][0] if keys else None)
+
+
+def unit_total(node: OrgNode, counter: list | None = None) -> int:
+    """Assessment units in node's subtree (node included)."""
+    if counter is not None:
+        counter[0] += 1
     o = OrgNode.__table__
     return db.session.execute(select(func.count()).select_from(o).where(
         o.c.root_id == node.root_id, o.c.path.like(node.path + "%"), o.c.is_assessment_unit.is_(True))).scalar_one()
@@ -360,10 +369,20 @@ def cached(node: OrgNode, year: int | None = None) -> Dashboard | None:
     """The cached dashboard of ``node`` for this year's default period, if
     one is fresh (never builds)."""
     today = local_today()
-    key = (node.root_id, node.id, int(year or today.year), None, today)
+    return _cache_get((node.root_id, node.id, int(year or today.year), None, today), cache_seconds())
+
+
+def _cache_get(key: tuple, ttl: float) -> Dashboard | None:
     with _cache_lock:
         hit = _cache.get(key)
-    return hit[1] if hit and time.time() - hit[0] < cache_seconds() else None
+    return hit[1] if hit and time.time() - hit[0] < ttl else None
+
+
+def _cache_put(key: tuple, board: Dashboard) -> None:
+    with _cache_lock:
+        if len(_cache) > 500:
+            _cache.clear()
+        _cache[key] = (time.time(), board)
 
 
 def build(node: OrgNode, *, year: int | None = None, period_key: str | None = None,
@@ -373,14 +392,13 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
     cache_key = (node.root_id, node.id, year, period_key, today)
     ttl = cache_seconds()
     if use_cache and ttl > 0:
-        with _cache_lock:
-            hit = _cache.get(cache_key)
-        if hit and time.time() - hit[0] < ttl:
-            return hit[1]
+        hit = _cache_get(cache_key, ttl)
+        if hit is not None:
+            return hit
     counter = [0]
     limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     if use_snapshot is None:
-        use_snapshot = _unit_total(node, counter) > limit
+        use_snapshot = unit_total(node, counter) > limit
     if use_snapshot:
         # The refresh job stored this node's whole board: one row, plus the
         # live reminders (a million people: one row instead of 26,670).
@@ -392,15 +410,13 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
             board.queries = counter[0]
             board.extra["source"] = "snapshot"
             if use_cache and ttl > 0:
-                with _cache_lock:
-                    _cache[cache_key] = (time.time(), board)
+                _cache_put(cache_key, board)
             return board
     children, child_of, units = _units_and_children(node, counter)
     keys = period_keys(node, year, counter)
     key_names = [k for k, _start in keys]
     if period_key not in key_names:
-        started = [k for k, start in keys if start <= today]
-        period_key = started[0] if started else (key_names[-1] if key_names else None)
+        period_key = default_period(keys, today)
     settings = _settings(node, year)
     source, as_of = "live", time.time()
     raw = None
@@ -419,10 +435,7 @@ def build(node: OrgNode, *, year: int | None = None, period_key: str | None = No
     board.computed_at = as_of
     board.extra["source"] = source
     if use_cache and ttl > 0:
-        with _cache_lock:
-            if len(_cache) > 500:
-                _cache.clear()
-            _cache[cache_key] = (time.time(), board)
+        _cache_put(cache_key, board)
     return board
 
 

@@ -75,13 +75,18 @@ def load(node: OrgNode, year: int, period_key: str | None, counter: list):
     counter[0] += 1
     if not rows:
         return None
-    oldest = min(r.computed_at for r in rows)
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
-    age = (utcnow() - oldest).total_seconds()
-    if age > max_age():
+    oldest = _fresh(min(r.computed_at for r in rows))
+    if oldest is None:
         return None
     return {r.org_id: _decode(r.data) for r in rows}, oldest.timestamp()
+
+
+def _fresh(computed_at: dt.datetime) -> dt.datetime | None:
+    """``computed_at`` as an aware time (SQLite hands back naive UTC) when it
+    is younger than max_age(), else None."""
+    if computed_at.tzinfo is None:
+        computed_at = computed_at.replace(tzinfo=dt.timezone.utc)
+    return computed_at if (utcnow() - computed_at).total_seconds() <= max_age() else None
 
 
 def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.date | None = None,
@@ -94,8 +99,7 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     t0 = time.perf_counter()
     keys = dash.period_keys(node, year, counter)
     if period_key is None:
-        started = [k for k, start in keys if start <= today]
-        period_key = started[0] if started else (keys[-1][0] if keys else None)
+        period_key = dash.default_period(keys, today)
     settings = dash._settings(node, year)
     raw = dash.collect(node, year, period_key, today, counter, settings)
     children, child_of, units = dash._units_and_children(node, counter)
@@ -118,7 +122,9 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     below: dict[int, int] = {}
     for u in units.values():
-        for part in u.path[len(node.path):].strip("/").split("/")[:-1]:
+        # every node between ``node`` and the unit, the unit itself included
+        # (as dashboard.unit_total counts a node's units)
+        for part in u.path[len(node.path):].strip("/").split("/"):
             below[int(part)] = below.get(int(part), 0) + 1
     big = [n for n in db.session.execute(select(OrgNode).where(
         OrgNode.root_id == node.root_id, OrgNode.id.in_([i for i, n in below.items() if n > limit]))).scalars()]
@@ -131,9 +137,7 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
         board = dash.assemble(target, t_children, t_child_of, t_units, raw, {}, t_settings, today, year,
                               period_key, [k for k, _start in t_keys], counter)
         store_board(target, year, key, board, now)
-        t_started = [k for k, start in t_keys if start <= today]
-        t_default = t_started[0] if t_started else (t_keys[-1][0] if t_keys else None)
-        if key and period_key == t_default:
+        if key and period_key == dash.default_period(t_keys, today):
             store_board(target, year, "", board, now)  # also what the page shows when no period is asked
     db.session.flush()
     dash.clear_cache()
@@ -196,8 +200,8 @@ def load_board(node: OrgNode, year: int, period_key: str | None, today: dt.date,
     counter[0] += 1
     if row is None:
         return None
-    computed = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=dt.timezone.utc)
-    if (utcnow() - computed).total_seconds() > max_age():
+    computed = _fresh(row.computed_at)
+    if computed is None:
         return None
     data = _untag(row.data)
     if data["today"] != today:   # overdue counts depend on the day

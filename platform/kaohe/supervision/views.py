@@ -1,7 +1,6 @@
 """Supervision pages: the dashboard with drill-down, reminders, exports."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -77,7 +76,7 @@ def index():
 def dashboard_page(org_id):
     node = _node_for_supervision(org_id)
     fresh = request.args.get("fresh") == "1"
-    if fresh and _unit_count(node) > current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]:
+    if fresh and dash.unit_total(node) > current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]:
         # A large subtree: recompute its snapshot in the background, with progress.
         job_id = queue.submit("supervision.refresh_stats", root_id=node.root_id, org_id=node.id,
                               scope=current_scope(), created_by=current_user.id,
@@ -100,14 +99,6 @@ def dashboard_page(org_id):
         period_label=period_label, age=int(dash.time.time() - board.computed_at),
         routine_grades=calc.ROUTINE_GRADES, annual_grades=calc.ANNUAL_GRADES,
         can_export=may_export(get_spec("supervision.dashboard"), node), exports=available_exports(node))
-
-
-def _unit_count(node: OrgNode) -> int:
-    from sqlalchemy import func
-
-    return db.session.execute(select(func.count()).select_from(OrgNode).where(
-        OrgNode.root_id == node.root_id, OrgNode.path.like(node.path + "%"),
-        OrgNode.is_assessment_unit.is_(True))).scalar_one()
 
 
 def period_label(key: str | None) -> str:
@@ -281,9 +272,8 @@ def _attention_panel():
     limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     rows = []
     for node in nodes:
-        board = None
-        if _unit_count(node) <= limit:
-            board = dash.build(node)
+        if dash.unit_total(node) <= limit:
+            board = dash.build(node, use_snapshot=False)   # small enough to build live (counted just now)
         else:
             board = dash.cached(node)
         if board is None:
