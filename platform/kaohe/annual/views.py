@@ -34,6 +34,7 @@ STATUS_LABELS = {"open": ("进行中", "Open"), "computed": ("已计算", "Compu
                  "filed": ("已备案", "Filed with the level above")}
 APPEAL_STATUS = {"pending": ("办理中", "Pending"), "upheld": ("维持原决定", "Upheld"), "reversed": ("已改变", "Reversed")}
 STAGE_LABELS = {"review": ("复核", "Review"), "appeal": ("申诉", "Appeal")}
+ROUTE_LABELS = {"after_review": ("复核后申诉", "after a review"), "direct": ("直接申诉", "filed directly")}
 TALK_LABELS = {"criticism": ("批评教育谈话", "Criticism talk"), "reminder": ("提醒谈话（诫勉）", "Reminder talk (诫勉)")}
 RECORD_LABELS = {"leave": ("病事假", "Leave"), "investigation": ("立案审查", "Investigation"),
                  "sanction": ("处分/组织处理", "Sanction / organisational measure"),
@@ -73,6 +74,7 @@ def _labels():
             "a1517": lambda c: L(calc.CODE_LABELS, c), "rule_label": lambda r: L(RULE_LABELS, r),
             "flag_label": lambda f: L(FLAG_LABELS, f), "yuan": lambda c: "" if c is None else f"{c / 100:,.2f}",
             "appeal_status": lambda s: L(APPEAL_STATUS, s), "stage_label": lambda s: L(STAGE_LABELS, s),
+            "route_label": lambda r: L(ROUTE_LABELS, r),
             "talk_label": lambda k: L(TALK_LABELS, k), "record_label": lambda k: L(RECORD_LABELS, k),
             "sanction_label": lambda k: L({k2: v["label"] for k2, v in calc.SANCTIONS.items()}, k),
             "alert_label": lambda a: L(ALERT_LABELS, a), "routine_grade": lambda g: L(calc.ROUTINE_LABELS, g)}
