@@ -24,7 +24,6 @@ Rules encoded here (DOMAIN.md is the rulebook; every number is a policy key):
 from __future__ import annotations
 
 import datetime as dt
-import math
 from math import copysign as _copysign, floor as _floor
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -159,7 +158,7 @@ def r2(x: float) -> float:
             return _copysign(n / 100.0, x)
         if f > 0.500001:
             return _copysign((n + 1) / 100.0, x)
-    return float(Decimal(repr(x)).quantize(_CENT, rounding=ROUND_HALF_UP))
+    return r2_decimal(x)
 
 
 def democratic_score(votes: dict | None) -> float | None:
@@ -338,14 +337,6 @@ def _routine_rules(routine, rules_on: set, low_score, high_score, high_streak, l
             fired.append({"rule": "consecutive_high", "effect": "priority",
                           "detail": {"streak": best_high, "threshold": high_score}})
     return ok, fired, talks, priority
-
-
-def band_grade(score: float, bands: dict) -> str:
-    if score >= float(bands.get("chenzhi", 70)):
-        return "chenzhi"
-    if score >= float(bands.get("jibenchenzhi", 60)):
-        return "jibenchenzhi"
-    return "buchenzhi"
 
 
 # -- the quota -----------------------------------------------------------------

@@ -38,15 +38,9 @@ try:  # orjson: 5-10x faster JSON for the explanation column of a million rows
     import orjson
 
     _dumpb = orjson.dumps
-
-    def _dumps(v) -> str:
-        return orjson.dumps(v).decode()
 except ImportError:  # pragma: no cover
-    def _dumps(v) -> str:
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-
     def _dumpb(v) -> bytes:
-        return _dumps(v).encode()
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode()
 
 # Tests set this to a callable(chunk_index) to inject a failure between chunks.
 AFTER_CHUNK: Callable[[int], None] | None = None
@@ -289,11 +283,6 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[calc.Per
     return out
 
 
-def person_input(row, data: dict, year: int) -> calc.PersonInput:
-    """One person's calc input (see ``person_inputs``)."""
-    return person_inputs([tuple(row)], data, year)[0]
-
-
 # -- writing -------------------------------------------------------------------
 
 def _copy_value(v) -> str:
@@ -369,10 +358,6 @@ def bulk_write(conn, table, columns: Sequence[str], rows: list[tuple] | None = N
 
 
 NULL = "\\N"
-
-
-def _num(v) -> str:
-    return "\\N" if v is None else repr(v) if isinstance(v, float) else str(v)
 
 
 def result_body(r) -> bytes:
