@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from orjson import loads as _orjson_loads
+
 
 class ConfigError(RuntimeError):
     """A setting that makes a safe start impossible."""
@@ -115,11 +117,9 @@ def json_loads(value):
     """JSON columns decode with orjson, several times faster than the standard
     library (explanations, snapshots, frozen policies; the values are ours).
     SQLite hands a JSON number over as a number, which orjson refuses."""
-    import orjson
-
     if isinstance(value, (int, float)):
         return value
-    return orjson.loads(value)
+    return _orjson_loads(value)
 
 
 def _dev_secret(instance_path: str) -> str:
