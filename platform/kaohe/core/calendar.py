@@ -15,6 +15,9 @@ try:  # the package covers a fixed range of years; see covers_year
 except Exception:  # pragma: no cover - dependency missing
     _cc = None
 
+# The years the package has data for: from the first to the last year of its
+# published holiday table (its is_workday refuses any other year).
+_KNOWN = range(min(_cc.holidays).year, max(_cc.holidays).year + 1) if _cc is not None else range(0)
 
 log = logging.getLogger("kaohe.calendar")
 
@@ -24,15 +27,11 @@ def covers_year(year: int) -> bool:
     """True when the installed ``chinese_calendar`` knows the holidays and
     调休 days of ``year`` (the State Council publishes a year's list late in
     the year before; the package follows in a release)."""
-    if _cc is None:
-        return False
-    try:
-        _cc.is_workday(dt.date(year, 1, 1))
-    except NotImplementedError:
-        log.warning("chinese_calendar has no holiday data for %s: counting Monday-Friday plus the "
-                    "policy's calendar.extra_holidays/extra_workdays for that year", year)
-        return False
-    return True
+    if year in _KNOWN:
+        return True
+    log.warning("chinese_calendar has no holiday data for %s: counting Monday-Friday plus the "
+                "policy's calendar.extra_holidays/extra_workdays for that year", year)
+    return False
 
 
 def uncovered_years(start: dt.date, end: dt.date) -> list[int]:
