@@ -1,7 +1,6 @@
 """Supervision pages: the dashboard with drill-down, reminders, exports."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
