@@ -88,7 +88,7 @@ def _base(app, iso):
 
     from kaohe.extensions import db
     from kaohe.people.models import Person
-    from kaohe.routine import service
+    from kaohe.routine import indicators, schemes
     from kaohe.routine.models import Correction, Indicator, Task
     from kaohe.tenancy.models import OrgNode
 
@@ -104,9 +104,9 @@ def _base(app, iso):
             db.session.add(peer)
             db.session.flush()
             for ind in _library(key):
-                service.save_indicator(unit, dict(ind))
-            scheme = service.save_scheme(unit, _scheme(f"isomark-{key}-scheme"))
-            group = service.save_peer_group(unit, f"isomark-{key}-group", [pid, peer.id])
+                indicators.save_indicator(unit, dict(ind))
+            scheme = schemes.save_scheme(unit, _scheme(f"isomark-{key}-scheme"))
+            group = schemes.save_peer_group(unit, f"isomark-{key}-group", [pid, peer.id])
             # T1: someone the T1 leader (deputy) supervises and rates; t1staff's person.
             charge = staff["d1head"] if key == "T1" else db.session.get(Person, pid)
             own = staff["d1staff"].id if key == "T1" else pid
@@ -131,7 +131,7 @@ def _open_period(app, iso, base):
     """The current quarter, open: a self rating, a deduction, a work record."""
     from kaohe.extensions import db
     from kaohe.people.models import Person
-    from kaohe.routine import service
+    from kaohe.routine import events, periods, ratings, work_records
     from kaohe.tenancy.models import OrgNode
 
     def build():
@@ -139,12 +139,12 @@ def _open_period(app, iso, base):
         for key in NODES:
             unit = db.session.get(OrgNode, iso.node[key])
             person = db.session.get(Person, iso.person[key])
-            p = service.create_period(unit, YEAR, QUARTER, "quarter")
-            service.transition(p, "open")
-            rating = service.submit_rating(p, person, person.id, "self", dict(SUPERVISOR_SCORES),
+            p = periods.create_period(unit, YEAR, QUARTER, "quarter")
+            periods.transition(p, "open")
+            rating = ratings.submit_rating(p, person, person.id, "self", dict(SUPERVISOR_SCORES),
                                            comment=f"isomark-{key}-rating")
-            ev = service.record_event(p, person.id, "discipline", TODAY, f"isomark-{key}-event")
-            rec = service.save_work_record(p, db.session.get(Person, base[key]["charge"]), TODAY,
+            ev = events.record_event(p, person.id, "discipline", TODAY, f"isomark-{key}-event")
+            rec = work_records.save_work_record(p, db.session.get(Person, base[key]["charge"]), TODAY,
                                            f"isomark-{key}-record", f"isomark-{key}-plan")
             out[key] = {"period_open": p.id, "rating": rating.id, "event": ev.id, "record": rec.id}
         return out
@@ -155,18 +155,18 @@ def _review_period(app, iso):
     """Last year's Q2 in review, computed, with an undecided tie between the
     iso person and the peer (group of the unit's own node)."""
     from kaohe.extensions import db
-    from kaohe.routine import service
+    from kaohe.routine import compute, events, periods
     from kaohe.tenancy.models import OrgNode
 
     def build():
         out = {}
         for key in NODES:
             unit = db.session.get(OrgNode, iso.node[key])
-            p = service.create_period(unit, LAST, 2, "quarter")
+            p = periods.create_period(unit, LAST, 2, "quarter")
             for to in ("open", "rating", "review"):
-                service.transition(p, to)
-            service.record_event(p, iso.person[key], "discipline", p.starts_on, f"isomark-{key}-review-event")
-            summary = service.compute_period(p)
+                periods.transition(p, to)
+            events.record_event(p, iso.person[key], "discipline", p.starts_on, f"isomark-{key}-review-event")
+            summary = compute.compute_period(p)
             peer = _base_cache(app)[key]["peer"]
             p.compute_summary = {**summary, "ties": [{"group": "isotie", "line": 80.0, "slots": 1,
                                                       "candidates": sorted([iso.person[key], peer]),
@@ -180,20 +180,20 @@ def _review_period(app, iso):
 def _final_period(app, iso):
     """Last year's Q3, computed, publicised (long ago) and final."""
     from kaohe.extensions import db
-    from kaohe.routine import service
+    from kaohe.routine import compute, periods
     from kaohe.tenancy.models import OrgNode
 
     def build():
         out = {}
         for key in NODES:
             unit = db.session.get(OrgNode, iso.node[key])
-            p = service.create_period(unit, LAST, 3, "quarter")
+            p = periods.create_period(unit, LAST, 3, "quarter")
             for to in ("open", "rating"):
-                service.transition(p, to)
-            service.compute_period(p)
-            service.transition(p, "review")
-            service.transition(p, "publicised", on=p.ends_on + dt.timedelta(days=10))
-            service.transition(p, "final")
+                periods.transition(p, to)
+            compute.compute_period(p)
+            periods.transition(p, "review")
+            periods.transition(p, "publicised", on=p.ends_on + dt.timedelta(days=10))
+            periods.transition(p, "final")
             out[key] = {"period_final": p.id}
         return out
     return _run(app, "iso-routine-final", build)

@@ -46,7 +46,7 @@ def rt(app, world, client, api_token):
     from kaohe.auth import service as auth_service
     from kaohe.auth.passwords import hash_password
     from kaohe.auth.roles import Role
-    from kaohe.routine import service
+    from kaohe.routine import indicators, periods, schemes
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import Scope, apply_scope
     from kaohe.testing.world import PASSWORD
@@ -77,13 +77,13 @@ def rt(app, world, client, api_token):
             ns.users[key] = u.username
         ns.users["admin"] = "t1admin"
         for ind in LIBRARY:
-            service.save_indicator(unit, dict(ind))
-        scheme = service.save_scheme(unit, dict(SCHEME))
-        service.save_peer_group(unit, "党群组", [ns.ids["d1staff"], ns.ids["d2staff"], ns.ids["d2head"]])
+            indicators.save_indicator(unit, dict(ind))
+        scheme = schemes.save_scheme(unit, dict(SCHEME))
+        schemes.save_peer_group(unit, "党群组", [ns.ids["d1staff"], ns.ids["d2staff"], ns.ids["d2head"]])
         year = local_today().year
         q = (local_today().month - 1) // 3 + 1
-        period = service.create_period(unit, year, q, "quarter")
-        service.transition(period, "open")
+        period = periods.create_period(unit, year, q, "quarter")
+        periods.transition(period, "open")
         db.session.commit()
         ns.unit_id, ns.period_id, ns.scheme_id = unit.id, period.id, scheme.id
         ns.year, ns.q = year, q

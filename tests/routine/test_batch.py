@@ -13,7 +13,7 @@ from .conftest import LIBRARY, SCHEME
 
 def _unit_with(n: int, world, code: str):
     from kaohe.people.models import LeaderCharge, Person
-    from kaohe.routine import service
+    from kaohe.routine import indicators, periods, schemes
     from kaohe.routine.models import Rating
     from kaohe.tenancy import service as org_service
 
@@ -39,11 +39,11 @@ def _unit_with(n: int, world, code: str):
     db.session.add_all(staff)
     db.session.flush()
     for ind in LIBRARY:
-        service.save_indicator(unit, dict(ind))
-    service.save_scheme(unit, dict(SCHEME))
-    period = service.create_period(unit, 2026, 1, "quarter")
-    service.transition(period, "open")
-    service.transition(period, "rating")
+        indicators.save_indicator(unit, dict(ind))
+    schemes.save_scheme(unit, dict(SCHEME))
+    period = periods.create_period(unit, 2026, 1, "quarter")
+    periods.transition(period, "open")
+    periods.transition(period, "rating")
     rows = []
     for i, p in enumerate(staff):
         rows.append({"root_id": unit.root_id, "org_id": p.org_id, "period_id": period.id, "ratee_id": p.id,
@@ -56,7 +56,7 @@ def _unit_with(n: int, world, code: str):
 
 
 def _queries_for_compute(period) -> tuple[int, dict]:
-    from kaohe.routine import service
+    from kaohe.routine import compute
 
     statements: list[str] = []
     db.session.execute(select(1))   # the transaction (and its scope settings) has begun
@@ -67,7 +67,7 @@ def _queries_for_compute(period) -> tuple[int, dict]:
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        summary = service.compute_period(period)
+        summary = compute.compute_period(period)
         db.session.flush()
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -168,7 +168,7 @@ def test_office_cannot_edit_another_units_group_or_scheme_through_its_own_page(r
     from kaohe.auth.roles import Role
     from kaohe.extensions import db
     from kaohe.people.models import Person
-    from kaohe.routine import service
+    from kaohe.routine import indicators, schemes
     from kaohe.routine.models import PeerGroup
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import Scope, apply_scope
@@ -185,10 +185,10 @@ def test_office_cannot_edit_another_units_group_or_scheme_through_its_own_page(r
                 for i in (1, 2))
         db.session.add_all([a, b])
         db.session.flush()
-        group = service.save_peer_group(t2, "T2互评组", [a.id, b.id])
+        group = schemes.save_peer_group(t2, "T2互评组", [a.id, b.id])
         for ind in LIBRARY:
-            service.save_indicator(t2, dict(ind))
-        scheme = service.save_scheme(t2, dict(SCHEME))
+            indicators.save_indicator(t2, dict(ind))
+        scheme = schemes.save_scheme(t2, dict(SCHEME))
         db.session.commit()
         gid, sid = group.id, scheme.id
         reset_actor(token)

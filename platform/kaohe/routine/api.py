@@ -19,7 +19,7 @@ from ..jobs import queue
 from ..people.models import Person
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope
-from . import calc, service
+from . import attendance, calc, common, completeness, compute, events, indicators, periods, ratings, results, schemes, tasks, work_records
 from .models import Assignment, Correction, Event, Indicator, PeerGroup, PeerMember, Period, Rating, Result, Scheme, Task, WorkRecord
 from .schemas import (AdjustSchema, AmendSchema, AssignmentSchema, AttendanceSchema, CommentSchema,
                       CorrectionInSchema, CorrectionSchema, DecisionSchema, EventInSchema, EventSchema,
@@ -66,7 +66,7 @@ def period_out(p: Period) -> dict:
     admin = is_admin_of(p)
     return {"id": p.id, "org_id": p.org_id, "label": p.label, "year": p.year, "cycle": p.cycle, "seq": p.seq,
             "starts_on": p.starts_on, "ends_on": p.ends_on, "state": p.state,
-            "allowed": list(service.TRANSITIONS[p.state]), "publicity_from": p.publicity_from,
+            "allowed": list(periods.TRANSITIONS[p.state]), "publicity_from": p.publicity_from,
             "publicity_until": p.publicity_until, "computed_at": p.computed_at,
             "compute_summary": p.compute_summary if admin else None, "policy": p.policy, "version": p.version}
 
@@ -84,14 +84,14 @@ class Indicators(MethodView):
         """The unit's library: inherited common indicators and its own."""
         unit = admin_unit(unit_id)
         rows = {i.code: i for i in db.session.execute(select(Indicator).where(Indicator.org_id == unit.id)).scalars()}
-        return [indicator_out(spec, rows.get(code)) for code, spec in service.library(unit).items()]
+        return [indicator_out(spec, rows.get(code)) for code, spec in indicators.library(unit).items()]
 
     @blp.arguments(IndicatorSchema)
     @blp.response(201, IndicatorSchema)
     def post(self, data, unit_id):
         """Add a unit indicator (graded, scored, deduction, bonus, veto or data-fed)."""
         unit = admin_unit(unit_id)
-        ind = service.save_indicator(unit, data)
+        ind = indicators.save_indicator(unit, data)
         db.session.commit()
         return indicator_out(ind.as_spec(), ind)
 
@@ -102,7 +102,7 @@ class Indicators(MethodView):
 def indicator_put(data, indicator_id):
     ind = get_in_scope(Indicator, indicator_id)
     unit = admin_unit(ind.org_id)
-    service.save_indicator(unit, data, ind, data.pop("version", None))
+    indicators.save_indicator(unit, data, ind, data.pop("version", None))
     db.session.commit()
     return indicator_out(ind.as_spec(), ind)
 
@@ -122,7 +122,7 @@ class Schemes(MethodView):
         """Create a scheme; sections must add up (points to the total, weights to 100%)."""
         unit = admin_unit(unit_id)
         data.pop("version", None)
-        scheme = service.save_scheme(unit, data)
+        scheme = schemes.save_scheme(unit, data)
         db.session.commit()
         return scheme
 
@@ -133,7 +133,7 @@ class Schemes(MethodView):
 def scheme_put(data, scheme_id):
     scheme = get_in_scope(Scheme, scheme_id)
     unit = admin_unit(scheme.org_id)
-    service.save_scheme(unit, data, scheme, data.pop("version", None))
+    schemes.save_scheme(unit, data, scheme, data.pop("version", None))
     db.session.commit()
     return scheme
 
@@ -152,7 +152,7 @@ class Assignments(MethodView):
         unit = admin_unit(unit_id)
         person = get_in_scope(Person, data["person_id"])
         scheme = get_in_scope(Scheme, data["scheme_id"])
-        a = service.assign(unit, person, scheme, data["personal"], data.get("letter_note"), data.get("version"))
+        a = schemes.assign(unit, person, scheme, data["personal"], data.get("letter_note"), data.get("version"))
         db.session.commit()
         return a
 
@@ -175,7 +175,7 @@ class PeerGroups(MethodView):
     def post(self, data, unit_id):
         """Create a peer group (互评组) across departments."""
         unit = admin_unit(unit_id)
-        g = service.save_peer_group(unit, data["name"], data["member_ids"])
+        g = schemes.save_peer_group(unit, data["name"], data["member_ids"])
         db.session.commit()
         return _group_out(g)
 
@@ -186,7 +186,7 @@ class PeerGroups(MethodView):
 def peer_group_put(data, group_id):
     g = get_in_scope(PeerGroup, group_id)
     unit = admin_unit(g.org_id)
-    service.save_peer_group(unit, data["name"], data["member_ids"], g)
+    schemes.save_peer_group(unit, data["name"], data["member_ids"], g)
     db.session.commit()
     return _group_out(g)
 
@@ -200,7 +200,7 @@ class Periods(MethodView):
     def post(self, data):
         """Create a period in draft (cycle from policy routine.cycle unless given)."""
         unit = admin_unit(data["unit_id"])
-        p = service.create_period(unit, data["year"], data["seq"], data.get("cycle"))
+        p = periods.create_period(unit, data["year"], data["seq"], data.get("cycle"))
         db.session.commit()
         return period_out(p)
 
@@ -231,7 +231,7 @@ def period_get(period_id):
 def period_transition(data, period_id):
     """Move draft → open → rating → review → publicised (公示) → final; illegal moves are refused."""
     period = load_period(period_id, admin=True)
-    service.transition(period, data["to"], data.get("version"))
+    periods.transition(period, data["to"], data.get("version"))
     db.session.commit()
     return period_out(period)
 
@@ -243,7 +243,7 @@ def period_transition(data, period_id):
 def period_todo(period_id):
     """Whom I must rate in this period (my to-do list)."""
     period = load_period(period_id)
-    return service.todo_for(period, me().id)
+    return completeness.todo_for(period, me().id)
 
 
 @blp.route("/periods/<int:period_id>/ratings", methods=["POST"])
@@ -256,10 +256,10 @@ def rating_submit(data, period_id):
     rater = me()
     if data["rater_kind"] == "supervisor":
         require(Perm.rate, db.session.get(OrgNode, period.org_id))
-    r = service.submit_rating(period, rater, data["ratee_id"], data["rater_kind"], data["scores"],
+    r = ratings.submit_rating(period, rater, data["ratee_id"], data["rater_kind"], data["scores"],
                               comment=data.get("comment"), comment_visible=data.get("comment_visible", True),
                               proposed_grade=data.get("proposed_grade"), expected_version=data.get("version"))
-    out = service.rating_public(r)
+    out = ratings.rating_public(r)
     db.session.commit()
     return out
 
@@ -270,7 +270,7 @@ def ratings_mine(period_id):
     """Ratings I gave (a rater always sees their own)."""
     period = load_period(period_id)
     rows = db.session.execute(select(Rating).where(Rating.period_id == period.id, Rating.rater_id == me().id)).scalars()
-    return [service.rating_public(r) for r in rows]
+    return [ratings.rating_public(r) for r in rows]
 
 
 class RatingsArgs(Schema):
@@ -303,13 +303,13 @@ def ratings_about(args, period_id):
                                                     Rating.rater_kind.in_(("supervisor", "self")))).scalars().all()
     out_named = []
     for r in named:
-        d = service.rating_public(r)
+        d = ratings.rating_public(r)
         if own and not admin and not r.comment_visible:
             d["comment"] = None
         out_named.append(d)
-    reveal = bool(service.period_policy(period)["routine.reveal_votes_to_admin"])
-    result = {"named": out_named, "anonymous": service.anonymous_summary(period, ratee_id),
-              "voters": service.voters(period, ratee_id) if admin else None, "reveal_votes_to_admin": reveal}
+    reveal = bool(common.period_policy(period)["routine.reveal_votes_to_admin"])
+    result = {"named": out_named, "anonymous": ratings.anonymous_summary(period, ratee_id),
+              "voters": ratings.voters(period, ratee_id) if admin else None, "reveal_votes_to_admin": reveal}
     if admin and reveal:
         result["anonymous"]["votes"] = [
             {"rater_id": r.rater_id, "kind": r.rater_kind, "scores": r.scores} for r in db.session.execute(
@@ -326,9 +326,9 @@ def rating_adjust(data, rating_id):
     """The office corrects a supervisor or self rating, with a reason."""
     rating = get_in_scope(Rating, rating_id)
     period = load_period(rating.period_id, admin=True)
-    service.admin_adjust_rating(period, rating, data["scores"], data["reason"], data["version"])
+    ratings.admin_adjust_rating(period, rating, data["scores"], data["reason"], data["version"])
     db.session.commit()
-    return service.rating_public(rating)
+    return ratings.rating_public(rating)
 
 
 # -- events and metrics -------------------------------------------------------------------
@@ -346,7 +346,7 @@ class Events(MethodView):
     def post(self, data, period_id):
         """Record a deduction, bonus or veto with its date and evidence."""
         period = load_period(period_id, admin=True)
-        ev = service.record_event(period, data["person_id"], data["indicator_code"], data["occurred_on"],
+        ev = events.record_event(period, data["person_id"], data["indicator_code"], data["occurred_on"],
                                   data["evidence"], data.get("points"))
         db.session.commit()
         return ev
@@ -358,7 +358,7 @@ class Events(MethodView):
 def event_void(data, event_id):
     ev = get_in_scope(Event, event_id)
     period = load_period(ev.period_id, admin=True)
-    service.void_event(period, ev, data["reason"])
+    events.void_event(period, ev, data["reason"])
     db.session.commit()
     return ev
 
@@ -373,7 +373,7 @@ class ImportOut(Schema):
 def metrics_import(data, period_id):
     """Values for data-fed indicators (e.g. case counts from another system); all rows or none."""
     period = load_period(period_id, admin=True)
-    n = service.import_metrics(period, data["rows"], data["source"])
+    n = events.import_metrics(period, data["rows"], data["source"])
     db.session.commit()
     return {"imported": n}
 
@@ -386,7 +386,7 @@ def metrics_import_xlsx(period_id):
     f = request.files.get("file")
     if f is None:
         raise Invalid({"file": ["Upload an .xlsx file in the field 'file'."]})
-    n = service.import_metrics(period, service.read_metrics_xlsx(f.stream), f.filename or "xlsx")
+    n = events.import_metrics(period, events.read_metrics_xlsx(f.stream), f.filename or "xlsx")
     db.session.commit()
     return {"imported": n}
 
@@ -402,7 +402,7 @@ class JobOut(Schema):
 def period_compute(period_id):
     """Start the computation job (progress at /api/v1/jobs/<job_id>)."""
     period = load_period(period_id, admin=True)
-    service.require_state(period, service.COMPUTE_STATES[:2], "period", "Computing")
+    periods.require_state(period, periods.COMPUTE_STATES[:2], "period", "Computing")
     job_id = queue.submit("routine.compute", root_id=period.root_id, org_id=period.org_id, scope=current_scope(),
                           params={"period_id": period.id}, created_by=current_user.id)
     return {"job_id": job_id}
@@ -415,7 +415,7 @@ def _results(period: Period, person_id: int | None = None) -> list[dict]:
     out = []
     for r, name in db.session.execute(stmt.order_by(Result.rank, Result.person_id)):
         out.append({"person_id": r.person_id, "name": name, "score": r.score, "grade": r.grade, "rank": r.rank,
-                    "rank_of": r.rank_of, "flags": r.flags, "breakdown": service.public_breakdown(period, r.breakdown),
+                    "rank_of": r.rank_of, "flags": r.flags, "breakdown": results.public_breakdown(period, r.breakdown),
                     "feedback": r.feedback})
     return out
 
@@ -448,7 +448,7 @@ def result_mine(period_id):
 def tie_resolve(data, period_id):
     """Decide a tie at the 好 cap line (which of the tied get 好), with a reason."""
     period = load_period(period_id, admin=True)
-    service.resolve_tie(period, data["group"], data["chosen"], data["reason"])
+    compute.resolve_tie(period, data["group"], data["chosen"], data["reason"])
     db.session.commit()
     return period_out(period)
 
@@ -462,7 +462,7 @@ def result_feedback(data, period_id, person_id):
                                                 Result.person_id == person_id)).scalar_one_or_none()
     if r is None:
         raise Invalid({"person_id": ["No result for this person; compute first."]})
-    service.set_feedback(period, r, data["feedback"], current_user.display_name)
+    results.set_feedback(period, r, data["feedback"], current_user.display_name)
     db.session.commit()
     return _results(period, person_id)[0]
 
@@ -482,7 +482,7 @@ def period_amend(data, period_id):
     """Correct a final period: one change with a reason; results are re-derived."""
     period = load_period(period_id, admin=True)
     what, reason = data.pop("what"), data.pop("reason")
-    a = service.amend(period, what, data, reason)
+    a = results.amend(period, what, data, reason)
     db.session.commit()
     return a
 
@@ -496,7 +496,7 @@ class BoardOut(Schema):
 @blp.response(200, BoardOut)
 def period_board(period_id):
     """Who has not written, rated, been rated."""
-    return service.completeness(load_period(period_id, admin=True))
+    return completeness.completeness(load_period(period_id, admin=True))
 
 
 # -- self service: attendance, corrections, work records --------------------------------------
@@ -506,7 +506,7 @@ def period_board(period_id):
 @blp.response(200, AttendanceSchema)
 def attendance_sign(data):
     """Sign in or out now."""
-    att = service.sign(me(), data["what"])
+    att = attendance.sign(me(), data["what"])
     out = {k: getattr(att, k) for k in AttendanceSchema().fields}   # read before the commit expires it
     db.session.commit()
     return out
@@ -517,7 +517,7 @@ def attendance_sign(data):
 @blp.response(201, CorrectionSchema)
 def correction_request(data):
     """Ask the supervisor to approve an attendance correction."""
-    c = service.request_correction(me(), data["day"], data["reason"], data.get("sign_in_at"), data.get("sign_out_at"))
+    c = attendance.request_correction(me(), data["day"], data["reason"], data.get("sign_in_at"), data.get("sign_out_at"))
     db.session.commit()
     return c
 
@@ -537,7 +537,7 @@ def corrections_pending():
 @blp.response(200, CorrectionSchema)
 def correction_decide(data, correction_id):
     c = get_in_scope(Correction, correction_id)
-    service.decide_correction(c, me(), data["approve"], data.get("note"), data.get("version"))
+    attendance.decide_correction(c, me(), data["approve"], data.get("note"), data.get("version"))
     db.session.commit()
     return c
 
@@ -556,7 +556,7 @@ class MyRecords(MethodView):
     def put(self, data, period_id):
         """Write (or update, with its version) my work record (工作写实)."""
         period = load_period(period_id)
-        wr = service.save_work_record(period, me(), data["on_date"], data["done"], data.get("plan"), data["kind"],
+        wr = work_records.save_work_record(period, me(), data["on_date"], data["done"], data.get("plan"), data["kind"],
                                       data.get("version"))
         db.session.commit()
         return wr
@@ -569,7 +569,7 @@ def record_comment(data, record_id):
     """The supervising rater comments on a work record (审核评鉴)."""
     wr = get_in_scope(WorkRecord, record_id)
     period = load_period(wr.period_id)
-    service.comment_work_record(period, wr, me(), data["comment"], data["visible"])
+    work_records.comment_work_record(period, wr, me(), data["comment"], data["visible"])
     db.session.commit()
     return wr
 
@@ -581,7 +581,7 @@ def record_comment(data, record_id):
 def tasks_mine():
     """Open tasks for me: as a person, as an account, or for a role I hold."""
     admin_orgs = [g.org_id for g in current_grants() if g.role.value == "unit_admin" and g.org_id]
-    return service.my_tasks(getattr(current_user, "person_id", None), current_user.id, admin_orgs)
+    return tasks.my_tasks(getattr(current_user, "person_id", None), current_user.id, admin_orgs)
 
 
 @blp.route("/tasks/<int:task_id>/close", methods=["POST"])
@@ -594,6 +594,6 @@ def task_close(data, task_id):
         or (task.assignee_role == "unit_admin" and has_perm(Perm.unit_admin, db.session.get(OrgNode, task.org_id)))
     if not mine:
         raise Forbidden({"rule": ["Only the assignee closes a task."]})
-    service.close_task(task, data.get("closed_type"), data.get("closed_id"), data.get("note"), data["status"])
+    tasks.close_task(task, data.get("closed_type"), data.get("closed_id"), data.get("note"), data["status"])
     db.session.commit()
     return task

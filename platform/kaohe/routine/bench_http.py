@@ -46,7 +46,9 @@ def _seed(app, units: int, per_unit: int) -> dict:
     from ..people.models import LeaderCharge, Person
     from ..tenancy import service as org_service
     from ..tenancy.scope import Scope, apply_scope
-    from . import service
+    from .indicators import save_indicator
+    from .periods import create_period, transition
+    from .schemes import save_scheme
 
     token = set_actor(Actor(None, "bench"))
     out = {"sign": [], "rate": []}
@@ -105,12 +107,12 @@ def _seed(app, units: int, per_unit: int) -> dict:
                 db.session.execute(insert(RoleGrant), grants)
                 db.session.execute(insert(ApiToken), tokens)
                 for ind in BENCH_LIBRARY:
-                    service.save_indicator(unit, dict(ind))
-                service.save_scheme(unit, dict(BENCH_SCHEME))
+                    save_indicator(unit, dict(ind))
+                save_scheme(unit, dict(BENCH_SCHEME))
                 today = local_today()
-                period = service.create_period(unit, today.year, (today.month - 1) // 3 + 1, "quarter")
-                service.transition(period, "open")
-                service.transition(period, "rating")
+                period = create_period(unit, today.year, (today.month - 1) // 3 + 1, "quarter")
+                transition(period, "open")
+                transition(period, "rating")
                 for p in people:
                     out["sign"].append((p["token"], {"what": "in"}))
                     out["sign"].append((p["token"], {"what": "out"}))
@@ -376,8 +378,9 @@ def bench_routine(units, per_unit, keep):
     from ..extensions import db
     from ..testing import databases
     from ..tenancy.scope import Scope, apply_scope
-    from . import service
+    from .compute import compute_period
     from .models import Participant, Period, Rating
+    from .periods import transition
 
     if per_unit < 12:
         raise click.ClickException("--people must be at least 12")
@@ -414,7 +417,7 @@ def bench_routine(units, per_unit, keep):
                              "comment_visible": True, "submitted_at": now, "version": 1})
             db.session.execute(insert(Rating), rows)
             for p in db.session.execute(select(Period)).scalars():
-                service.transition(p, "review")
+                transition(p, "review")
             db.session.commit()
             click.echo(f"seeded {units} townships × {per_unit} people and {len(rows)} ratings "
                        f"in {time.perf_counter() - t0:.1f}s")
@@ -425,7 +428,7 @@ def bench_routine(units, per_unit, keep):
             for pid in ids:
                 apply_scope(Scope.system("bench"))
                 t1 = time.perf_counter()
-                service.compute_period(db.session.get(Period, pid))
+                compute_period(db.session.get(Period, pid))
                 db.session.commit()
                 times.append(time.perf_counter() - t1)
             total = time.perf_counter() - t_all

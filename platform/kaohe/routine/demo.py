@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Person
 from ..tenancy.models import OrgNode
-from . import service
+from . import common, completeness, compute, events, indicators, periods, ratings, schemes
 from .models import Period, Scheme
 
 DEMO_UNIT = "630122100"
@@ -95,11 +95,11 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
     if unit is None or db.session.execute(select(Scheme.id).where(Scheme.org_id == unit.id)).first():
         return {}
     rng = random.Random(630122100)
-    today = today or service.today()
+    today = today or common.today()
     for ind in LIBRARY:
-        service.save_indicator(unit, dict(ind))
+        indicators.save_indicator(unit, dict(ind))
     for s in SCHEMES:
-        service.save_scheme(unit, dict(s))
+        schemes.save_scheme(unit, dict(s))
     people = list(db.session.execute(select(Person).where(Person.unit_id == unit.id, Person.active.is_(True))
                                      .order_by(Person.staff_no)).scalars())
     # A few people work at the service window or the police station.
@@ -116,7 +116,7 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
     for i, ds in enumerate(groups):
         members = [p.id for p in people if p.org_id in ds and p.position_role == "staff"]
         if len(members) >= 2:
-            service.save_peer_group(unit, names[i % len(names)] + ("" if i < len(names) else str(i)), members)
+            schemes.save_peer_group(unit, names[i % len(names)] + ("" if i < len(names) else str(i)), members)
     # Two finished quarters and the current one.
     q_now = (today.month - 1) // 3 + 1
     quarters = []
@@ -127,27 +127,27 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
     quarters.reverse()
     for y, q in quarters:
         _finished_quarter(unit, y, q, rng)
-    current = service.create_period(unit, today.year, q_now, "quarter")
-    service.transition(current, "open")
+    current = periods.create_period(unit, today.year, q_now, "quarter")
+    periods.transition(current, "open")
     _activity(unit, current, rng, today, share=0.5)
     log(f"  routine: {len(people)} people in {DEMO_UNIT}, quarters {quarters} final, {current.label} open")
     return {"unit": unit.id, "current_period": current.id}
 
 
 def _finished_quarter(unit: OrgNode, year: int, q: int, rng) -> Period:
-    period = service.create_period(unit, year, q, "quarter")
-    service.transition(period, "open", on=period.starts_on)
+    period = periods.create_period(unit, year, q, "quarter")
+    periods.transition(period, "open", on=period.starts_on)
     _activity(unit, period, rng, period.ends_on, share=1.0)
-    service.transition(period, "rating", on=period.ends_on)
-    service.transition(period, "review", on=period.ends_on)
-    service.compute_period(period)
+    periods.transition(period, "rating", on=period.ends_on)
+    periods.transition(period, "review", on=period.ends_on)
+    compute.compute_period(period)
     for tie in (period.compute_summary or {}).get("ties", []):
         if not tie.get("resolved"):
             chosen = sorted(tie["candidates"])[:tie["slots"]]
-            service.resolve_tie(period, tie["group"], chosen, "演示数据：按平时表现排序（demo: decided by the office)")
+            compute.resolve_tie(period, tie["group"], chosen, "演示数据：按平时表现排序（demo: decided by the office)")
     published_on = period.ends_on + dt.timedelta(days=7)
-    service.transition(period, "publicised", on=published_on)
-    service.transition(period, "final", on=period.publicity_until + dt.timedelta(days=1))
+    periods.transition(period, "publicised", on=published_on)
+    periods.transition(period, "final", on=period.publicity_until + dt.timedelta(days=1))
     return period
 
 
@@ -155,10 +155,10 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
     """Work records, ratings, events and data for a share of the roster."""
     from .models import Metric, WorkRecord  # noqa: F401
 
-    parts = service.participants(period)
-    idx = service.relation_index(period, parts)
+    parts = periods.participants(period)
+    idx = periods.relation_index(period, parts)
     by_id = {p.id: p for p in db.session.execute(select(Person).where(Person.unit_id == unit.id)).scalars()}
-    months = sorted(m for m in service._months_so_far(period) if m <= until)
+    months = sorted(m for m in completeness.months_so_far(period) if m <= until)
     record_rows = []
     for p in parts:
         if rng.random() > share:
@@ -183,13 +183,13 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
                 continue
             part = next(x for x in parts if x.person_id == ratee_id)
             scores = {}
-            for ind in service.rated_indicators(period, part, kind):
+            for ind in periods.rated_indicators(period, part, kind):
                 if ind["kind"] == "graded":
                     scores[ind["code"]] = _level(rng) if kind != "self" else rng.choice(["you", "you", "liang"])
                 else:
                     hi = float(ind["max"])
                     scores[ind["code"]] = round(hi * rng.uniform(0.72 if kind != "self" else 0.85, 1.0) * 2) / 2
-            service.submit_rating(period, rater, ratee_id, kind, scores,
+            ratings.submit_rating(period, rater, ratee_id, kind, scores,
                                   comment="工作认真负责，继续保持。" if kind == "supervisor" and rng.random() < 0.4 else None,
                                   idx=idx)
     # some deductions and bonuses with evidence
@@ -197,11 +197,11 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
     for p in rng.sample(staff_parts, min(4, len(staff_parts))):
         day = period.starts_on + dt.timedelta(days=rng.randint(3, 50))
         if day <= until:
-            service.record_event(period, p.person_id, "discipline", day, "考勤抽查：上班时间脱岗一次（抽查记录表）")
+            events.record_event(period, p.person_id, "discipline", day, "考勤抽查：上班时间脱岗一次（抽查记录表）")
     for p in rng.sample(staff_parts, min(2, len(staff_parts))):
         day = period.starts_on + dt.timedelta(days=rng.randint(10, 60))
         if day <= until:
-            service.record_event(period, p.person_id, "commendation", day, "获区级表彰（表彰文件）")
+            events.record_event(period, p.person_id, "commendation", day, "获区级表彰（表彰文件）")
     # data-fed values (satisfaction from the window system, one-net case data)
     rows = []
     for p in parts:
@@ -211,4 +211,4 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
             rows.append({"person_id": p.person_id, "indicator_code": "cases", "value": rng.randint(12, 30)})
             rows.append({"person_id": p.person_id, "indicator_code": "case_quality", "value": rng.randint(75, 99)})
     if rows:
-        service.import_metrics(period, rows, "演示数据 demo import", amendment=period.state not in service.EVENT_STATES)
+        events.import_metrics(period, rows, "演示数据 demo import", amendment=period.state not in periods.EVENT_STATES)

@@ -10,10 +10,10 @@ from .models import Period
 
 @job("routine.compute")
 def compute(ctx, period_id: int) -> dict:
-    from . import service
+    from .compute import compute_period
 
     period = get_in_scope(Period, period_id)
-    summary = service.compute_period(period, progress=ctx.progress)
+    summary = compute_period(period, progress=ctx.progress)
     ties = [t for t in summary["ties"] if not t.get("resolved")]
     msg = f"{summary['people']} scored; {len(ties)} tie(s) to decide; {summary['incomplete']} incomplete"
     return {"message": msg, "people": summary["people"], "ties": len(ties), "grades": summary["grades"],

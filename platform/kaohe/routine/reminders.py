@@ -15,14 +15,16 @@ from sqlalchemy import insert, select
 from ..auth.models import User
 from ..core.calendar import WorkCalendar
 from ..extensions import db
+from .common import period_policy, today
+from .completeness import months_so_far
 from .models import Attendance, Participant, Period, Rating, RoutineReminder, WorkRecord
-from . import service
+from .periods import participants, relation_index
 
 log = logging.getLogger("kaohe.routine")
 
 
 def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> dict:
-    day = day or service.today()
+    day = day or today()
     periods = list(db.session.execute(select(Period).where(Period.state.in_(("open", "rating")))).scalars())
     counts = {"sign_in": 0, "work_record": 0, "rating": 0, "mailed": 0}
     existing = {(pid, kind) for pid, kind in db.session.execute(
@@ -39,10 +41,10 @@ def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> 
 
     for i, period in enumerate(periods):
         progress(i, len(periods), period.label)
-        parts = service.participants(period)
-        cal = WorkCalendar.from_policy(service.period_policy(period))
+        parts = participants(period)
+        cal = WorkCalendar.from_policy(period_policy(period))
         # 1. missing sign-ins on a working day inside the period
-        if period.starts_on <= day <= period.ends_on and cal.is_workday(day) and day <= service.today():
+        if period.starts_on <= day <= period.ends_on and cal.is_workday(day) and day <= today():
             signed = set(db.session.execute(select(Attendance.person_id).where(
                 Attendance.root_id == period.root_id, Attendance.day == day,
                 Attendance.sign_in_at.is_not(None))).scalars())
@@ -51,7 +53,7 @@ def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> 
                     add(period, p.person_id, p.org_id, "sign_in",
                         f"{day.isoformat()} 未签到 — no sign-in recorded today; sign in or request a correction.")
         # 2. work records of past months in the period
-        due_months = {m for m in service._months_so_far(period) if m < day.replace(day=1)}
+        due_months = {m for m in months_so_far(period) if m < day.replace(day=1)}
         if due_months:
             have: dict[int, set] = {}
             for pid, d in db.session.execute(select(WorkRecord.person_id, WorkRecord.on_date).where(
@@ -64,7 +66,7 @@ def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> 
                         "工作写实未填写 — work record missing for " + ", ".join(m.strftime("%Y-%m") for m in missing))
         # 3. ratings owed once the period is in rating
         if period.state == "rating":
-            idx = service.relation_index(period, parts)
+            idx = relation_index(period, parts)
             given = {(a, b, k) for a, b, k in db.session.execute(select(
                 Rating.rater_id, Rating.ratee_id, Rating.rater_kind).where(Rating.period_id == period.id))}
             orgs = {p.person_id: p.org_id for p in parts}

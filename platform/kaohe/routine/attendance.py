@@ -1,0 +1,115 @@
+"""Attendance: signing in and out, and corrections approved by the
+supervisor.  Days are business days (core.clock)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ..audit.service import current_actor, record
+from ..core import clock
+from ..core.db import utcnow
+from ..core.errors import Conflict, Forbidden
+from ..extensions import db
+from ..people.models import Person
+from .common import check_version, invalid, today
+from .models import Attendance, Correction, Period
+
+
+def _final_period_covering(person: Person, day: dt.date) -> Period | None:
+    return db.session.execute(select(Period).where(
+        Period.root_id == person.root_id, Period.org_id == person.unit_id, Period.state == "final",
+        Period.starts_on <= day, Period.ends_on >= day)).scalars().first()
+
+
+def sign(person: Person, what: str, now: dt.datetime | None = None) -> Attendance:
+    now = now or utcnow()
+    day = now.astimezone(_tz()).date()
+    if _final_period_covering(person, day):
+        raise invalid("day", "This day belongs to a final period; attendance can no longer change.")
+    att = db.session.execute(select(Attendance).where(Attendance.person_id == person.id,
+                                                      Attendance.day == day)).scalar_one_or_none()
+    if att is None:
+        att = Attendance(root_id=person.root_id, org_id=person.org_id, person_id=person.id, day=day)
+        db.session.add(att)
+    if what == "in":
+        if att.sign_in_at is not None:
+            raise Conflict({"sign_in": [f"Already signed in today at {att.sign_in_at.astimezone(_tz()):%H:%M}."]})
+        att.sign_in_at = now
+    else:
+        if att.sign_out_at is not None:
+            raise Conflict({"sign_out": [f"Already signed out today at {att.sign_out_at.astimezone(_tz()):%H:%M}."]})
+        att.sign_out_at = now
+    db.session.flush()
+    return att
+
+
+def _tz():
+    return clock.tz()
+
+
+def request_correction(person: Person, day: dt.date, reason: str, sign_in_at: dt.datetime | None,
+                       sign_out_at: dt.datetime | None) -> Correction:
+    if day > today():
+        raise invalid("day", "A correction is for a past day (or today).")
+    if _final_period_covering(person, day):
+        raise invalid("day", "This day belongs to a final period; attendance can no longer be corrected.")
+    if not (reason or "").strip():
+        raise invalid("reason", "Give the reason (e.g. a meeting or training away from the office).")
+    if sign_in_at is None and sign_out_at is None:
+        raise invalid("sign_in_at", "Give the sign-in time, the sign-out time, or both.")
+    for name, t in (("sign_in_at", sign_in_at), ("sign_out_at", sign_out_at)):
+        if t is not None and t.astimezone(_tz()).date() != day:
+            raise invalid(name, "The time must be on the day being corrected.")
+    if sign_in_at and sign_out_at and sign_out_at <= sign_in_at:
+        raise invalid("sign_out_at", "Sign-out must be after sign-in.")
+    if person.supervisor_id is None:
+        raise invalid("person", "You have no supervisor on the roster to approve a correction; ask the office.")
+    if db.session.execute(select(Correction.id).where(Correction.person_id == person.id, Correction.day == day,
+                                                      Correction.status == "pending")).first():
+        raise Conflict({"day": ["A correction for this day is already waiting for approval."]})
+    c = Correction(root_id=person.root_id, org_id=person.org_id, person_id=person.id, day=day, reason=reason.strip(),
+                   sign_in_at=sign_in_at, sign_out_at=sign_out_at)
+    db.session.add(c)
+    db.session.flush()
+    record("routine.correction.request", root_id=person.root_id, org_id=person.org_id,
+           target_type="routine_correction", target_id=c.id,
+           after={"day": day, "in": sign_in_at, "out": sign_out_at, "reason": c.reason})
+    return c
+
+
+def decide_correction(c: Correction, decider: Person | None, approve: bool, note: str | None,
+                      expected_version: int | None = None) -> Correction:
+    person = db.session.get(Person, c.person_id)
+    if decider is None or person.supervisor_id != decider.id:
+        raise Forbidden({"rule": ["Only the person's supervisor approves or rejects an attendance correction."]})
+    if c.status != "pending":
+        raise Conflict({"status": [f"This request was already {c.status}."]})
+    check_version(c, expected_version, lambda o: {"status": o.status})
+    if approve and _final_period_covering(person, c.day):
+        raise invalid("day", "This day belongs to a final period; attendance can no longer be corrected.")
+    if not approve and not (note or "").strip():
+        raise invalid("note", "Say why the request is rejected.")
+    c.status = "approved" if approve else "rejected"
+    c.decided_by = current_actor().id
+    c.decided_at = utcnow()
+    c.decision_note = note
+    before = None
+    if approve:
+        att = db.session.execute(select(Attendance).where(Attendance.person_id == person.id,
+                                                          Attendance.day == c.day)).scalar_one_or_none()
+        if att is None:
+            att = Attendance(root_id=person.root_id, org_id=person.org_id, person_id=person.id, day=c.day)
+            db.session.add(att)
+        else:
+            before = {"in": att.sign_in_at, "out": att.sign_out_at}
+        if c.sign_in_at:
+            att.sign_in_at = c.sign_in_at
+        if c.sign_out_at:
+            att.sign_out_at = c.sign_out_at
+        att.corrected = True
+    db.session.flush()
+    record("routine.correction." + c.status, root_id=c.root_id, org_id=c.org_id, target_type="routine_correction",
+           target_id=c.id, before=before, after={"status": c.status, "day": c.day, "in": c.sign_in_at,
+                                                 "out": c.sign_out_at, "note": note})
+    return c
