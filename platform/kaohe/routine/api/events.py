@@ -15,8 +15,6 @@ from ..schemas import EventInSchema, EventSchema, MetricImportSchema, VoidSchema
 from .common import blp, load_period
 
 
-# -- events and metrics -------------------------------------------------------------------
-
 @blp.route("/periods/<int:period_id>/events")
 class Events(MethodView):
     @blp.response(200, EventSchema(many=True))

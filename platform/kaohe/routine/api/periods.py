@@ -14,8 +14,6 @@ from ..schemas import PeriodCreateSchema, PeriodSchema, TransitionSchema
 from .common import admin_unit, blp, load_period, period_out
 
 
-# -- periods -------------------------------------------------------------------------
-
 @blp.route("/periods")
 class Periods(MethodView):
     @blp.arguments(PeriodCreateSchema)

@@ -18,8 +18,6 @@ from ..schemas import AdjustSchema, RatingInSchema, RatingSchema, TodoSchema
 from .common import blp, is_admin_of, load_period, me
 
 
-# -- ratings --------------------------------------------------------------------------
-
 @blp.route("/periods/<int:period_id>/todo")
 @blp.response(200, TodoSchema(many=True))
 def period_todo(period_id):

@@ -17,8 +17,6 @@ from ..schemas import AmendSchema, FeedbackSchema, PeriodSchema, ResultSchema, T
 from .common import blp, load_period, me, period_out
 
 
-# -- compute, results, ties, amendments -------------------------------------------------------
-
 class JobOut(Schema):
     job_id = fields.Str()
 

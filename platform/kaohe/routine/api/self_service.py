@@ -14,8 +14,6 @@ from ..schemas import AttendanceSchema, CommentSchema, CorrectionInSchema, Corre
 from .common import blp, load_period, me
 
 
-# -- self service: attendance, corrections, work records --------------------------------------
-
 @blp.route("/me/attendance", methods=["POST"])
 @blp.arguments(SignSchema)
 @blp.response(200, AttendanceSchema)

@@ -15,8 +15,6 @@ from ..schemas import TaskCloseSchema, TaskSchema
 from .common import blp
 
 
-# -- tasks -------------------------------------------------------------------------------------
-
 @blp.route("/tasks")
 @blp.response(200, TaskSchema(many=True))
 def tasks_mine():
