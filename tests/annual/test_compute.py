@@ -115,7 +115,8 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
     from kaohe.extensions import db as _db
 
     with app.app_context():
-        from kaohe.annual import engine, service
+        from kaohe.annual import engine
+        from kaohe.annual.talks import record_talk
         from kaohe.annual.models import AnnualTalk
         from kaohe.tenancy.models import OrgNode
         from kaohe.tenancy.scope import Scope, apply_scope
@@ -140,7 +141,7 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
             assert rows == [("open", talks[0].leader_person_id)]
         from kaohe.core.clock import local_today
 
-        service.record_talk(talks[0], local_today(), "谈话记录：指出连续低分的原因并提出改进要求")
+        record_talk(talks[0], local_today(), "谈话记录：指出连续低分的原因并提出改进要求")
         _db.session.commit()
         if task is not None:
             assert _db.session.execute(select(task.c.status).where(task.c.source_type == "annual_talk")).scalar_one() == "done"
