@@ -6,7 +6,7 @@ import pytest
 
 from kaohe.annual.calc.codes import GRADES
 from kaohe.annual.calc.counters import counters
-from kaohe.annual.calc.eligibility import eligibility, governing_sanction, routine_rules
+from kaohe.annual.calc.eligibility import eligibility, governing_sanction, half_hao_none_low, routine_rules
 from kaohe.annual.calc.pay import allocate_pay, largest_remainder
 from kaohe.annual.calc.person import PersonInput, Sanction
 from kaohe.annual.calc.quota import quota_count, quota_rate
@@ -205,6 +205,29 @@ def test_routine_rules():
     assert ok and talks == ["criticism"]
     ok, fired, talks, prio = routine_rules([(80, None), (58, None), (59, None), (80, None)], ["consecutive_low"], **kw)
     assert not ok and talks == ["reminder"]
+
+
+def test_half_hao_none_low_one_rule_for_the_unit_and_the_explanation():
+    """Every sequence of up to four routine grades: the rule (half or more 好,
+    no 一般/较差) is what half_hao_none_low says, what routine_rules fires and
+    what compute_unit applies under the national default."""
+    import itertools
+
+    kw = dict(low_score=60, high_score=95, high_streak=3, low_streak=2)
+    default = pol(eligibility__routine_rules=["half_hao_none_low"])
+    choices = (None, "hao", "jiaohao", "yiban", "jiaocha")
+    for n in range(5):
+        for grades in itertools.product(choices, repeat=n):
+            routine = [(80.0, g) for g in grades]
+            graded = [g for g in grades if g]
+            holds = bool(graded) and 2 * graded.count("hao") >= len(graded) and not (
+                {"yiban", "jiaocha"} & set(graded))
+            rule = half_hao_none_low(routine)
+            assert (rule is None) == holds, grades
+            ok, fired, talks, prio = routine_rules(routine, ["half_hao_none_low"], **kw)
+            assert ok == holds and fired == ([] if holds else [rule]) and talks == [] and not prio
+            res = compute_unit([PersonInput(1, routine=routine, leader_score=80.0)], default, Y).results[0]
+            assert res.rules == fired and res.eligible_youxiu == holds
 
 
 def test_last_place_loses_eligibility():
