@@ -47,7 +47,7 @@ def test_quota_line_headcounts_1_to_200(org_grade, rounding):
                 kw["leave_days"] = 200                                  # 6A, no grade
             people.append(person(i + 1, score, **kw))
         out = compute_unit(people, p, 2026, org_grade=None if org_grade == "major" else org_grade,
-                                major_contribution=org_grade == "major")
+                           major_contribution=org_grade == "major")
         info = out.quota["all"]
         rate = QINGHAI["major_contribution"] if org_grade == "major" else QINGHAI.get(org_grade, 0.20)
         denom = sum(1 for r in out.results if r.grade is not None)
@@ -199,7 +199,7 @@ def test_routine_rules():
     ok, *_ = routine_rules([(85, "jiaohao")] * 4, ["at_least_one_hao"], **kw)
     assert not ok
     ok, fired, talks, prio = routine_rules([(96, "hao"), (97, "hao"), (95, "hao"), (80, "jiaohao")],
-                                                ["consecutive_low"], **kw)
+                                           ["consecutive_low"], **kw)
     assert ok and prio and talks == []
     ok, fired, talks, prio = routine_rules([(80, None), (60, None), (80, None), (80, None)], ["consecutive_low"], **kw)
     assert ok and talks == ["criticism"]
@@ -233,7 +233,7 @@ def test_half_hao_none_low_one_rule_for_the_unit_and_the_explanation():
 def test_last_place_loses_eligibility():
     people = [person(1, 95), person(2, 90), person(3, 71)]
     out = compute_unit(people, pol(eligibility__routine_rules=["last_place"], quota__rate_by_org_grade={},
-                                        quota__base_rate=0.3, quota__rounding="ceil"), Y)
+                                   quota__base_rate=0.3, quota__rounding="ceil"), Y)
     by = {r.person_id: r for r in out.results}
     assert not by[3].eligible_youxiu and by[1].grade == "youxiu"
 

@@ -1,20 +1,84 @@
 """The per-person work of one chunk of units, as a pure function of plain
 data (no database, no Flask): the calc's unit outcomes turned into result
-rows (COPY text format on PostgreSQL) with each unit's digest."""
+rows (COPY text format on PostgreSQL) with each unit's digest.  The data
+are what ``loader.load_chunk`` reads."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Iterable, Sequence
 
 import orjson
 
+from .calc.codes import SPECIAL_GRADE_POINTS
+from .calc.person import PersonInput, Sanction
 from .calc.unit import compute_unit
-from .loader import person_inputs
 
 # orjson: 5-10x faster JSON for the explanation column of a million rows.
 _dumpb = orjson.dumps
 RESULT_COLUMNS = ("root_id", "org_id", "run_id", "person_id", "rank_group", "score", "grade", "code",
                   "eligible_youxiu", "rank", "flags", "talks", "explain")
+
+
+_GRADE_SCORES = {"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}
+
+
+def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonInput]:
+    """The calc inputs of ``rows`` (person tuples of ``loader.load_chunk``)."""
+    routine, reviews, specials, records = data["routine"], data["reviews"], data["specials"], data["records"]
+    year_end = dt.date(year, 12, 31)
+    grade_points = SPECIAL_GRADE_POINTS
+    out = []
+    append = out.append
+    for pid, _unit, rank_group, hire, probation_end, _sup in rows:
+        rt = routine.get(pid)
+        if rt is None:
+            rt_list = []
+        elif len(rt) == 1:
+            rt_list = list(rt.values())
+        else:
+            rt_list = [rt[k] for k in sorted(rt)]
+        rv = reviews.get(pid)
+        leader = votes = None
+        if rv is not None:
+            leader, vy, vc, vj, vb = rv
+            if vy or vc or vj or vb:
+                votes = {"youxiu": vy, "chenzhi": vc, "jibenchenzhi": vj, "buchenzhi": vb}
+        pts = scores = ()
+        sp = specials.get(pid)
+        if sp is not None:
+            pts, scores = [], []
+            for rtype, grade, points, score in sp:
+                if points is not None:
+                    pts.append(float(points))
+                elif rtype == "grade" and grade in grade_points:
+                    pts.append(grade_points[grade])
+                if score is not None:
+                    scores.append(float(score))
+                elif rtype == "grade" and grade:
+                    scores.append(_GRADE_SCORES.get(grade, 70.0))
+        recs = records.get(pid)
+        if recs is None:
+            append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire))
+            continue
+        leave = 0
+        inv_open = inv_retro = refused = False
+        sanctions = []
+        for kind, ryear, sanction_kind, _start, end_date, days in recs:
+            if kind == "leave" and ryear == year:
+                leave += int(days or 0)
+            elif kind == "investigation" and ryear == year:
+                if end_date is None:
+                    inv_open = True
+                elif end_date > year_end:
+                    inv_retro = True
+            elif kind == "sanction" and sanction_kind:
+                sanctions.append(Sanction(sanction_kind, ryear))
+            elif kind == "refusal" and ryear == year:
+                refused = True
+        append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
+                           leave, inv_open, inv_retro and not inv_open, sanctions, refused))
+    return out
 
 
 def _copy_json(v) -> bytes:

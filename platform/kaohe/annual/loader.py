@@ -1,19 +1,15 @@
 """Reading the inputs of the annual computation, a chunk of units at a
-time, in a bounded number of queries whatever the headcount, and turning
-them into the pure calc's inputs."""
+time, in a bounded number of queries whatever the headcount, as plain data
+(``batch.person_inputs`` turns them into the calc's inputs)."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from typing import Sequence
 
 from sqlalchemy import and_, select
 
 from ..core.bulk import fetch_rows, in_ids
 from ..people.models import Person
 from ..routine.feed import counting_periods, scored_results
-from .calc.codes import SPECIAL_GRADE_POINTS
-from .calc.person import PersonInput, Sanction
 from .models import AnnualRecord, AnnualReview, RoutineImport, SpecialCampaign, SpecialResult
 
 
@@ -97,64 +93,3 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
         records[row[0]].append(tuple(row[1:]))
     return {"people": people, "routine": routine, "reviews": reviews, "specials": dict(specials),
             "records": dict(records)}
-
-
-_GRADE_SCORES = {"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}
-
-
-def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonInput]:
-    """The calc inputs of ``rows`` (person tuples of ``load_chunk``)."""
-    routine, reviews, specials, records = data["routine"], data["reviews"], data["specials"], data["records"]
-    year_end = dt.date(year, 12, 31)
-    grade_points = SPECIAL_GRADE_POINTS
-    out = []
-    append = out.append
-    for pid, _unit, rank_group, hire, probation_end, _sup in rows:
-        rt = routine.get(pid)
-        if rt is None:
-            rt_list = []
-        elif len(rt) == 1:
-            rt_list = list(rt.values())
-        else:
-            rt_list = [rt[k] for k in sorted(rt)]
-        rv = reviews.get(pid)
-        leader = votes = None
-        if rv is not None:
-            leader, vy, vc, vj, vb = rv
-            if vy or vc or vj or vb:
-                votes = {"youxiu": vy, "chenzhi": vc, "jibenchenzhi": vj, "buchenzhi": vb}
-        pts = scores = ()
-        sp = specials.get(pid)
-        if sp is not None:
-            pts, scores = [], []
-            for rtype, grade, points, score in sp:
-                if points is not None:
-                    pts.append(float(points))
-                elif rtype == "grade" and grade in grade_points:
-                    pts.append(grade_points[grade])
-                if score is not None:
-                    scores.append(float(score))
-                elif rtype == "grade" and grade:
-                    scores.append(_GRADE_SCORES.get(grade, 70.0))
-        recs = records.get(pid)
-        if recs is None:
-            append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire))
-            continue
-        leave = 0
-        inv_open = inv_retro = refused = False
-        sanctions = []
-        for kind, ryear, sanction_kind, _start, end_date, days in recs:
-            if kind == "leave" and ryear == year:
-                leave += int(days or 0)
-            elif kind == "investigation" and ryear == year:
-                if end_date is None:
-                    inv_open = True
-                elif end_date > year_end:
-                    inv_retro = True
-            elif kind == "sanction" and sanction_kind:
-                sanctions.append(Sanction(sanction_kind, ryear))
-            elif kind == "refusal" and ryear == year:
-                refused = True
-        append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
-                           leave, inv_open, inv_retro and not inv_open, sanctions, refused))
-    return out
