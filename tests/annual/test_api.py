@@ -61,7 +61,7 @@ def test_review_one_day_late_refused_with_deadline(app, world, client, api_token
     # notice on Friday 2026-10-23: 30 days later is Sunday 11-22 → the deadline moves to Monday 11-23
     notice = dt.date(2026, 10, 23)
     _through_notice(app, client, hdr, t1, notice)
-    from kaohe.annual import service
+    from kaohe.annual import appeals, service
 
     with app.app_context():
         _sys()
@@ -69,7 +69,7 @@ def test_review_one_day_late_refused_with_deadline(app, world, client, api_token
             service.AnnualOutcome.person_id == ids["d1staff"])).scalar_one()
         assert o.grade == "buchenzhi"
         try:
-            service.file_review(o, "病假期间的工作没有计入考核", filed_on=dt.date(2026, 11, 24))
+            appeals.file_review(o, "病假期间的工作没有计入考核", filed_on=dt.date(2026, 11, 24))
             raise AssertionError("a late review was accepted")
         except service.Invalid as exc:
             assert "2026-11-23" in exc.errors["filed_on"][0]
@@ -77,7 +77,7 @@ def test_review_one_day_late_refused_with_deadline(app, world, client, api_token
         _sys()
         o = db.session.execute(select(service.AnnualOutcome).where(
             service.AnnualOutcome.person_id == ids["d1staff"])).scalar_one()
-        ap = service.file_review(o, "病假期间的工作没有计入考核", filed_on=dt.date(2026, 11, 23))
+        ap = appeals.file_review(o, "病假期间的工作没有计入考核", filed_on=dt.date(2026, 11, 23))
         assert ap.decide_by == dt.date(2026, 12, 23)
         db.session.commit()
     # through the API (t1staff is d1staff): filed today, long after the deadline → 422 naming it
@@ -95,7 +95,7 @@ def test_review_one_day_late_refused_with_deadline(app, world, client, api_token
 
 
 def test_overdue_query_for_supervision(app, world):
-    from kaohe.annual import service
+    from kaohe.annual import appeals, service
     from kaohe.annual.models import AnnualAppeal, AnnualAssessment, AnnualOutcome
     from kaohe.tenancy.models import OrgNode
 
@@ -114,6 +114,6 @@ def test_overdue_query_for_supervision(app, world):
         db.session.commit()
         k1 = db.session.get(OrgNode, world.ids["P1-K1"])
         k3 = db.session.get(OrgNode, world.ids["P1-K3"])
-        assert len(service.overdue_appeals(k1, dt.date(2026, 2, 10))) == 1
-        assert service.overdue_appeals(k1, dt.date(2026, 2, 9)) == []
-        assert service.overdue_appeals(k3, dt.date(2026, 2, 10)) == []
+        assert len(appeals.overdue_appeals(k1, dt.date(2026, 2, 10))) == 1
+        assert appeals.overdue_appeals(k1, dt.date(2026, 2, 9)) == []
+        assert appeals.overdue_appeals(k3, dt.date(2026, 2, 10)) == []

@@ -115,8 +115,10 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
     from kaohe.extensions import db as _db
 
     with app.app_context():
-        from kaohe.annual import engine, service
+        from kaohe.annual import engine
         from kaohe.annual.models import AnnualTalk
+        from kaohe.annual.talks import record_talk
+        from kaohe.routine.models import Task
         from kaohe.tenancy.models import OrgNode
         from kaohe.tenancy.scope import Scope, apply_scope
 
@@ -133,17 +135,15 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
         talks = _db.session.execute(select(AnnualTalk)).scalars().all()
         assert [(t.person_id, t.kind) for t in talks] == [(ids["d1staff"], "reminder")]
         assert talks[0].leader_person_id is not None           # the person's supervisor
-        task = _db.metadata.tables.get("routine_task")
-        if task is not None:
-            rows = _db.session.execute(select(task.c.status, task.c.assignee_person_id).where(
-                task.c.source_type == "annual_talk")).all()
-            assert rows == [("open", talks[0].leader_person_id)]
+        task = Task.__table__
+        rows = _db.session.execute(select(task.c.status, task.c.assignee_person_id).where(
+            task.c.source_type == "annual_talk")).all()
+        assert rows == [("open", talks[0].leader_person_id)]
         from kaohe.core.clock import local_today
 
-        service.record_talk(talks[0], local_today(), "谈话记录：指出连续低分的原因并提出改进要求")
+        record_talk(talks[0], local_today(), "谈话记录：指出连续低分的原因并提出改进要求")
         _db.session.commit()
-        if task is not None:
-            assert _db.session.execute(select(task.c.status).where(task.c.source_type == "annual_talk")).scalar_one() == "done"
+        assert _db.session.execute(select(task.c.status).where(task.c.source_type == "annual_talk")).scalar_one() == "done"
         # recomputing does not raise the same talk twice
         engine.compute([t1], YEAR, policy_of=low_rules)
         _db.session.commit()

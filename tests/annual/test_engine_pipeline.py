@@ -167,6 +167,7 @@ def seed_rich(world, year=YEAR):
     from kaohe.annual.models import (AnnualRecord, AnnualReview, RoutineImport, SpecialCampaign,
                                      SpecialResult)
     from kaohe.people.models import Person
+    from kaohe.routine.models import Period, Result
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import Scope, apply_scope
 
@@ -188,31 +189,29 @@ def seed_rich(world, year=YEAR):
             head = head or p
             people[u.id].append(p)
     db.session.flush()
-    rp = db.metadata.tables.get("routine_period")
-    rr = db.metadata.tables.get("routine_result")
+    rp, rr = Period.__table__, Result.__table__
     now = dt.datetime.now(dt.timezone.utc)
-    if rp is not None:
-        for n, u in enumerate(units):
-            periods = [("quarter", q, "publicised" if (n == 3 and q == 4) else "draft" if (n == 2 and q == 4)
-                        else "final") for q in (1, 2, 3, 4)]
-            if n == 1:
-                periods.append(("month", 1, "final"))          # shares seq 1 with the first quarter
-            for cycle, seq, state in periods:
-                pid = db.session.execute(insert(rp).values(
-                    root_id=root_id, org_id=u.id, year=year, cycle=cycle, seq=seq, starts_on=dt.date(year, 1, 1),
-                    ends_on=dt.date(year, 3, 31), state=state, created_at=now, version=1)
-                    .returning(rp.c.id)).scalar_one()
-                rows = []
-                for p in people[u.id]:
-                    if rng.random() < 0.1:
-                        continue
-                    s = None if rng.random() < 0.08 else round(rng.uniform(52, 99), rng.choice([0, 1, 2]))
-                    g = None if s is None else "hao" if s >= 90 else "jiaohao" if s >= 80 else "yiban" \
-                        if s >= 60 else "jiaocha"
-                    rows.append({"root_id": root_id, "org_id": p.org_id, "period_id": pid, "person_id": p.id,
-                                 "score": s, "grade": g, "breakdown": {}, "flags": [], "computed_at": now})
-                if rows:
-                    db.session.execute(insert(rr), rows)
+    for n, u in enumerate(units):
+        periods = [("quarter", q, "publicised" if (n == 3 and q == 4) else "draft" if (n == 2 and q == 4)
+                    else "final") for q in (1, 2, 3, 4)]
+        if n == 1:
+            periods.append(("month", 1, "final"))          # shares seq 1 with the first quarter
+        for cycle, seq, state in periods:
+            pid = db.session.execute(insert(rp).values(
+                root_id=root_id, org_id=u.id, year=year, cycle=cycle, seq=seq, starts_on=dt.date(year, 1, 1),
+                ends_on=dt.date(year, 3, 31), state=state, created_at=now, version=1)
+                .returning(rp.c.id)).scalar_one()
+            rows = []
+            for p in people[u.id]:
+                if rng.random() < 0.1:
+                    continue
+                s = None if rng.random() < 0.08 else round(rng.uniform(52, 99), rng.choice([0, 1, 2]))
+                g = None if s is None else "hao" if s >= 90 else "jiaohao" if s >= 80 else "yiban" \
+                    if s >= 60 else "jiaocha"
+                rows.append({"root_id": root_id, "org_id": p.org_id, "period_id": pid, "person_id": p.id,
+                             "score": s, "grade": g, "breakdown": {}, "flags": [], "computed_at": now})
+            if rows:
+                db.session.execute(insert(rr), rows)
     imports = []
     for u in units[2:]:
         for p in people[u.id][:5]:

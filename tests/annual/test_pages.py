@@ -86,7 +86,7 @@ def test_full_procedure(app, world, login_as):
     assert "Only these grades may be appealed" in r.get_data(as_text=True)
 
     # d2staff (不称职) files a review, then an appeal to the county, from the service (no account)
-    from kaohe.annual import service
+    from kaohe.annual import appeals, service
     from kaohe.audit.service import Actor, reset_actor, set_actor
 
     with app.app_context():
@@ -94,7 +94,7 @@ def test_full_procedure(app, world, login_as):
         tok = set_actor(Actor(None, "d2staff"))
         o2 = db.session.execute(select(service.AnnualOutcome).where(
             service.AnnualOutcome.person_id == ids["d2staff"])).scalar_one()
-        ap = service.file_review(o2, "全年请假就医，平时考核未计入病假因素")
+        ap = appeals.file_review(o2, "全年请假就医，平时考核未计入病假因素")
         db.session.commit()
         reset_actor(tok)
         review_id = ap.id
@@ -105,7 +105,7 @@ def test_full_procedure(app, world, login_as):
         _sys(app)
         o2 = db.session.execute(select(service.AnnualOutcome).where(
             service.AnnualOutcome.person_id == ids["d2staff"])).scalar_one()
-        ap = service.file_appeal(o2, "对复核决定不服，向上一级申诉")
+        ap = appeals.file_appeal(o2, "对复核决定不服，向上一级申诉")
         db.session.commit()
         appeal_id, decider = ap.id, ap.decider_org_id
         pay_before = {o.person_id: o.pay_cents for o in db.session.execute(select(service.AnnualOutcome)).scalars()}

@@ -18,7 +18,7 @@ from ..jobs import queue
 from ..people.models import Person
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
-from . import service
+from . import appeals, records, service, specials
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
 from .schemas import (AnnualAdjustSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
@@ -174,7 +174,7 @@ def record_create(args, org_id):
     unit = _unit(org_id)
     require(Perm.unit_admin, unit)
     person = get_in_scope(Person, args.pop("person_id"))
-    rec = service.add_record(unit, person, **args)
+    rec = records.add_record(unit, person, **args)
     db.session.commit()
     return rec
 
@@ -197,7 +197,7 @@ def review_put(args, org_id, year):
     a = service.get_or_open(unit, year)
     votes = {g: args.pop(f"votes_{g}") for g in ("youxiu", "chenzhi", "jibenchenzhi", "buchenzhi")
              if args.get(f"votes_{g}") is not None}
-    rv = service.save_review(a, person, votes=votes if admin else None, **{k: v for k, v in args.items()
+    rv = records.save_review(a, person, votes=votes if admin else None, **{k: v for k, v in args.items()
                                                                            if not k.startswith("votes_")})
     db.session.commit()
     return {"version": rv.version, "status": a.status}
@@ -222,7 +222,7 @@ def my_summary(args, year):
     """Save or submit my self-summary (述职)."""
     p = _me()
     a = service.get_or_open(db.session.get(OrgNode, p.unit_id), year)
-    s = service.save_summary(a, p, args["text"], args.get("submit", False))
+    s = records.save_summary(a, p, args["text"], args.get("submit", False))
     db.session.commit()
     return {"version": s.version, "status": "submitted" if s.submitted_at else "draft"}
 
@@ -255,9 +255,9 @@ def file_case(args, outcome_id):
     which the message names."""
     o = _my_outcome(outcome_id)
     if args["stage"] == "review":
-        ap = service.file_review(o, args["grounds"])
+        ap = appeals.file_review(o, args["grounds"])
     else:
-        ap = service.file_appeal(o, args["grounds"])
+        ap = appeals.file_appeal(o, args["grounds"])
     db.session.commit()
     return ap
 
@@ -288,9 +288,9 @@ def decide(args, case_id):
     decider = get_in_scope(OrgNode, ap.decider_org_id, strict_subtree=False)
     require(Perm.unit_admin if ap.stage == "review" else Perm.supervise, decider)
     if args["decision"] == "extend":
-        service.extend_appeal(ap, args["note"])
+        appeals.extend_appeal(ap, args["note"])
     else:
-        service.decide_appeal(ap, decision=args["decision"], note=args["note"], new_grade=args.get("new_grade"))
+        appeals.decide_appeal(ap, decision=args["decision"], note=args["note"], new_grade=args.get("new_grade"))
     db.session.commit()
     return ap
 
@@ -305,7 +305,7 @@ def campaign_create(args):
     org = get_in_scope(OrgNode, args.pop("org_id"))
     if not (service_has(Perm.unit_admin, org) or service_has(Perm.supervise, org)):
         require(Perm.supervise, org)
-    c = service.create_campaign(org, year=args["starts_on"].year, **args)
+    c = specials.create_campaign(org, year=args["starts_on"].year, **args)
     db.session.commit()
     return c
 
@@ -320,6 +320,6 @@ def campaign_result(args, campaign_id):
     if not (service_has(Perm.unit_admin, org) or service_has(Perm.supervise, org)):
         require(Perm.supervise, org)
     person = get_in_scope(Person, args.pop("person_id"))
-    r = service.set_special_result(c, person, **args)
+    r = specials.set_special_result(c, person, **args)
     db.session.commit()
     return {"version": r.version, "status": c.status}

@@ -15,8 +15,9 @@ from ..core.clock import local_today
 from ..core.db import utcnow
 from ..extensions import db
 from ..people.models import Person
+from ..routine.feed import counting_periods
 from ..tenancy.models import OrgNode
-from . import calc, engine, service
+from . import appeals, engine, service
 from .models import (AnnualAdjustment, AnnualOutcome, AnnualRecord, AnnualResult, AnnualReview, AnnualSummary,
                      RoutineImport, SpecialCampaign, SpecialResult)
 
@@ -53,11 +54,7 @@ def _reviews(rng, a_by_unit, people, share=1.0):
 
 def _units_with_routine(root_id: int, year: int) -> set[int]:
     """Units whose routine periods of ``year`` already carry results (the routine demo)."""
-    rp = db.metadata.tables.get("routine_period")
-    if rp is None:
-        return set()
-    return set(db.session.execute(select(rp.c.org_id).where(rp.c.root_id == root_id, rp.c.year == year,
-                                                            rp.c.state.in_(("publicised", "final")))).scalars())
+    return set(counting_periods(db.session.connection(), root_id, year))
 
 
 def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
@@ -161,10 +158,10 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
         target.reason = "年度内多次无故缺勤，经考核委员会研究确定为不称职"
         service.reallocate_pay(prev_a[first.id])
         notice = target.notice_on
-        ap = service.file_review(target, "缺勤系照顾住院家属，已补办请假手续，请求复核", filed_on=notice + dt.timedelta(days=10))
-        service.decide_appeal(ap, decision="upheld", note="经复核，补办手续不能改变缺勤事实，维持原决定",
+        ap = appeals.file_review(target, "缺勤系照顾住院家属，已补办请假手续，请求复核", filed_on=notice + dt.timedelta(days=10))
+        appeals.decide_appeal(ap, decision="upheld", note="经复核，补办手续不能改变缺勤事实，维持原决定",
                               decided_on=notice + dt.timedelta(days=25))
-        service.file_appeal(target, "对复核决定不服，向上一级申诉：请假已获分管领导口头同意",
+        appeals.file_appeal(target, "对复核决定不服，向上一级申诉：请假已获分管领导口头同意",
                             filed_on=notice + dt.timedelta(days=30))
     for u in units:
         if u.id != first.id:

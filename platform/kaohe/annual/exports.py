@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Person
 from ..tenancy.models import OrgNode
-from . import calc
+from .calc.codes import CODE_LABELS, GRADE_LABELS
 from .models import AnnualAssessment, AnnualOutcome, AnnualResult
 
 HEADER = ["序号 No.", "工号 Staff no.", "姓名 Name", "部门 Department", "职务 Post", "得分 Score", "名次 Rank",
@@ -41,8 +41,8 @@ def roster_xlsx(a: AnnualAssessment, unit: OrgNode) -> bytes:
     for i, (pid, score, grade, code, reason, pay, notice, ack) in enumerate(rows, 1):
         p = people.get(pid)
         ws.append([i, p.staff_no if p else "", p.name if p else pid, depts.get(p.org_id, "") if p else "",
-                   (p.post or "") if p else "", score, ranks.get(pid), calc.GRADE_LABELS[grade][0] if grade else "",
-                   code, calc.CODE_LABELS.get(code, ("", ""))[0], reason or "",
+                   (p.post or "") if p else "", score, ranks.get(pid), GRADE_LABELS[grade][0] if grade else "",
+                   code, CODE_LABELS.get(code, ("", ""))[0], reason or "",
                    None if pay is None else pay / 100, notice.isoformat() if notice else "",
                    ack.strftime("%Y-%m-%d %H:%M") if ack else ""])
     buf = io.BytesIO()

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from sqlalchemy import select
+
+from ..extensions import db
+from ..policy.models import OrgPerformanceGrade, QuotaAllocation, QuotaApproval
+from ..policy.resolve import effective_policies
+
 DEFAULTS: dict = {
     "annual.weights": {"routine": 0.5, "review": 0.5},
     "annual.special_mode": "add_subtract",
@@ -44,10 +50,6 @@ DEFAULTS: dict = {
 def policies_for(nodes: Sequence, year: int) -> dict[int, dict]:
     """{node id: plain policy dict} for many nodes of one province, in a
     bounded number of queries (the policy slice caches by path)."""
-    try:
-        from ..policy.resolve import effective_policies
-    except ImportError:  # policy slice absent: national defaults
-        return {n.id: dict(DEFAULTS) for n in nodes}
     pols = effective_policies(list(nodes), year) if nodes else {}
     out = {}
     for nid, pol in pols.items():
@@ -61,35 +63,26 @@ def policy_for(node, year: int) -> dict:
 
 
 def org_grades_for(nodes: Sequence, year: int) -> dict[int, dict]:
-    """What the policy slice records about each unit's quota for a year, read
-    in bulk: {unit id: {"grade", "major", "approved_rate", "allocated"}} (keys
-    present only when recorded)."""
-    from sqlalchemy import select
-
-    from ..extensions import db
-
+    """What the policy slice records about each unit's quota for a year
+    (its organisational grade, an approved rate, a count allocated by the
+    parent), read in bulk: {unit id: {"grade", "major", "approved_rate",
+    "allocated"}} (keys present only when recorded)."""
     out: dict[int, dict] = {}
     if not nodes:
         return out
-    md = db.metadata.tables
+    G, A, Q = OrgPerformanceGrade.__table__, QuotaApproval.__table__, QuotaAllocation.__table__
     root_id = nodes[0].root_id
     ids = [n.id for n in nodes]
     conn = db.session.connection()
     for i in range(0, len(ids), 900):
         part = ids[i:i + 900]
-        t = md.get("org_performance_grade")
-        if t is not None:
-            for org_id, grade, major in conn.execute(select(t.c.org_id, t.c.grade, t.c.major_contribution).where(
-                    t.c.root_id == root_id, t.c.year == year, t.c.org_id.in_(part))):
-                out.setdefault(org_id, {}).update(grade=grade, major=bool(major))
-        t = md.get("quota_approval")
-        if t is not None:
-            for org_id, rate in conn.execute(select(t.c.org_id, t.c.rate).where(
-                    t.c.root_id == root_id, t.c.year == year, t.c.status == "approved", t.c.org_id.in_(part))):
-                out.setdefault(org_id, {})["approved_rate"] = float(rate)
-        t = md.get("quota_allocation")
-        if t is not None and "child_id" in t.c:
-            for child, count in conn.execute(select(t.c.child_id, t.c.count).where(
-                    t.c.root_id == root_id, t.c.year == year, t.c.child_id.in_(part))):
-                out.setdefault(child, {})["allocated"] = int(count)
+        for org_id, grade, major in conn.execute(select(G.c.org_id, G.c.grade, G.c.major_contribution).where(
+                G.c.root_id == root_id, G.c.year == year, G.c.org_id.in_(part))):
+            out.setdefault(org_id, {}).update(grade=grade, major=bool(major))
+        for org_id, rate in conn.execute(select(A.c.org_id, A.c.rate).where(
+                A.c.root_id == root_id, A.c.year == year, A.c.status == "approved", A.c.org_id.in_(part))):
+            out.setdefault(org_id, {})["approved_rate"] = float(rate)
+        for child, count in conn.execute(select(Q.c.child_id, Q.c.count).where(
+                Q.c.root_id == root_id, Q.c.year == year, Q.c.child_id.in_(part))):
+            out.setdefault(child, {})["allocated"] = int(count)
     return out

@@ -1,0 +1,198 @@
+"""Reviews (复核) and appeals (申诉) of a notified result: filing within the
+deadlines of the working calendar, extension, the decision (a reversal
+re-derives the grade, the code, the unit's pay and the notice), and the
+lists of cases (overdue ones for the supervision dashboards)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import or_, select
+
+from ..audit.service import record
+from ..core.errors import Invalid
+from ..extensions import db
+from ..tenancy.models import OrgNode
+from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
+from .deadlines import WorkCalendar, appeal_deadlines, on_time
+from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
+from .service import actor_name, policy, reallocate_pay, today
+
+
+def _deadline_msg(kind: str, deadline: dt.date, base: dt.date, days: int) -> str:
+    return (f"The {kind} deadline was {deadline.isoformat()} ({days} days after {base.isoformat()}, moved to the "
+            f"next working day if it fell on a rest day); it cannot be filed any more.")
+
+
+def file_review(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None) -> AnnualAppeal:
+    """复核: to the deciding unit, within the review period after the notice."""
+    a = db.session.get(AnnualAssessment, o.assessment_id)
+    pol = policy(a)
+    filed_on = filed_on or today()
+    _appealable(o, pol, grounds)
+    if _open_case(o):
+        raise Invalid({"appeal": ["A case on this result is already pending."]})
+    if _has_stage(o, "review") or _has_stage(o, "appeal"):
+        raise Invalid({"appeal": ["A review was already filed for this result."]})
+    cal = WorkCalendar.from_policy(pol)
+    days = int(pol["appeal.review_apply_days"])
+    deadline = cal.period_end(o.notice_on, days)
+    if not on_time(filed_on, deadline):
+        raise Invalid({"filed_on": [_deadline_msg("review (复核)", deadline, o.notice_on, days)]})
+    ap = AnnualAppeal(root_id=o.root_id, org_id=o.org_id, outcome_id=o.id, person_id=o.person_id,
+                      decider_org_id=o.org_id, stage="review", grade_appealed=o.grade, grounds=grounds.strip(),
+                      filed_on=filed_on, file_by=deadline,
+                      decide_by=cal.period_end(filed_on, int(pol["appeal.review_decide_days"])))
+    db.session.add(ap)
+    db.session.flush()
+    record("annual.appeal.review_filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal",
+           target_id=ap.id, after={"person": o.person_id, "grade": o.grade, "filed_on": filed_on,
+                                   "decide_by": ap.decide_by})
+    return ap
+
+
+def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None) -> AnnualAppeal:
+    """申诉 to the level above: within the period after the review decision, or
+    directly within the period after the notice when no review was asked."""
+    a = db.session.get(AnnualAssessment, o.assessment_id)
+    pol = policy(a)
+    filed_on = filed_on or today()
+    _appealable(o, pol, grounds)
+    if _open_case(o):
+        raise Invalid({"appeal": ["A case on this result is already pending."]})
+    if _has_stage(o, "appeal"):
+        raise Invalid({"appeal": ["An appeal was already filed for this result."]})
+    cal = WorkCalendar.from_policy(pol)
+    review = db.session.execute(select(AnnualAppeal).where(
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review")
+        .order_by(AnnualAppeal.id.desc())).scalars().first()
+    if review is not None:
+        days = int(pol["appeal.after_review_days"])
+        deadline = cal.period_end(review.decided_on, days)
+        route, base, label = "after_review", review.decided_on, "appeal (申诉) after the review decision"
+    else:
+        days = int(pol["appeal.direct_days"])
+        deadline = cal.period_end(o.notice_on, days)
+        route, base, label = "direct", o.notice_on, "direct appeal (申诉)"
+    if not on_time(filed_on, deadline):
+        raise Invalid({"filed_on": [_deadline_msg(label, deadline, base, days)]})
+    unit = db.session.get(OrgNode, o.org_id)
+    above = unit.parent_id or unit.id
+    ap = AnnualAppeal(root_id=o.root_id, org_id=o.org_id, outcome_id=o.id, person_id=o.person_id,
+                      decider_org_id=above, stage="appeal", route=route,
+                      follows_id=review.id if review else None, grade_appealed=o.grade, grounds=grounds.strip(),
+                      filed_on=filed_on, file_by=deadline,
+                      decide_by=cal.period_end(filed_on, int(pol["appeal.decide_days"])))
+    db.session.add(ap)
+    db.session.flush()
+    record("annual.appeal.filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal", target_id=ap.id,
+           after={"person": o.person_id, "grade": o.grade, "route": route, "filed_on": filed_on,
+                  "decide_by": ap.decide_by, "decider": above})
+    return ap
+
+
+def _appealable(o: AnnualOutcome, pol: dict, grounds: str) -> None:
+    errors = {}
+    if o.notice_on is None:
+        errors["notice"] = ["The written notice has not been issued yet."]
+    if o.grade not in (pol.get("appeal.appealable_grades") or ["buchenzhi"]):
+        labels = "/".join(GRADE_LABELS[g][0] for g in pol.get("appeal.appealable_grades") or ["buchenzhi"])
+        errors["grade"] = [f"Only these grades may be appealed here: {labels}."]
+    if len((grounds or "").strip()) < 10:
+        errors["grounds"] = ["State the grounds (at least 10 characters)."]
+    if errors:
+        raise Invalid(errors)
+
+
+def _open_case(o: AnnualOutcome) -> bool:
+    return db.session.execute(select(AnnualAppeal.id).where(
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id,
+        AnnualAppeal.status == "pending")).first() is not None
+
+
+def _has_stage(o: AnnualOutcome, stage: str) -> bool:
+    return db.session.execute(select(AnnualAppeal.id).where(
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id,
+        AnnualAppeal.stage == stage)).first() is not None
+
+
+def extend_appeal(ap: AnnualAppeal, reason: str) -> None:
+    if ap.stage != "appeal" or ap.status != "pending" or ap.extended:
+        raise Invalid({"extended": ["Only a pending appeal can be extended, once."]})
+    if len((reason or "").strip()) < 4:
+        raise Invalid({"reason": ["A reason is required."]})
+    a = db.session.get(AnnualAssessment, db.session.get(AnnualOutcome, ap.outcome_id).assessment_id)
+    pol = policy(a)
+    cal = WorkCalendar.from_policy(pol)
+    before = ap.decide_by
+    ap.extended = True
+    ap.decide_by = cal.period_end(ap.filed_on, int(pol["appeal.decide_days"]) + int(pol["appeal.extension_days"]))
+    record("annual.appeal.extend", root_id=ap.root_id, org_id=ap.org_id, target_type="annual_appeal",
+           target_id=ap.id, before={"decide_by": before}, after={"decide_by": ap.decide_by}, reason=reason)
+    db.session.flush()
+
+
+def decide_appeal(ap: AnnualAppeal, *, decision: str, note: str, new_grade: str | None = None,
+                  decided_on: dt.date | None = None) -> None:
+    """Uphold or reverse.  A reversal re-derives everything downstream: the
+    outcome's grade and code, the unit's pay, a new notice; the counters are
+    read from the outcomes, so they follow."""
+    errors = {}
+    if ap.status != "pending":
+        errors["status"] = ["This case is already decided."]
+    if decision not in ("upheld", "reversed"):
+        errors["decision"] = ["Choose to uphold or to reverse."]
+    if len((note or "").strip()) < 4:
+        errors["note"] = ["The decision needs its reasons."]
+    if decision == "reversed" and (new_grade not in GRADES or new_grade == ap.grade_appealed):
+        errors["new_grade"] = ["A reversal names the new grade."]
+    if errors:
+        raise Invalid(errors)
+    decided_on = decided_on or today()
+    ap.status, ap.decision_note, ap.decided_on, ap.decided_by = decision, note.strip(), decided_on, actor_name()
+    ap.new_grade = new_grade if decision == "reversed" else None
+    record(f"annual.appeal.{decision}", root_id=ap.root_id, org_id=ap.org_id, target_type="annual_appeal",
+           target_id=ap.id, after={"stage": ap.stage, "new_grade": ap.new_grade, "decided_on": decided_on},
+           reason=note)
+    if decision == "reversed":
+        o = db.session.get(AnnualOutcome, ap.outcome_id)
+        before = {"grade": o.grade, "code": o.code, "pay_cents": o.pay_cents}
+        o.grade, o.code, o.changed_by_appeal = new_grade, GRADE_CODE[new_grade], True
+        o.notice_on, o.acknowledged_at = decided_on, None
+        record("annual.grade.appeal_change", root_id=o.root_id, org_id=o.org_id, target_type="person",
+               target_id=o.person_id, before=before, after={"grade": o.grade, "code": o.code}, reason=note)
+        db.session.flush()
+        reallocate_pay(db.session.get(AnnualAssessment, o.assessment_id))
+    db.session.flush()
+
+
+def overdue_appeals(org: OrgNode, on: dt.date | None = None) -> list[AnnualAppeal]:
+    """Pending reviews/appeals in ``org``'s subtree past their decision date
+    (for the supervision dashboards)."""
+    on = on or today()
+    sub = select(OrgNode.id).where(OrgNode.root_id == org.root_id, OrgNode.path.like(org.path + "%"))
+    return list(db.session.execute(select(AnnualAppeal).where(
+        AnnualAppeal.root_id == org.root_id, AnnualAppeal.status == "pending", AnnualAppeal.decide_by < on,
+        or_org(sub)).order_by(AnnualAppeal.decide_by)).scalars())
+
+
+def or_org(sub):
+    return or_(AnnualAppeal.org_id.in_(sub), AnnualAppeal.decider_org_id.in_(sub))
+
+
+def appeals_for(org: OrgNode, status: str | None = None) -> list[AnnualAppeal]:
+    sub = select(OrgNode.id).where(OrgNode.root_id == org.root_id, OrgNode.path.like(org.path + "%"))
+    stmt = select(AnnualAppeal).where(AnnualAppeal.root_id == org.root_id, or_org(sub))
+    if status:
+        stmt = stmt.where(AnnualAppeal.status == status)
+    return list(db.session.execute(stmt.order_by(AnnualAppeal.status != "pending", AnnualAppeal.decide_by)).scalars())
+
+
+def appeal_deadlines_for(o: AnnualOutcome) -> dict:
+    a = db.session.get(AnnualAssessment, o.assessment_id)
+    pol = policy(a)
+    review = db.session.execute(select(AnnualAppeal).where(
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review")
+        .order_by(AnnualAppeal.id.desc())).scalars().first()
+    return appeal_deadlines(WorkCalendar.from_policy(pol), pol, notice_on=o.notice_on,
+                            review_filed_on=review.filed_on if review else None,
+                            review_decided_on=review.decided_on if review else None)

@@ -1,0 +1,48 @@
+"""Grades, national result codes, sanctions and the fixed points tables of
+the annual assessment."""
+GRADES = ("youxiu", "chenzhi", "jibenchenzhi", "buchenzhi")
+GRADE_LABELS = {
+    "youxiu": ("优秀", "Excellent"),
+    "chenzhi": ("称职", "Competent"),
+    "jibenchenzhi": ("基本称职", "Basically competent"),
+    "buchenzhi": ("不称职", "Incompetent"),
+}
+GRADE_CODE = {"youxiu": "1", "chenzhi": "2", "jibenchenzhi": "3", "buchenzhi": "4"}
+# National result code list A1517.
+CODE_LABELS = {
+    "1": ("优秀", "Excellent"),
+    "2": ("称职", "Competent"),
+    "3": ("基本称职", "Basically competent"),
+    "4": ("不称职", "Incompetent"),
+    "5A": ("不定等次（试用期）", "No grade: probation"),
+    "5B": ("不定等次（立案审查）", "No grade: under investigation"),
+    "5C": ("不定等次（受处分）", "No grade: under sanction"),
+    "6A": ("不进行考核（长期病事假等）", "Not assessed: long leave"),
+    "6B": ("不进行考核（其他）", "Not assessed: other"),
+    "7": ("其他", "Other"),
+}
+ROUTINE_GRADES = ("hao", "jiaohao", "yiban", "jiaocha")
+ROUTINE_LABELS = {"hao": ("好", "Good"), "jiaohao": ("较好", "Fairly good"),
+                  "yiban": ("一般", "Average"), "jiaocha": ("较差", "Poor")}
+
+# Sanction kinds and their effect.  ``level`` orders severity (heavier wins);
+# ``effect`` is what it does to the year's grade; ``years`` how many years
+# (the sanction's year and the following ones) it reaches.
+SANCTIONS = {
+    "jiechen": {"label": ("诫勉", "Admonishment"), "level": 1, "effect": "not_youxiu", "years": 1},
+    "tiaozheng": {"label": ("调整职务", "Post adjusted"), "level": 1, "effect": "not_youxiu", "years": 1},
+    "jinggao": {"label": ("警告", "Warning"), "level": 2, "effect": "not_youxiu", "years": 1},
+    "jiguo": {"label": ("记过", "Demerit"), "level": 3, "effect": "no_grade", "years": 1},
+    "jidaguo": {"label": ("记大过", "Major demerit"), "level": 4, "effect": "no_grade", "years": 2},
+    "jiangji": {"label": ("降级", "Demotion"), "level": 5, "effect": "no_grade", "years": 2},
+    "chezhi": {"label": ("撤职", "Removal from post"), "level": 6, "effect": "no_grade", "years": 2},
+}
+
+# Default points of a graded special-assessment result in add/subtract mode
+# (the admin may override the points of any result).
+SPECIAL_GRADE_POINTS = {"hao": 10.0, "jiaohao": 5.0, "yiban": 0.0, "jiaocha": -10.0}
+# Democratic evaluation votes → points (to average the votes into a score).
+VOTE_POINTS = {"youxiu": 100.0, "chenzhi": 80.0, "jibenchenzhi": 60.0, "buchenzhi": 40.0}
+# The annual review combines the supervising leader's score and, where held,
+# the democratic evaluation.
+REVIEW_MIX = {"leader": 0.7, "democratic": 0.3}
