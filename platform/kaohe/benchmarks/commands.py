@@ -14,7 +14,7 @@ bench_group = AppGroup("bench", help="Performance measurements.")
 @click.option("--n", default=10, show_default=True)
 def bench_hash(n):
     """Time the password hash at the configured cost."""
-    from .auth.passwords import hash_password, hasher, verify_password
+    from ..auth.passwords import hash_password, hasher, verify_password
 
     h = hasher()
     times = []
@@ -34,12 +34,12 @@ def bench_policy(n, year):
     """Effective policy of a node five levels deep (province → city → county →
     township → department), cold and warm.  Builds a throw-away province in
     one transaction and rolls it back: nothing is kept."""
-    from .audit.service import Actor, reset_actor, set_actor
-    from .extensions import db
-    from .policy import resolve
-    from .policy import service as policy_service
-    from .tenancy import service as org_service
-    from .tenancy.scope import Scope, apply_scope
+    from ..audit.service import Actor, reset_actor, set_actor
+    from ..extensions import db
+    from ..policy import resolve
+    from ..policy import service as policy_service
+    from ..tenancy import service as org_service
+    from ..tenancy.scope import Scope, apply_scope
 
     apply_scope(Scope.system("bench-policy"))
     token = set_actor(Actor(None, "bench"))
@@ -111,20 +111,20 @@ def bench_policy(n, year):
               help="synthetic province: the annual slice's (kaohe bench annual) or this slice's own")
 def bench_dashboard(people, runs, generator):
     """Server time of the province supervision dashboard (cold and warm cache)."""
-    from .supervision.bench import run
+    from .dashboard import run
 
     run(people, runs, click.echo, generator)
 
 
-from .annual.bench import bench_annual  # noqa: E402  (the annual slice's measurement)
+from .annual import bench_annual  # noqa: E402  (the annual slice's measurement)
 
 bench_group.add_command(bench_annual)
 
-from .routine.bench_http import bench_http, bench_routine  # noqa: E402  (the routine slice)
+from .http import bench_http, bench_routine  # noqa: E402  (the routine slice)
 
 bench_group.add_command(bench_http)
 bench_group.add_command(bench_routine)
 
-from .people.bench import bench_roster  # noqa: E402  (the people slice)
+from .roster import bench_roster  # noqa: E402  (the people slice)
 
 bench_group.add_command(bench_roster)

@@ -22,8 +22,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..annual.bench import peak_rss_mb
-from ..cli import one_line_errors
+from .annual import peak_rss_mb
+from ..core.terminal import one_line_errors
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
             "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -46,7 +46,7 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
     [(code, name)], in the template's format (openpyxl write-only)."""
     from openpyxl import Workbook
 
-    from . import roster
+    from ..people import roster
 
     rnd = random.Random(seed)
     cols = {c.key: c for c in roster.PEOPLE_COLUMNS}
@@ -203,8 +203,8 @@ def bench_roster(rows, departments, trace):
     from ..extensions import db
     from ..tenancy import service as org_service
     from ..tenancy.scope import Scope, apply_scope
-    from . import roster, roster_service
-    from .models import RosterImport
+    from ..people import roster, roster_service
+    from ..people.models import RosterImport
 
     limit = roster_service.max_rows()
     if rows > limit:

@@ -46,7 +46,7 @@ def _seed(app, units: int, per_unit: int) -> dict:
     from ..people.models import LeaderCharge, Person
     from ..tenancy import service as org_service
     from ..tenancy.scope import Scope, apply_scope
-    from . import service
+    from ..routine import service
 
     token = set_actor(Actor(None, "bench"))
     out = {"sign": [], "rate": []}
@@ -376,8 +376,8 @@ def bench_routine(units, per_unit, keep):
     from ..extensions import db
     from ..testing import databases
     from ..tenancy.scope import Scope, apply_scope
-    from . import service
-    from .models import Participant, Period, Rating
+    from ..routine import service
+    from ..routine.models import Participant, Period, Rating
 
     if per_unit < 12:
         raise click.ClickException("--people must be at least 12")
