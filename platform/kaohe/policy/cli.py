@@ -6,7 +6,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from ..cli import one_line_errors
+from ..core.terminal import one_line_errors
 from . import packs  # noqa: F401  (registers policy.yaml with tenant packs)
 
 
