@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from kaohe.web.views import _depth_first
+from kaohe.shell.views import _depth_first
 
 
 def test_depth_first_keeps_children_under_their_parent():

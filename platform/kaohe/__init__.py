@@ -54,10 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.wiring import init_auth
     from .core.errors import register_error_handlers
     from .jobs.queue import init_jobs
-    from .web import init_web
-    from .api import init_api
+    from .shell import init_api, init_web, load_jobs
 
     init_auth(app)
+    load_jobs()
     init_jobs(app)
     init_api(app)
     init_web(app)

@@ -2,14 +2,14 @@
 traceback reaches the user."""
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
+
+from .core.terminal import one_line
 
 
 def _create_app():
@@ -20,32 +20,6 @@ def _create_app():
         return create_app()
     except ConfigError as exc:
         raise click.ClickException(str(exc))
-
-
-def _one_line(exc: BaseException) -> click.ClickException | None:
-    """The one line a user sees for an expected failure (None: unexpected)."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-    from werkzeug.exceptions import NotFound
-
-    from .config import ConfigError
-    from .core.errors import KaoheError
-
-    if isinstance(exc, KaoheError):
-        detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                           for k, v in (exc.errors or {}).items())
-        return click.ClickException(f"{exc.message} {detail}".strip())
-    if isinstance(exc, (ConfigError, FileNotFoundError)):
-        return click.ClickException(str(exc))
-    if isinstance(exc, DBAPIError):
-        first = (str(exc.orig).splitlines() or [""])[0]
-        if "no such table" in first or ("relation" in first and "does not exist" in first):
-            return click.ClickException(f"the database has no schema yet ({first}); run `kaohe db upgrade`")
-        if isinstance(exc, OperationalError):
-            return click.ClickException(f"database not reachable: {first}")
-        return click.ClickException(f"database error: {first}")
-    if isinstance(exc, NotFound):
-        return click.ClickException("not found (or outside the scope)")
-    return None
 
 
 def _unexpected(exc: BaseException) -> click.ClickException:
@@ -66,24 +40,6 @@ def _unexpected(exc: BaseException) -> click.ClickException:
     return click.ClickException(f"internal error ({type(exc).__name__}: {first}){where}")
 
 
-def one_line_errors(fn):
-    """Turn expected failures into `Error: ...` and exit status 1."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            mapped = _one_line(exc)
-            if mapped is None:
-                raise
-            raise mapped from None
-    return wrapper
-
-
 class KaoheGroup(FlaskGroup):
     """The top-level group: whatever a command raises reaches the user as one
     line and a non-zero exit, never as a traceback (KAOHE_CLI_TRACEBACK=1
@@ -98,47 +54,8 @@ class KaoheGroup(FlaskGroup):
         except Exception as exc:  # noqa: BLE001
             if os.environ.get("KAOHE_CLI_TRACEBACK") == "1":
                 raise
-            mapped = _one_line(exc)
+            mapped = one_line(exc)
             raise (mapped or _unexpected(exc)) from None
-
-
-def cli_progress(label: str):
-    """A progress callback that draws a bar on the terminal."""
-    state = {"bar": None, "last": 0}
-
-    def update(done: int, total: int, message: str | None = None):
-        if state["bar"] is None and total:
-            state["bar"] = click.progressbar(length=total, label=label, show_pos=True, file=sys.stderr)
-            state["bar"].__enter__()
-        if state["bar"] is not None:
-            state["bar"].update(done - state["last"])
-            state["last"] = done
-
-    def close():
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
-
-    update.close = close
-    return update
-
-
-def run_job_cli(kind: str, *, root_id: int, org_id: int, params: dict, label: str) -> dict:
-    """Run a registered job inline with a terminal progress bar."""
-    from .extensions import db
-    from .jobs import queue
-    from .jobs.models import Job
-    from .tenancy.scope import Scope, apply_scope
-
-    scope = Scope.province(root_id, label="cli")
-    apply_scope(scope)
-    job_id = queue.submit(kind, root_id=root_id, org_id=org_id, scope=scope, params=params, mode="none")
-    # submit ran it inline ("none" mode): read the outcome.
-    apply_scope(scope)
-    job_row = db.session.get(Job, job_id)
-    db.session.refresh(job_row)
-    if job_row.status != "done":
-        raise click.ClickException(job_row.message or "job failed")
-    return job_row.result or {}
 
 
 def register_commands(app) -> None:

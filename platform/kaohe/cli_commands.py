@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .cli import one_line_errors
+from .core.terminal import one_line_errors
 
 
 def _upgrade_db() -> None:
@@ -178,20 +178,18 @@ def register(app) -> None:
 
     app.cli.add_command(audit)
 
-    from .bench import bench_group
+    from .benchmarks.commands import bench_group
 
     app.cli.add_command(bench_group)
 
-    import importlib
+    from .annual import cli as annual_cli
+    from .policy import cli as policy_cli
+    from .routine import cli as routine_cli
+    from .supervision import cli as supervision_cli
+    from .tenancy import cli as tenancy_cli
+    from .web import i18n_catalog
 
-    for mod in ("kaohe.tenancy.cli", "kaohe.web.i18n_catalog", "kaohe.policy.cli", "kaohe.routine.cli", "kaohe.annual.cli",
-                "kaohe.supervision.cli"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name and mod.startswith(exc.name):
-                continue
-            raise
+    for m in (tenancy_cli, i18n_catalog, policy_cli, routine_cli, annual_cli, supervision_cli):
         m.register(app)
 
 

@@ -81,7 +81,7 @@ def test_year_the_holiday_package_does_not_know():
 
 
 def test_calendar_gap_message_names_the_years(app):
-    from kaohe.web.labels import calendar_gap
+    from kaohe.shell.labels import calendar_gap
 
     with app.test_request_context():
         assert calendar_gap(D(2025, 12, 1), D(2026, 1, 31)) is None

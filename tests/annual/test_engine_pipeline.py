@@ -58,7 +58,7 @@ def _talks(root_id):
 
 @pytest.fixture
 def province(app, db_urls):
-    from kaohe.annual.synthetic import build_synthetic_province
+    from kaohe.benchmarks.synthetic import build_synthetic_province
 
     return build_synthetic_province(1500, db_urls["owner_url"], year=YEAR, code="SYN")
 

@@ -19,7 +19,7 @@ def _roster_workbook(key: str) -> bytes:
     """A clean roster for any unit: one newcomer directly in the unit."""
     from openpyxl import Workbook
 
-    from kaohe.people.roster import PEOPLE_COLUMNS
+    from kaohe.people.roster_format import PEOPLE_COLUMNS
 
     values = {"staff_no": "ISO-NEW-1", "name": f"isomark-{key}-newcomer", "gender": "男", "post": "科员",
               "rank_group": "一般干部", "job_category": "综合管理", "position_role": "工作人员"}

@@ -203,12 +203,14 @@ def test_rq_worker_runs_the_job(app, world, redis_conn, db_urls, monkeypatch, tm
     `kaohe worker` process does) and runs the job under the stored scope."""
     from rq import Queue, SimpleWorker
 
+    from kaohe.shell import worker
+
     qname = f"kaohe-test-{uuid.uuid4().hex[:8]}"
     url = "redis://127.0.0.1:6379/0"
     for k, v in {"KAOHE_DATABASE_URL": db_urls["app_url"], "KAOHE_REDIS_URL": url, "KAOHE_RQ_QUEUE": qname,
                  "KAOHE_SECRET_KEY": "test-secret", "KAOHE_INSTANCE_PATH": str(tmp_path)}.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setattr(queue, "_APP", None)
+    monkeypatch.setattr(worker, "_APP", None)
     app.config.update(KAOHE_REDIS_URL=url, KAOHE_RQ_QUEUE=qname)
     t1, root = world.ids["P1-T1"], world.ids["P1-P"]
     staff_no = f"rq-{uuid.uuid4().hex[:6]}"
@@ -234,6 +236,6 @@ def test_rq_worker_runs_the_job(app, world, redis_conn, db_urls, monkeypatch, tm
         assert q.count == 0
     finally:
         q.delete(delete_jobs=True)
-        if queue._APP is not None:
-            with queue._APP.app_context():
+        if worker._APP is not None:
+            with worker._APP.app_context():
                 db.engine.dispose()

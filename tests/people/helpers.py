@@ -6,7 +6,7 @@ import io
 
 from openpyxl import Workbook
 
-from kaohe.people.roster import CHARGE_COLUMNS, PEOPLE_COLUMNS
+from kaohe.people.roster_format import CHARGE_COLUMNS, PEOPLE_COLUMNS
 
 HEADERS = [c.header for c in PEOPLE_COLUMNS]
 KEYS = [c.key for c in PEOPLE_COLUMNS]

@@ -9,8 +9,9 @@ import tracemalloc
 import pytest
 from openpyxl import Workbook
 
-from kaohe.people import roster
-from kaohe.people.roster import PEOPLE_COLUMNS, UnitContext, check_workbook, parse_cell
+from kaohe.people import roster_format
+from kaohe.people.roster_check import check_workbook, parse_cell
+from kaohe.people.roster_format import PEOPLE_COLUMNS, UnitContext
 
 from .helpers import HEADERS, person_row
 
@@ -86,7 +87,7 @@ def test_hundred_thousand_rows_stop_at_the_limit_quickly():
     data = _big(100_000)
     report = check_workbook(data, _ctx(max_rows=20_000))   # stops reading at row 20,001
     assert report.fatal and [p.code for p in report.problems] == ["too_many_rows"]
-    assert roster.message(report.problems[0].to_dict()) == \
+    assert roster_format.message(report.problems[0].to_dict()) == \
         "More than 20000 rows: the limit for one upload is 20000 people."
 
 

@@ -13,7 +13,7 @@ from kaohe.audit.service import Actor, reset_actor, set_actor
 from kaohe.core.errors import Invalid
 from kaohe.extensions import db
 from kaohe.people.models import Person
-from kaohe.policy import service
+from kaohe.policy import quotas
 from kaohe.policy.models import QuotaAllocation
 from kaohe.tenancy.models import OrgNode
 from kaohe.tenancy.scope import Scope, apply_scope
@@ -49,7 +49,7 @@ def test_two_concurrent_allocations_exactly_one_succeeds(app, world, backend, fi
                 if not hold:
                     has_lock.wait(5) if first_holds else None
                 try:
-                    service.allocate(parent, child, 2026, count)
+                    quotas.allocate(parent, child, 2026, count)
                     if hold:
                         has_lock.set()
                         time.sleep(0.4)        # keep the row lock while the other one tries

@@ -72,13 +72,13 @@ def test_grading_and_allocation_pages(app, world, login):
     assert "较差" in html or "Poor" in html
     assert "× 20" in html
     # a major contribution above the no-approval ceiling: the page offers the approval form
-    from kaohe.policy import service
+    from kaohe.policy import settings
     from kaohe.audit.service import Actor, reset_actor, set_actor
     from kaohe.tenancy.models import OrgNode
     with app.app_context():
         apply_scope(Scope.system("t"))
         tok = set_actor(Actor(None, "t"))
-        service.set_value(db.session.get(OrgNode, world.ids["P1-P"]), "quota.rate_by_org_grade",
+        settings.set_value(db.session.get(OrgNode, world.ids["P1-P"]), "quota.rate_by_org_grade",
                           {"youxiu": 0.2, "lianghao": 0.15, "yiban": 0.12, "jiaocha": 0.1, "major_contribution": 0.3})
         db.session.commit()
         reset_actor(tok)

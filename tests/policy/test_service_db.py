@@ -10,7 +10,7 @@ import pytest
 from kaohe.audit.models import AuditEntry
 from kaohe.core.errors import Invalid
 from kaohe.extensions import db
-from kaohe.policy import resolve, service
+from kaohe.policy import resolve, settings
 from kaohe.policy.models import PolicySetting
 from kaohe.policy.resolve import effective_policy
 
@@ -28,9 +28,9 @@ def _count_queries():
 def test_values_locks_bounds_and_provenance(world, sys_ctx):
     with sys_ctx():
         P, C1, K1, T1, K2 = (node(world, k) for k in ("P1-P", "P1-C1", "P1-K1", "P1-T1", "P1-K2"))
-        service.set_value(P, "quota.base_rate", 0.15)
-        service.set_bounds(P, "quota.base_rate", min_value=0.10, max_value=0.30)
-        service.set_value(K1, "quota.base_rate", 0.25)
+        settings.set_value(P, "quota.base_rate", 0.15)
+        settings.set_bounds(P, "quota.base_rate", min_value=0.10, max_value=0.30)
+        settings.set_value(K1, "quota.base_rate", 0.25)
         db.session.commit()
 
         pol = effective_policy(T1, 2026)
@@ -42,14 +42,14 @@ def test_values_locks_bounds_and_provenance(world, sys_ctx):
 
         # outside the province's bounds: refused, naming the bound and who set it
         with pytest.raises(Invalid) as exc:
-            service.set_value(T1, "quota.base_rate", 0.35)
+            settings.set_value(T1, "quota.base_rate", 0.35)
         msg = exc.value.errors["quota.base_rate"][0]
         assert "30%" in msg and P.code in msg and "maximum" in msg
         db.session.rollback()
 
         # the city locks: the county's override below is cleared and listed in the audit entry
         C1 = node(world, "P1-C1")
-        cleared = service.lock(C1, "quota.base_rate")
+        cleared = settings.lock(C1, "quota.base_rate")
         db.session.commit()
         assert [c["code"] for c in cleared] == [node(world, "P1-K1").code]
         entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "policy.lock")).scalar_one()
@@ -60,13 +60,13 @@ def test_values_locks_bounds_and_provenance(world, sys_ctx):
         assert pol.provenance("quota.base_rate")["locked_by"] == C1.id
         assert pol.locked_above("quota.base_rate") == C1.id
         with pytest.raises(Invalid) as exc:
-            service.set_value(node(world, "P1-K1"), "quota.base_rate", 0.2)
+            settings.set_value(node(world, "P1-K1"), "quota.base_rate", 0.2)
         assert "locked by" in exc.value.errors["quota.base_rate"][0] and C1.code in exc.value.errors["quota.base_rate"][0]
         db.session.rollback()
 
-        service.unlock(node(world, "P1-C1"), "quota.base_rate")
-        service.set_value(node(world, "P1-K1"), "quota.base_rate", 0.2)
-        assert service.clear_value(node(world, "P1-K1"), "quota.base_rate") is True
+        settings.unlock(node(world, "P1-C1"), "quota.base_rate")
+        settings.set_value(node(world, "P1-K1"), "quota.base_rate", 0.2)
+        assert settings.clear_value(node(world, "P1-K1"), "quota.base_rate") is True
         db.session.commit()
         assert effective_policy(node(world, "P1-T1"), 2026)["quota.base_rate"] == 0.15
         actions = [a for (a,) in db.session.execute(select(AuditEntry.action).where(
@@ -85,10 +85,10 @@ def test_province_only_unknown_key_wrong_type(world, sys_ctx):
             ("routine.grade_bands", {"hao": 90, "jiaohao": 95, "yiban": 60}, "fall"),
         ]:
             with pytest.raises(Invalid) as exc:
-                service.set_value(K1, key, value)
+                settings.set_value(K1, key, value)
             assert key in exc.value.errors and words in exc.value.errors[key][0]
         with pytest.raises(Invalid):
-            service.set_bounds(K1, "routine.low_streak", min_value=1, max_value=2)   # not a bounded key
+            settings.set_bounds(K1, "routine.low_streak", min_value=1, max_value=2)   # not a bounded key
         db.session.rollback()
         assert db.session.execute(select(func.count()).select_from(PolicySetting)).scalar() == 0
 
@@ -96,14 +96,14 @@ def test_province_only_unknown_key_wrong_type(world, sys_ctx):
 def test_bounds_must_nest_and_respect_existing_overrides(world, sys_ctx):
     with sys_ctx():
         P, K1, T1 = (node(world, k) for k in ("P1-P", "P1-K1", "P1-T1"))
-        service.set_bounds(P, "quota.rounding", allowed=["floor", "half_up"])
+        settings.set_bounds(P, "quota.rounding", allowed=["floor", "half_up"])
         with pytest.raises(Invalid):
-            service.set_value(T1, "quota.rounding", "ceil")
+            settings.set_value(T1, "quota.rounding", "ceil")
         with pytest.raises(Invalid):
-            service.set_bounds(K1, "quota.rounding", allowed=["ceil"])      # wider than the province's
-        service.set_value(T1, "quota.rounding", "half_up")
+            settings.set_bounds(K1, "quota.rounding", allowed=["ceil"])      # wider than the province's
+        settings.set_value(T1, "quota.rounding", "half_up")
         with pytest.raises(Invalid) as exc:
-            service.set_bounds(K1, "quota.rounding", allowed=["floor"])     # T1 already uses half_up
+            settings.set_bounds(K1, "quota.rounding", allowed=["floor"])     # T1 already uses half_up
         assert T1.code in exc.value.errors["quota.rounding"][0]
         db.session.commit()
         assert effective_policy(node(world, "P1-T1"), 2026)["quota.rounding"] == "half_up"
@@ -112,8 +112,8 @@ def test_bounds_must_nest_and_respect_existing_overrides(world, sys_ctx):
 def test_year_specific_values_and_frozen_snapshot(world, sys_ctx):
     with sys_ctx():
         P, T1 = node(world, "P1-P"), node(world, "P1-T1")
-        service.set_value(P, "annual.special_weight", 0.1)
-        service.set_value(T1, "annual.special_weight", 0.05, year=2027)
+        settings.set_value(P, "annual.special_weight", 0.1)
+        settings.set_value(T1, "annual.special_weight", 0.05, year=2027)
         db.session.commit()
         snap_2026 = effective_policy(T1, 2026).snapshot()
         assert snap_2026["annual.special_weight"] == 0.1
@@ -123,7 +123,7 @@ def test_year_specific_values_and_frozen_snapshot(world, sys_ctx):
         import json
         json.dumps(snap_2026)            # plain JSON
         # a later edit never changes the frozen snapshot
-        service.set_value(node(world, "P1-P"), "annual.special_weight", 0.2)
+        settings.set_value(node(world, "P1-P"), "annual.special_weight", 0.2)
         db.session.commit()
         assert snap_2026["annual.special_weight"] == 0.1
         assert effective_policy(node(world, "P1-T1"), 2026)["annual.special_weight"] == 0.2
@@ -137,7 +137,7 @@ def test_resolution_is_one_query_cold_and_cached_warm(world, sys_ctx, app):
     with sys_ctx():
         P, T1 = node(world, "P1-P"), node(world, "P1-T1")
         for n in (P, node(world, "P1-C1"), node(world, "P1-K1"), T1):
-            service.set_value(n, "routine.low_score", 50 + n.depth)
+            settings.set_value(n, "routine.low_score", 50 + n.depth)
         db.session.commit()
         T1 = node(world, "P1-T1")
         resolve.cache_clear()
@@ -162,7 +162,7 @@ def test_resolution_is_one_query_cold_and_cached_warm(world, sys_ctx, app):
         assert new_tx <= 1 + extra
         assert effective_policy(T1, 2026)["routine.low_score"] == 50 + T1.depth
         # a change elsewhere in the province invalidates the cache
-        service.set_value(node(world, "P1-P"), "routine.low_streak", 4)
+        settings.set_value(node(world, "P1-P"), "routine.low_streak", 4)
         db.session.commit()
         assert effective_policy(node(world, "P1-T1"), 2026)["routine.low_streak"] == 4
 
@@ -170,16 +170,16 @@ def test_resolution_is_one_query_cold_and_cached_warm(world, sys_ctx, app):
 def test_additive_library(world, sys_ctx):
     with sys_ctx():
         P, K1, T1 = (node(world, k) for k in ("P1-P", "P1-K1", "P1-T1"))
-        service.set_value(P, "indicators.common", {"add": [
+        settings.set_value(P, "indicators.common", {"add": [
             {"code": "ZZ", "name": "政治素质", "category": "de", "mandatory": True},
             {"code": "KQ", "name": "考勤", "category": "qin"}]})
-        service.set_value(K1, "indicators.common", {"add": [{"code": "K-1", "name": "县特色", "category": "ji"}],
+        settings.set_value(K1, "indicators.common", {"add": [{"code": "K-1", "name": "县特色", "category": "ji"}],
                                                    "remove": ["KQ"]})
         with pytest.raises(Invalid) as exc:
-            service.set_value(T1, "indicators.common", {"remove": ["ZZ"]})
+            settings.set_value(T1, "indicators.common", {"remove": ["ZZ"]})
         assert "mandatory" in exc.value.errors["indicators.common"][0]
         with pytest.raises(Invalid):
-            service.set_value(T1, "indicators.common", {"add": [{"code": "ZZ", "name": "x", "category": "de"}]})
+            settings.set_value(T1, "indicators.common", {"add": [{"code": "ZZ", "name": "x", "category": "de"}]})
         db.session.commit()
         items = effective_policy(node(world, "P1-T1"), 2026)["indicators.common"]
         assert [(i["code"], i["source"]) for i in items] == [("ZZ", P.id), ("K-1", K1.id)]

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from kaohe.audit.models import AuditEntry
 from kaohe.extensions import db
 from kaohe.supervision import dashboard as dash
+from kaohe.supervision.board import clear_cache
 from kaohe.supervision.models import Reminder
 
 from . import helpers as h
@@ -20,9 +21,9 @@ from . import helpers as h
 @pytest.fixture(autouse=True)
 def _no_cache(app):
     app.config["KAOHE_DASHBOARD_CACHE_SECONDS"] = 0
-    dash.clear_cache()
+    clear_cache()
     yield
-    dash.clear_cache()
+    clear_cache()
 
 
 def build(app, code, **kw):

@@ -6,7 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from ..cli import cli_progress, one_line_errors
+from ..core.terminal import cli_progress, one_line_errors
 
 
 def register(app) -> None:

@@ -61,16 +61,7 @@ class JobContext:
 def init_jobs(app: Flask) -> None:
     if app.config.get("KAOHE_JOBS_MODE") is None:
         app.config["KAOHE_JOBS_MODE"] = "rq" if app.config.get("KAOHE_REDIS_URL") else "thread"
-    # Import the modules that define jobs so the registry is complete.
-    import importlib
-
-    for mod in ("kaohe.jobs.builtin", "kaohe.people.jobs", "kaohe.policy.jobs", "kaohe.routine.jobs", "kaohe.annual.jobs",
-                "kaohe.supervision.jobs"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):
-                raise
+    # The modules that define jobs are imported by the app factory (kaohe.shell.load_jobs).
 
 
 def queue_name() -> str:
@@ -106,7 +97,7 @@ def dispatch(job_row: Job, mode: str | None = None) -> None:
         from rq import Queue
 
         q = Queue(queue_name(), connection=Redis.from_url(current_app.config["KAOHE_REDIS_URL"]))
-        q.enqueue("kaohe.jobs.queue.rq_entry", *args, job_id=job_row.id, job_timeout=3600)
+        q.enqueue("kaohe.shell.worker.rq_entry", *args, job_id=job_row.id, job_timeout=3600)
     elif mode == "thread":
         app = current_app._get_current_object()
 
@@ -196,24 +187,3 @@ def _public_message(exc: Exception) -> str:
 
 def live_progress(job_id: str):
     return _live_progress.get(job_id)
-
-
-def rq_entry(job_id: str, root_id: int, paths: list[str]) -> None:
-    """What the RQ worker calls: it builds the app once per process."""
-    from .. import create_app
-
-    app = _worker_app()
-    with app.app_context():
-        run_job(job_id, root_id, paths)
-
-
-_APP = None
-
-
-def _worker_app():
-    global _APP
-    if _APP is None:
-        from .. import create_app
-
-        _APP = create_app()
-    return _APP

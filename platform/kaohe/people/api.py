@@ -66,7 +66,8 @@ from ..api.common import require  # noqa: E402
 from ..auth.roles import Perm  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
 from ..jobs import queue  # noqa: E402
-from . import roster, roster_service  # noqa: E402
+from . import roster_service  # noqa: E402
+from .roster_template import template_workbook  # noqa: E402
 from .models import RosterImport  # noqa: E402
 from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
                       UploadFileSchema, UploadFormSchema, UploadQueryArgs)
@@ -76,7 +77,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def template_bytes(unit: OrgNode) -> bytes:
     buf = io.BytesIO()
-    roster.template_workbook([(d.code, d.name) for d in roster_service.unit_departments(unit)], unit.name, buf)
+    template_workbook([(d.code, d.name) for d in roster_service.unit_departments(unit)], unit.name, buf)
     return buf.getvalue()
 
 

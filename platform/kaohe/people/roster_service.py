@@ -18,7 +18,7 @@ from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from . import roster
+from . import roster_check, roster_format
 from .models import LeaderCharge, Person, RosterImport
 
 BATCH = 1000
@@ -44,12 +44,12 @@ def unit_departments(unit: OrgNode) -> list[OrgNode]:
     return [n for n in below if n.kind == "department" and not any(n.path.startswith(p) for p in nested_units)]
 
 
-def unit_context(unit: OrgNode, deactivate_missing: bool = False) -> roster.UnitContext:
+def unit_context(unit: OrgNode, deactivate_missing: bool = False) -> roster_format.UnitContext:
     depts = {d.code: (d.id, d.name) for d in unit_departments(unit)}
     existing = {r.staff_no: (r.id, r.active, r.position_role) for r in db.session.execute(
         select(Person.staff_no, Person.id, Person.active, Person.position_role)
         .where(Person.root_id == unit.root_id, Person.unit_id == unit.id))}
-    return roster.UnitContext(unit_code=unit.code, departments=depts, existing=existing, max_rows=max_rows(),
+    return roster_format.UnitContext(unit_code=unit.code, departments=depts, existing=existing, max_rows=max_rows(),
                               deactivate_missing=deactivate_missing)
 
 
@@ -72,7 +72,7 @@ def upload(unit: OrgNode, *, filename: str, data: bytes, deactivate_missing: boo
     return imp
 
 
-def _store_report(imp: RosterImport, report: roster.Report) -> None:
+def _store_report(imp: RosterImport, report: roster_format.Report) -> None:
     imp.rows_total = report.rows_total
     imp.error_count = report.error_count
     imp.errors = [p.to_dict() for p in report.problems]
@@ -81,9 +81,9 @@ def _store_report(imp: RosterImport, report: roster.Report) -> None:
     imp.status = "valid" if report.ok else "invalid"
 
 
-def check(imp: RosterImport, progress: Callable | None = None) -> roster.Report:
+def check(imp: RosterImport, progress: Callable | None = None) -> roster_format.Report:
     unit = db.session.get(OrgNode, imp.org_id)
-    report = roster.check_workbook(imp.content, unit_context(unit, imp.deactivate_missing), progress)
+    report = roster_check.check_workbook(imp.content, unit_context(unit, imp.deactivate_missing), progress)
     _store_report(imp, report)
     db.session.flush()
     return report
@@ -110,7 +110,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
         if progress:
             progress(done, max(total, done), msg)
 
-    report = roster.check_workbook(data, ctx, lambda n: step(n, "checking"))
+    report = roster_check.check_workbook(data, ctx, lambda n: step(n, "checking"))
     _store_report(imp, report)
     if not report.ok:
         db.session.flush()
@@ -159,13 +159,13 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
             db.session.execute(upd_stmt, updates)
             updates.clear()
 
-    wb = roster.open_workbook(data)
+    wb = roster_check.open_workbook(data)
     seen: set[str] = set()
     sup_pairs: list[tuple[str, str | None]] = []
     has_sup_column = False
     done = 0
     try:
-        for row in roster.iter_people(wb, ctx):
+        for row in roster_check.iter_people(wb, ctx):
             staff_no = row["staff_no"]
             seen.add(staff_no)
             if "supervisor_staff_no" in row:
@@ -209,7 +209,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
             if done % BATCH == 0:
                 step(report.rows_total + done, "writing")
         write_batch()
-        charge_rows = roster.iter_charges(wb, ctx)
+        charge_rows = roster_check.iter_charges(wb, ctx)
         charge_pairs = list(charge_rows) if charge_rows is not None else None
     finally:
         wb.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext
 from marshmallow import Schema, fields
 
-from . import roster
+from . import roster_format
 
 
 class ProblemSchema(Schema):
@@ -17,7 +17,7 @@ class ProblemSchema(Schema):
     message = fields.Method("get_message")
 
     def get_message(self, obj):
-        return roster.message(obj, gettext)
+        return roster_format.message(obj, gettext)
 
 
 class RosterImportSchema(Schema):

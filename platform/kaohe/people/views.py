@@ -18,7 +18,7 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from ..web import add_org_links, register_page_blueprint
 from ..web.nav import NavItem, add_nav
-from . import roster, roster_service
+from . import roster_format, roster_service
 from .api import XLSX, start_apply, start_upload, template_bytes
 from .models import LeaderCharge, Person, RosterImport
 
@@ -116,7 +116,7 @@ def import_page(import_id):
             job = job_status(imp.job_id)
         except Exception:  # noqa: BLE001 - the job row may be gone; the import row says enough
             job = None
-    problems = [dict(p, message=roster.message(p, _)) for p in (imp.errors or [])]
+    problems = [dict(p, message=roster_format.message(p, _)) for p in (imp.errors or [])]
     by_row: dict = {}
     for p in problems:
         by_row.setdefault((p["sheet"], p["row"]), []).append(p)

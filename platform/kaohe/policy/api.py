@@ -20,7 +20,8 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import get_in_scope
 from . import registry as reg
 from . import packs  # noqa: F401  (registers policy.yaml with tenant packs)
-from . import service
+from . import org_grades, settings
+from . import quotas as quota
 from .models import QuotaApproval
 from .schemas import (AllocationOverviewSchema, AllocationSetSchema, ApprovalCreateSchema, ApprovalSchema,
                       BoundsSchema, ChangeResultSchema, LockSchema, OrgGradeSchema, OrgGradeSetSchema,
@@ -72,7 +73,7 @@ def require_above(perm: Perm, unit: OrgNode) -> OrgNode:
 
 def _setting_view(node: OrgNode, key: str, year: int | None) -> dict:
     year = year or local_today().year
-    view = service.describe(node, year, can_edit=True)
+    view = settings.describe(node, year, can_edit=True)
     for g in view["groups"]:
         for s in g["settings"]:
             if s["key"] == key:
@@ -87,7 +88,7 @@ def policy_get(args, org_id):
     """The effective policy of a node for a year, grouped by topic, each key
     with its value, source node, lock, bounds and description."""
     node = _node(org_id)
-    return service.describe(node, _year(args), can_edit=has_perm(Perm.policy_edit, node))
+    return settings.describe(node, _year(args), can_edit=has_perm(Perm.policy_edit, node))
 
 
 @blp.route("/policy/settings")
@@ -105,7 +106,7 @@ class PolicyKey(MethodView):
     def put(self, data, org_id, key):
         """Override a key at this node (year 0: all years)."""
         node = _editable(org_id)
-        service.set_value(node, key, data["value"], year=data["year"], note=data["note"], reason=data["reason"])
+        settings.set_value(node, key, data["value"], year=data["year"], note=data["note"], reason=data["reason"])
         db.session.commit()
         return {"key": key, "changed": True, "setting": _setting_view(node, key, data["year"])}
 
@@ -114,7 +115,7 @@ class PolicyKey(MethodView):
     def delete(self, args, org_id, key):
         """Revert to the inherited value."""
         node = _editable(org_id)
-        changed = service.clear_value(node, key, year=args["year"], reason=args["reason"])
+        changed = settings.clear_value(node, key, year=args["year"], reason=args["reason"])
         db.session.commit()
         return {"key": key, "changed": changed, "setting": _setting_view(node, key, args["year"])}
 
@@ -126,7 +127,7 @@ class PolicyLock(MethodView):
     def post(self, data, org_id, key):
         """Enforce this node's value for everything below (clears overrides below)."""
         node = _editable(org_id)
-        cleared = service.lock(node, key, year=data["year"], reason=data["reason"])
+        cleared = settings.lock(node, key, year=data["year"], reason=data["reason"])
         db.session.commit()
         return {"key": key, "changed": True, "cleared_below": cleared,
                 "setting": _setting_view(node, key, data["year"])}
@@ -136,7 +137,7 @@ class PolicyLock(MethodView):
     def delete(self, args, org_id, key):
         """Let the levels below override again."""
         node = _editable(org_id)
-        changed = service.unlock(node, key, year=args["year"], reason=args["reason"])
+        changed = settings.unlock(node, key, year=args["year"], reason=args["reason"])
         db.session.commit()
         return {"key": key, "changed": changed, "setting": _setting_view(node, key, args["year"])}
 
@@ -148,7 +149,7 @@ class PolicyBounds(MethodView):
     def put(self, data, org_id, key):
         """Bounds the nodes below must respect (min/max, or allowed values)."""
         node = _editable(org_id)
-        service.set_bounds(node, key, min_value=data["min"], max_value=data["max"], allowed=data["allowed"],
+        settings.set_bounds(node, key, min_value=data["min"], max_value=data["max"], allowed=data["allowed"],
                            year=data["year"], reason=data["reason"])
         db.session.commit()
         return {"key": key, "changed": True, "setting": _setting_view(node, key, data["year"])}
@@ -157,7 +158,7 @@ class PolicyBounds(MethodView):
     @blp.response(200, ChangeResultSchema)
     def delete(self, args, org_id, key):
         node = _editable(org_id)
-        changed = service.clear_bounds(node, key, year=args["year"], reason=args["reason"])
+        changed = settings.clear_bounds(node, key, year=args["year"], reason=args["reason"])
         db.session.commit()
         return {"key": key, "changed": changed, "setting": _setting_view(node, key, args["year"])}
 
@@ -171,7 +172,7 @@ def org_grades_list(args, org_id):
     """组织绩效 of every assessment unit below a node for a year."""
     node = get_in_scope(OrgNode, org_id)
     require(Perm.supervise, node)
-    return service.org_grade_dicts(node, _year(args))
+    return org_grades.org_grade_dicts(node, _year(args))
 
 
 @blp.route("/orgs/<int:org_id>/org-grade")
@@ -182,18 +183,18 @@ class OrgGrade(MethodView):
         """Grade a unit's organisational performance (by the level above)."""
         unit = get_in_scope(OrgNode, org_id)
         require_above(Perm.supervise, unit)
-        service.set_org_grade(unit, data["year"], data["grade"], major_contribution=data["major_contribution"],
+        org_grades.set_org_grade(unit, data["year"], data["grade"], major_contribution=data["major_contribution"],
                               comment=data["comment"], expected_version=data["version"])
         db.session.commit()
         parent = _parent_of(unit)
-        return next(d for d in service.org_grade_dicts(parent, data["year"]) if d["org"]["id"] == unit.id)
+        return next(d for d in org_grades.org_grade_dicts(parent, data["year"]) if d["org"]["id"] == unit.id)
 
     @blp.arguments(YearArgs, location="query")
     @blp.response(204)
     def delete(self, args, org_id):
         unit = get_in_scope(OrgNode, org_id)
         require_above(Perm.supervise, unit)
-        service.clear_org_grade(unit, _year(args))
+        org_grades.clear_org_grade(unit, _year(args))
         db.session.commit()
 
 
@@ -205,7 +206,7 @@ class OrgGrade(MethodView):
 def quotas(args, org_id):
     """Excellence quota of the node (if a unit) and every unit below it, with the arithmetic."""
     node = _node(org_id)
-    return service.quota_dicts(service.units_for_quota(node), _year(args))
+    return quota.quota_dicts(quota.units_for_quota(node), _year(args))
 
 
 @blp.route("/orgs/<int:org_id>/quota-approvals")
@@ -225,7 +226,7 @@ class Approvals(MethodView):
         """Approve a rate above the no-approval ceiling (the level above only)."""
         unit = get_in_scope(OrgNode, org_id)
         approver = require_above(Perm.supervise, unit)
-        row = service.approve_rate(unit, data["year"], data["rate"], reason=data["reason"], approver_org=approver)
+        row = quota.approve_rate(unit, data["year"], data["rate"], reason=data["reason"], approver_org=approver)
         db.session.commit()
         return row
 
@@ -237,7 +238,7 @@ def approval_revoke(data, approval_id):
     approval = get_in_scope(QuotaApproval, approval_id)
     unit = get_in_scope(OrgNode, approval.org_id)
     require_above(Perm.supervise, unit)
-    service.revoke_approval(approval, reason=data["reason"])
+    quota.revoke_approval(approval, reason=data["reason"])
     db.session.commit()
     return approval
 
@@ -251,7 +252,7 @@ def allocations(args, org_id):
     """What a node has to hand down, what it allocated to each child, and what remains."""
     node = get_in_scope(OrgNode, org_id)
     require(Perm.supervise, node)
-    return service.allocation_overview(node, _year(args))
+    return quota.allocation_overview(node, _year(args))
 
 
 @blp.route("/orgs/<int:org_id>/allocations/<int:child_id>", methods=["PUT"])
@@ -262,6 +263,6 @@ def allocation_set(data, org_id, child_id):
     parent = get_in_scope(OrgNode, org_id)
     require(Perm.supervise, parent)
     child = get_in_scope(OrgNode, child_id)
-    service.allocate(parent, child, data["year"], data["count"], note=data["note"])
+    quota.allocate(parent, child, data["year"], data["count"], note=data["note"])
     db.session.commit()
-    return service.allocation_overview(parent, data["year"])
+    return quota.allocation_overview(parent, data["year"])

@@ -6,7 +6,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from ..cli import one_line_errors
+from ..core.terminal import one_line_errors
 from . import packs  # noqa: F401  (registers policy.yaml with tenant packs)
 
 
@@ -40,13 +40,13 @@ def register(app) -> None:
         from ..tenancy.models import OrgNode
         from ..tenancy.scope import Scope, apply_scope
         from . import registry as reg
-        from . import service
+        from . import settings
 
         apply_scope(Scope.system("policy-show"))
         nodes = db.session.execute(select(OrgNode).where(OrgNode.code == code)).scalars().all()
         if len(nodes) != 1:
             raise click.ClickException(f"unknown org code {code}" if not nodes else f"code {code} is ambiguous")
-        view = service.describe(nodes[0], year)
+        view = settings.describe(nodes[0], year)
         if as_json:
             click.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
             return

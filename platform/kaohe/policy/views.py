@@ -25,8 +25,8 @@ from ..web.i18n import pick
 from ..web.nav import NavItem, add_nav
 from . import calc
 from . import packs  # noqa: F401  (registers policy.yaml with tenant packs)
+from . import org_grades, quotas, resolve, settings
 from . import registry as reg
-from . import service
 from .models import QuotaApproval
 
 bp = Blueprint("policy", __name__, url_prefix="/policy")
@@ -191,7 +191,7 @@ def index():
 
 def _render_policy(node, year, errors=None, status=200, open_key=None):
     can_edit = has_perm(Perm.policy_edit, node)
-    view = service.describe(node, year, can_edit=can_edit)
+    view = settings.describe(node, year, can_edit=can_edit)
     return render_template("policy/policy.html", node=node, view=view, year=year, can_edit=can_edit,
                            errors=errors or {}, open_key=open_key,
                            can_supervise=has_perm(Perm.supervise, node)), status
@@ -222,30 +222,30 @@ def change(org_id, key, action):
     reason = (request.form.get("reason") or "").strip() or None
     try:
         if action == "set":
-            service.set_value(node, key, value_from_form(key, request.form), year=for_year, reason=reason)
+            settings.set_value(node, key, value_from_form(key, request.form), year=for_year, reason=reason)
             msg = _("Saved.")
         elif action == "clear":
-            service.clear_value(node, key, year=for_year, reason=reason)
+            settings.clear_value(node, key, year=for_year, reason=reason)
             msg = _("Reverted to the inherited value.")
         elif action == "lock":
-            cleared = service.lock(node, key, year=for_year, reason=reason)
+            cleared = settings.lock(node, key, year=for_year, reason=reason)
             msg = _("Locked for every level below.") + (
                 " " + _("%(n)s override(s) below were cleared.", n=len(cleared)) if cleared else "")
         elif action == "unlock":
-            service.unlock(node, key, year=for_year, reason=reason)
+            settings.unlock(node, key, year=for_year, reason=reason)
             msg = _("Unlocked: the levels below may override again.")
         elif action == "bound":
             s = reg.REGISTRY[key]
             if s.bound == reg.BOUND_CHOICE:
-                service.set_bounds(node, key, allowed=request.form.getlist("allowed"), year=for_year, reason=reason)
+                settings.set_bounds(node, key, allowed=request.form.getlist("allowed"), year=for_year, reason=reason)
             else:
                 lo, hi = request.form.get("min", "").strip(), request.form.get("max", "").strip()
                 conv = (lambda r, n: _percent(r, n)) if s.unit == "rate" else (lambda r, n: _number(r, n, False))
-                service.set_bounds(node, key, min_value=conv(lo, key) if lo else None,
+                settings.set_bounds(node, key, min_value=conv(lo, key) if lo else None,
                                    max_value=conv(hi, key) if hi else None, year=for_year, reason=reason)
             msg = _("Bounds saved.")
         else:
-            service.clear_bounds(node, key, year=for_year, reason=reason)
+            settings.clear_bounds(node, key, year=for_year, reason=reason)
             msg = _("Bounds removed.")
         db.session.commit()
     except KaoheError as exc:
@@ -280,13 +280,13 @@ def _can_grade(unit: OrgNode) -> bool:
 
 
 def _render_grades(node, year, errors=None, status=200):
-    grades = service.org_grade_dicts(node, year)
-    units = service.units_for_quota(node)
-    quotas = {q["org"]["id"]: q for q in service.quota_dicts(units, year)}
+    grades = org_grades.org_grade_dicts(node, year)
+    units = quotas.units_for_quota(node)
+    by_unit = {q["org"]["id"]: q for q in quotas.quota_dicts(units, year)}
     by_id = {u.id: u for u in units}
     gradable = {g["org"]["id"]: _can_grade(by_id[g["org"]["id"]]) for g in grades if g["org"]["id"] in by_id}
-    pol = service.effective_policy(node, year)
-    return render_template("policy/grades.html", node=node, year=year, grades=grades, quotas=quotas,
+    pol = resolve.effective_policy(node, year)
+    return render_template("policy/grades.html", node=node, year=year, grades=grades, quotas=by_unit,
                            units=units, gradable=gradable, errors=errors or {},
                            rate_table=pol["quota.rate_by_org_grade"], base_rate=pol["quota.base_rate"],
                            ceiling=pol["quota.max_rate_without_approval"], hard_max=pol["quota.hard_max_rate"]), status
@@ -311,10 +311,10 @@ def grade_set(org_id, unit_id):
         require_above(Perm.supervise, unit)
         grade = request.form.get("grade") or ""
         if grade == "":
-            service.clear_org_grade(unit, year)
+            org_grades.clear_org_grade(unit, year)
         else:
             version = request.form.get("version")
-            service.set_org_grade(unit, year, grade, major_contribution=request.form.get("major_contribution") == "on",
+            org_grades.set_org_grade(unit, year, grade, major_contribution=request.form.get("major_contribution") == "on",
                                   comment=(request.form.get("comment") or "").strip() or None,
                                   expected_version=int(version) if version and version.isdigit() else None)
         db.session.commit()
@@ -336,7 +336,7 @@ def approve(org_id, unit_id):
         from .api import require_above
 
         approver = require_above(Perm.supervise, unit)
-        service.approve_rate(unit, year, _percent(request.form.get("rate", ""), "rate"),
+        quotas.approve_rate(unit, year, _percent(request.form.get("rate", ""), "rate"),
                              reason=request.form.get("reason", ""), approver_org=approver)
         db.session.commit()
     except KaoheError as exc:
@@ -357,7 +357,7 @@ def revoke(approval_id):
         from .api import require_above
 
         require_above(Perm.supervise, unit)
-        service.revoke_approval(approval, reason=(request.form.get("reason") or "").strip() or None)
+        quotas.revoke_approval(approval, reason=(request.form.get("reason") or "").strip() or None)
         db.session.commit()
         flash(_("Approval revoked."), "success")
     except KaoheError as exc:
@@ -369,7 +369,7 @@ def revoke(approval_id):
 # -- allocations ---------------------------------------------------------------
 
 def _render_alloc(node, year, errors=None, status=200):
-    overview = service.allocation_overview(node, year)
+    overview = quotas.allocation_overview(node, year)
     return render_template("policy/allocations.html", node=node, year=year, o=overview, errors=errors or {},
                            can_allocate=has_perm(Perm.supervise, node)), status
 
@@ -393,7 +393,7 @@ def allocation_set(org_id, child_id):
         raw = (request.form.get("count") or "").strip()
         if not raw.isdigit():
             raise Invalid({"count": [_("Enter a whole number, 0 or more")]})
-        service.allocate(node, child, year, int(raw), note=(request.form.get("note") or "").strip() or None)
+        quotas.allocate(node, child, year, int(raw), note=(request.form.get("note") or "").strip() or None)
         db.session.commit()
     except KaoheError as exc:
         db.session.rollback()

@@ -12,7 +12,7 @@ import datetime as dt
 import click
 from flask.cli import AppGroup
 
-from ..cli import one_line_errors
+from ..core.terminal import one_line_errors
 
 routine_group = AppGroup("routine", help="Routine assessment (平时考核).")
 
@@ -67,7 +67,7 @@ def compute_cmd(period_id):
     """Compute a period's results (with a progress bar)."""
     from sqlalchemy import select
 
-    from ..cli import run_job_cli
+    from ..jobs.inline import run_job_cli
     from ..extensions import db
     from ..tenancy.scope import Scope, apply_scope
     from .models import Period

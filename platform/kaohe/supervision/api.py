@@ -19,6 +19,7 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope
 from . import builtin_exports  # noqa: F401
 from . import calc, charts, dashboard as dash, service
+from .board import clear_cache
 from .exports import EXPORTS, get_spec, may_export
 from .models import TOPICS, Reminder
 
@@ -179,7 +180,7 @@ def reminder_create(data):
     node = _supervising_node(target, data.get("from_org_id"))
     rem = service.send_reminder(from_node=node, target=target, topic=data["topic"], message=data["message"])
     db.session.commit()
-    dash.clear_cache()
+    clear_cache()
     return rem
 
 

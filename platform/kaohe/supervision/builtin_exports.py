@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, select
 from ..auth.roles import Perm
 from ..extensions import db
 from ..people.models import LeaderCharge, Person
-from ..people.roster import CHARGE_COLUMNS, PEOPLE_COLUMNS
+from ..people.roster_format import CHARGE_COLUMNS, PEOPLE_COLUMNS
 from ..tenancy.models import OrgNode
 from .exports import Col, ExportSpec, register_export
 

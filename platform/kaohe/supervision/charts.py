@@ -8,7 +8,9 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..annual.models import AnnualOutcome
 from ..extensions import db
+from ..routine.models import Period, Result
 from ..web.i18n import pick
 from .calc import GRADE_LABELS
 
@@ -111,33 +113,23 @@ def person_history(person_id: int, years: int = 5) -> dict:
     """Routine scores by period and annual grades by year of one person,
     read in the caller's scope (two queries)."""
     data: dict[str, Any] = {"periods": [], "scores": [], "grades": [], "years": [], "annual": []}
-    try:
-        from ..routine.models import Period, Result
-
-        rows = db.session.execute(
-            select(Period.year, Period.cycle, Period.seq, Result.score, Result.grade)
-            .join(Period, (Period.root_id == Result.root_id) & (Period.id == Result.period_id))
-            .where(Result.person_id == person_id, Period.state.in_(("publicised", "final")))
-            .order_by(Period.starts_on).limit(48)).all()
-        for y, cycle, seq, score, grade in rows:
-            label = f"{y}Q{seq}" if cycle == "quarter" else (f"{y}-{seq:02d}" if cycle == "month" else f"{y}H{seq}")
-            data["periods"].append(label)
-            data["scores"].append(None if score is None else round(float(score), 1))
-            data["grades"].append(grade)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from ..annual.models import AnnualOutcome
-
-        rows = db.session.execute(
-            select(AnnualOutcome.year, AnnualOutcome.grade, AnnualOutcome.score)
-            .where(AnnualOutcome.person_id == person_id).order_by(AnnualOutcome.year.desc()).limit(years)).all()
-        for y, grade, score in reversed(rows):
-            data["years"].append(str(y))
-            data["annual"].append({"grade": grade, "label": grade_label(grade) if grade else "",
-                                   "score": None if score is None else round(float(score), 1)})
-    except ImportError:  # pragma: no cover
-        pass
+    rows = db.session.execute(
+        select(Period.year, Period.cycle, Period.seq, Result.score, Result.grade)
+        .join(Period, (Period.root_id == Result.root_id) & (Period.id == Result.period_id))
+        .where(Result.person_id == person_id, Period.state.in_(("publicised", "final")))
+        .order_by(Period.starts_on).limit(48)).all()
+    for y, cycle, seq, score, grade in rows:
+        label = f"{y}Q{seq}" if cycle == "quarter" else (f"{y}-{seq:02d}" if cycle == "month" else f"{y}H{seq}")
+        data["periods"].append(label)
+        data["scores"].append(None if score is None else round(float(score), 1))
+        data["grades"].append(grade)
+    rows = db.session.execute(
+        select(AnnualOutcome.year, AnnualOutcome.grade, AnnualOutcome.score)
+        .where(AnnualOutcome.person_id == person_id).order_by(AnnualOutcome.year.desc()).limit(years)).all()
+    for y, grade, score in reversed(rows):
+        data["years"].append(str(y))
+        data["annual"].append({"grade": grade, "label": grade_label(grade) if grade else "",
+                               "score": None if score is None else round(float(score), 1)})
     return data
 
 

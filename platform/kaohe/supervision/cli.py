@@ -22,7 +22,8 @@ def register(app) -> None:
         (or below every province).  Large dashboards read these snapshots
         while they are fresh (KAOHE_DASHBOARD_SNAPSHOT_SECONDS, 15 minutes):
         deploy/systemd/kaohe-supervision-refresh.timer runs this every 10."""
-        from ..cli import one_line_errors, run_job_cli
+        from ..core.terminal import one_line_errors
+        from ..jobs.inline import run_job_cli
         from ..extensions import db
         from ..tenancy.models import OrgNode
         from ..tenancy.scope import Scope, apply_scope

@@ -17,14 +17,8 @@ from ..tenancy.models import OrgNode
 from .calc import GRADE_LABELS
 from .exports import Col, ExportSpec, bar_chart, register_export
 
-try:
-    from ..routine import models as rm
-except ImportError:  # pragma: no cover
-    rm = None
-try:
-    from ..annual import models as am
-except ImportError:  # pragma: no cover
-    am = None
+from ..annual import models as am
+from ..routine import models as rm
 
 PERSON = Person.__table__
 ORG = OrgNode.__table__
@@ -187,55 +181,53 @@ def _appeal_rows(node, params):
 
 UNIT_COLS = [Col("unit_code", "单位编码", "Unit code"), Col("unit", "单位", "Unit", 20)]
 
-if rm is not None:
-    register_export(ExportSpec(
-        kind="routine.results", title=("平时考核结果", "Routine period results"), perm=PERMS,
-        columns=UNIT_COLS + [Col("period", "考核周期", "Period", 14), Col("state", "状态", "State", 8),
-                             Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
-                             Col("dept", "科室", "Department", 16), Col("score", "得分", "Score", 8, "0.00"),
-                             Col("grade", "等次", "Grade", 8), Col("rank", "名次", "Rank", 6),
-                             Col("rank_of", "参评人数", "Of", 8)],
-        rows=_routine_rows, count=_routine_count, charts=_routine_chart, header_locale="both",
-        sheet="平时考核 Results", available=lambda node: node.kind != "department",
-        description="Routine results of the subtree (params: year, period=cycle-seq)."))
+register_export(ExportSpec(
+    kind="routine.results", title=("平时考核结果", "Routine period results"), perm=PERMS,
+    columns=UNIT_COLS + [Col("period", "考核周期", "Period", 14), Col("state", "状态", "State", 8),
+                         Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
+                         Col("dept", "科室", "Department", 16), Col("score", "得分", "Score", 8, "0.00"),
+                         Col("grade", "等次", "Grade", 8), Col("rank", "名次", "Rank", 6),
+                         Col("rank_of", "参评人数", "Of", 8)],
+    rows=_routine_rows, count=_routine_count, charts=_routine_chart, header_locale="both",
+    sheet="平时考核 Results", available=lambda node: node.kind != "department",
+    description="Routine results of the subtree (params: year, period=cycle-seq)."))
 
-if am is not None:
-    register_export(ExportSpec(
-        kind="annual.results", title=("年度考核结果", "Annual results (A1517 codes)"), perm=PERMS,
-        columns=UNIT_COLS + [Col("year", "年度", "Year", 6), Col("staff_no", "工号", "Staff no."),
-                             Col("name", "姓名", "Name", 10), Col("dept", "科室", "Department", 16),
-                             Col("post", "职务", "Post", 14), Col("score", "得分", "Score", 8, "0.00"),
-                             Col("grade", "等次", "Grade", 10), Col("code", "结果代码", "A1517 code", 8),
-                             Col("meaning", "代码含义", "Meaning", 20), Col("adjusted", "调整", "Adjusted", 6),
-                             Col("reason", "理由", "Reason", 24), Col("notice", "通知日期", "Notice", 11),
-                             Col("ack", "签收", "Acknowledged", 16)],
-        rows=_annual_rows, count=_annual_count(), charts=_annual_chart, header_locale="both",
-        sheet="年度考核 Annual", available=lambda node: node.kind != "department",
-        description="Annual outcomes with the national result codes (param: year)."))
-    register_export(ExportSpec(
-        kind="annual.publicity", title=("优秀等次公示名单", "优秀 公示 list"), perm=PERMS,
-        columns=UNIT_COLS + [Col("name", "姓名", "Name", 10), Col("dept", "科室", "Department", 16),
-                             Col("post", "职务", "Post", 16), Col("grade", "拟定等次", "Grade", 10),
-                             Col("from", "公示开始", "From", 11), Col("until", "公示结束", "Until", 11)],
-        rows=_publicity_rows, count=_annual_count(lambda A, O: O.c.grade == "youxiu"), header_locale="both",
-        sheet="公示 Publicity", available=lambda node: node.kind != "department",
-        description="People graded 优秀 with their unit's 公示 window (param: year)."))
-    register_export(ExportSpec(
-        kind="annual.appeals", title=("复核申诉登记簿", "Appeal register"), perm=PERMS,
-        columns=UNIT_COLS + [Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
-                             Col("stage", "类别", "Stage", 6), Col("grade", "原等次", "Grade appealed", 10),
-                             Col("filed", "提出日期", "Filed", 11), Col("file_by", "提出期限", "File by", 11),
-                             Col("decide_by", "办结期限", "Decide by", 11), Col("extended", "延期", "Extended", 6),
-                             Col("status", "状态", "Status", 12), Col("decided", "办结日期", "Decided", 11),
-                             Col("new_grade", "改定等次", "New grade", 10), Col("decider", "受理机关", "Decider", 18)],
-        rows=_appeal_rows, count=_appeal_count, header_locale="both", sheet="申诉 Appeals",
-        available=lambda node: node.kind != "department",
-        description="Every review and appeal of the subtree with its deadlines."))
-    register_export(ExportSpec(
-        kind="annual.pay", title=("绩效奖金分配表", "Performance pay allocation"), perm=PERMS,
-        columns=UNIT_COLS + [Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
-                             Col("dept", "科室", "Department", 16), Col("grade", "等次", "Grade", 10),
-                             Col("score", "得分", "Score", 8, "0.00"), Col("pay", "奖金(元)", "Pay (yuan)", 12, "#,##0.00")],
-        rows=_pay_rows, count=_annual_count(lambda A, O: O.c.pay_cents.is_not(None)), header_locale="both",
-        sheet="奖金 Pay", available=lambda node: node.kind != "department",
-        description="Pay per person as computed by the annual slice (param: year)."))
+register_export(ExportSpec(
+    kind="annual.results", title=("年度考核结果", "Annual results (A1517 codes)"), perm=PERMS,
+    columns=UNIT_COLS + [Col("year", "年度", "Year", 6), Col("staff_no", "工号", "Staff no."),
+                         Col("name", "姓名", "Name", 10), Col("dept", "科室", "Department", 16),
+                         Col("post", "职务", "Post", 14), Col("score", "得分", "Score", 8, "0.00"),
+                         Col("grade", "等次", "Grade", 10), Col("code", "结果代码", "A1517 code", 8),
+                         Col("meaning", "代码含义", "Meaning", 20), Col("adjusted", "调整", "Adjusted", 6),
+                         Col("reason", "理由", "Reason", 24), Col("notice", "通知日期", "Notice", 11),
+                         Col("ack", "签收", "Acknowledged", 16)],
+    rows=_annual_rows, count=_annual_count(), charts=_annual_chart, header_locale="both",
+    sheet="年度考核 Annual", available=lambda node: node.kind != "department",
+    description="Annual outcomes with the national result codes (param: year)."))
+register_export(ExportSpec(
+    kind="annual.publicity", title=("优秀等次公示名单", "优秀 公示 list"), perm=PERMS,
+    columns=UNIT_COLS + [Col("name", "姓名", "Name", 10), Col("dept", "科室", "Department", 16),
+                         Col("post", "职务", "Post", 16), Col("grade", "拟定等次", "Grade", 10),
+                         Col("from", "公示开始", "From", 11), Col("until", "公示结束", "Until", 11)],
+    rows=_publicity_rows, count=_annual_count(lambda A, O: O.c.grade == "youxiu"), header_locale="both",
+    sheet="公示 Publicity", available=lambda node: node.kind != "department",
+    description="People graded 优秀 with their unit's 公示 window (param: year)."))
+register_export(ExportSpec(
+    kind="annual.appeals", title=("复核申诉登记簿", "Appeal register"), perm=PERMS,
+    columns=UNIT_COLS + [Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
+                         Col("stage", "类别", "Stage", 6), Col("grade", "原等次", "Grade appealed", 10),
+                         Col("filed", "提出日期", "Filed", 11), Col("file_by", "提出期限", "File by", 11),
+                         Col("decide_by", "办结期限", "Decide by", 11), Col("extended", "延期", "Extended", 6),
+                         Col("status", "状态", "Status", 12), Col("decided", "办结日期", "Decided", 11),
+                         Col("new_grade", "改定等次", "New grade", 10), Col("decider", "受理机关", "Decider", 18)],
+    rows=_appeal_rows, count=_appeal_count, header_locale="both", sheet="申诉 Appeals",
+    available=lambda node: node.kind != "department",
+    description="Every review and appeal of the subtree with its deadlines."))
+register_export(ExportSpec(
+    kind="annual.pay", title=("绩效奖金分配表", "Performance pay allocation"), perm=PERMS,
+    columns=UNIT_COLS + [Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
+                         Col("dept", "科室", "Department", 16), Col("grade", "等次", "Grade", 10),
+                         Col("score", "得分", "Score", 8, "0.00"), Col("pay", "奖金(元)", "Pay (yuan)", 12, "#,##0.00")],
+    rows=_pay_rows, count=_annual_count(lambda A, O: O.c.pay_cents.is_not(None)), header_locale="both",
+    sheet="奖金 Pay", available=lambda node: node.kind != "department",
+    description="Pay per person as computed by the annual slice (param: year)."))

@@ -20,6 +20,8 @@ from ..core.clock import local_today
 from ..core.db import utcnow
 from ..extensions import db
 from ..tenancy.models import OrgNode
+from .board import Dashboard, assemble, clear_cache
+from .facts import collect, default_period, in_subtree, period_keys, settings_for, units_and_children
 from .models import BoardStat, UnitStat
 
 DATE_FIELDS = {"routine": ("starts_on", "ends_on", "publicity_from", "publicity_until"),
@@ -62,8 +64,6 @@ def _decode(data: dict) -> dict:
 
 def load(node: OrgNode, year: int, period_key: str | None, counter: list):
     """(raw figures by unit, as-of timestamp) or None when there is no fresh snapshot."""
-    from .dashboard import _in_subtree
-
     # Table columns, not ORM attributes: tens of thousands of rows skip the ORM
     # row machinery.  The scope is in the WHERE clause (root and subtree), and
     # RLS holds on PostgreSQL.
@@ -71,7 +71,7 @@ def load(node: OrgNode, year: int, period_key: str | None, counter: list):
     rows = db.session.execute(
         select(t.c.org_id, t.c.data, t.c.computed_at)
         .where(t.c.root_id == node.root_id, t.c.year == year, t.c.period_key == (period_key or ""),
-               _in_subtree(t.c.org_id, node))).all()
+               in_subtree(t.c.org_id, node))).all()
     counter[0] += 1
     if not rows:
         return None
@@ -92,17 +92,15 @@ def _fresh(computed_at: dt.datetime) -> dt.datetime | None:
 def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.date | None = None,
             progress=None) -> dict:
     """Recompute and store the snapshot of every unit below ``node`` (flush only)."""
-    from . import dashboard as dash
-
     today = today or local_today()
     counter = [0]
     t0 = time.perf_counter()
-    keys = dash.period_keys(node, year, counter)
+    keys = period_keys(node, year, counter)
     if period_key is None:
-        period_key = dash.default_period(keys, today)
-    settings = dash._settings(node, year)
-    raw = dash.collect(node, year, period_key, today, counter, settings)
-    children, child_of, units = dash._units_and_children(node, counter)
+        period_key = default_period(keys, today)
+    settings = settings_for(node, year)
+    raw = collect(node, year, period_key, today, counter, settings)
+    children, child_of, units = units_and_children(node, counter)
     if progress:
         progress(len(units) // 2, len(units), "collected")
     key = period_key or ""
@@ -123,7 +121,7 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
     below: dict[int, int] = {}
     for u in units.values():
         # every node between ``node`` and the unit, the unit itself included
-        # (as dashboard.unit_total counts a node's units)
+        # (as facts.unit_total counts a node's units)
         for part in u.path[len(node.path):].strip("/").split("/"):
             below[int(part)] = below.get(int(part), 0) + 1
     big = [n for n in db.session.execute(select(OrgNode).where(
@@ -132,15 +130,15 @@ def refresh(node: OrgNode, year: int, period_key: str | None = None, today: dt.d
         if target is node:
             t_children, t_child_of, t_units, t_keys, t_settings = children, child_of, units, keys, settings
         else:
-            t_children, t_child_of, t_units = dash._units_and_children(target, counter)
-            t_keys, t_settings = dash.period_keys(target, year, counter), dash._settings(target, year)
-        board = dash.assemble(target, t_children, t_child_of, t_units, raw, {}, t_settings, today, year,
+            t_children, t_child_of, t_units = units_and_children(target, counter)
+            t_keys, t_settings = period_keys(target, year, counter), settings_for(target, year)
+        board = assemble(target, t_children, t_child_of, t_units, raw, {}, t_settings, today, year,
                               period_key, [k for k, _start in t_keys], counter)
         store_board(target, year, key, board, now)
-        if key and period_key == dash.default_period(t_keys, today):
+        if key and period_key == default_period(t_keys, today):
             store_board(target, year, "", board, now)  # also what the page shows when no period is asked
     db.session.flush()
-    dash.clear_cache()
+    clear_cache()
     if progress:
         progress(len(units), len(units), "stored")
     return {"units": len(units), "period": period_key, "year": year, "queries": counter[0],
@@ -191,8 +189,6 @@ def store_board(node: OrgNode, year: int, key: str, board, now: dt.datetime) -> 
 def load_board(node: OrgNode, year: int, period_key: str | None, today: dt.date, counter: list):
     """The stored board of ``node`` for (year, period) when it is fresh and
     from today, else None.  ``period_key`` None asks for the default view."""
-    from .dashboard import Dashboard
-
     t = BoardStat.__table__
     row = db.session.execute(select(t.c.data, t.c.computed_at).where(
         t.c.root_id == node.root_id, t.c.org_id == node.id, t.c.year == year,

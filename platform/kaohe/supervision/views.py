@@ -1,6 +1,8 @@
 """Supervision pages: the dashboard with drill-down, reminders, exports."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +25,8 @@ from ..web.home_panels import add_panel
 from ..web.nav import NavItem, add_nav
 from . import builtin_exports  # noqa: F401  (registers the exports)
 from . import calc, charts, dashboard as dash, service
+from .board import clear_cache
+from .facts import unit_total
 from .exports import (SYNC_MAX_ROWS, available_exports, export_path, get_spec, may_export, safe_filename, spooled_file,
                       write_xlsx)
 from .models import TOPICS, Reminder
@@ -75,7 +79,7 @@ def index():
 def dashboard_page(org_id):
     node = _node_for_supervision(org_id)
     fresh = request.args.get("fresh") == "1"
-    if fresh and dash.unit_total(node) > current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]:
+    if fresh and unit_total(node) > current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]:
         # A large subtree: recompute its snapshot in the background, with progress.
         job_id = queue.submit("supervision.refresh_stats", root_id=node.root_id, org_id=node.id,
                               scope=current_scope(), created_by=current_user.id,
@@ -95,7 +99,7 @@ def dashboard_page(org_id):
         chart_options=charts.dashboard_options(board.charts, period_label), grade_label=charts.grade_label,
         flag_message=lambda f: calc.flag_message(f, _), overdue_message=lambda o: calc.overdue_message(o, _),
         topics=TOPICS, topic_labels=TOPIC_LABELS, state_labels=STATE_LABELS, sent=sent, sent_to=sent_to,
-        period_label=period_label, age=int(dash.time.time() - board.computed_at),
+        period_label=period_label, age=int(time.time() - board.computed_at),
         routine_grades=calc.ROUTINE_GRADES, annual_grades=calc.ANNUAL_GRADES,
         can_export=may_export(get_spec("supervision.dashboard"), node), exports=available_exports(node))
 
@@ -138,7 +142,7 @@ def remind(org_id):
             for m in msgs:
                 flash(m, "error")
         return redirect(back)
-    dash.clear_cache()
+    clear_cache()
     flash(_("Reminder sent to %(name)s.", name=target.name), "ok")
     return redirect(back)
 
@@ -151,7 +155,7 @@ def reminder_ack(reminder_id):
         abort(403)
     service.acknowledge(rem)
     db.session.commit()
-    dash.clear_cache()
+    clear_cache()
     flash(_("Marked as seen."), "ok")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") and not
                     (request.form.get("next") or "").startswith("//") else url_for("web.home"))
@@ -271,7 +275,7 @@ def _attention_panel():
     limit = current_app.config["KAOHE_DASHBOARD_LIVE_MAX_UNITS"]
     rows = []
     for node in nodes:
-        if dash.unit_total(node) <= limit:
+        if unit_total(node) <= limit:
             board = dash.build(node, use_snapshot=False)   # small enough to build live (counted just now)
         else:
             board = dash.cached(node)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ..cli import one_line_errors
+from ..core.terminal import one_line_errors
 
 
 def register(app) -> None:

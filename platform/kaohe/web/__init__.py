@@ -1,71 +1,18 @@
-"""Server-rendered pages.  Every page needs a login except the login page;
-forms are validated by the same marshmallow schemas as the API and carry a
-CSRF token."""
+"""Server-rendered pages: what every slice's pages plug into.  The ``web``
+blueprint (login required except the login page), ``register_page_blueprint``
+for a slice's own blueprint, org-page buttons (``add_org_links``), and next to
+this module the nav, home panels, forms and i18n helpers.  Forms are validated
+by the same marshmallow schemas as the API and carry a CSRF token.  The pages
+that belong to no slice and the assembly of all of them into the app are in
+``kaohe.shell``."""
 from __future__ import annotations
 
-import importlib
-
-from flask import Blueprint, Flask, g, request
-from flask_babel import get_locale
-from flask_login import current_user, login_required
+from flask import Blueprint, request
+from flask_login import current_user
 
 bp = Blueprint("web", __name__)
 
 PUBLIC_ENDPOINTS = {"web.login", "web.set_lang", "static"}
-
-
-def init_web(app: Flask) -> None:
-    from . import views  # noqa: F401  (routes)
-    from .nav import nav_items
-    from .i18n import pick
-    from ..tenancy.models import KIND_LABELS, OrgKind
-    from ..auth.roles import ROLE_LABELS, Role
-
-    for mod in ("kaohe.people.views", "kaohe.policy.views", "kaohe.routine.views", "kaohe.annual.views", "kaohe.supervision.views"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):
-                raise
-    app.register_blueprint(bp)
-    for name, blueprint in list(_extra_blueprints.items()):
-        app.register_blueprint(blueprint)
-
-    @app.context_processor
-    def _ctx():
-        locale = str(get_locale() or "zh")
-        return {
-            "locale": locale,
-            "nav_items": nav_items() if current_user.is_authenticated else [],
-            "kind_label": lambda k: pick(*KIND_LABELS[OrgKind(k)]),
-            "role_label": lambda r: pick(*ROLE_LABELS[Role(r)]),
-            "pick": pick,
-            "org_links": org_links,
-        }
-
-    from datetime import datetime, timezone
-
-    from .labels import (GRADE_TONE, STATE_TONE, calendar_gap, denominator_label, grade_label, job_label,
-                         pool_label, quota_why_label, rounding_label, state_label)
-    from .messages import localize_message
-
-    # Globals (not context) so macros imported from _macros.html see them too.
-    app.jinja_env.globals.update(
-        pick=pick, grade_label=grade_label, state_label=state_label, job_label=job_label, pool_label=pool_label,
-        quota_why_label=quota_why_label, rounding_label=rounding_label, denominator_label=denominator_label,
-        localize_message=localize_message, calendar_gap=calendar_gap,
-        grade_tone=lambda c: GRADE_TONE.get(c, ""), state_tone=lambda c: STATE_TONE.get(c, ""),
-        kind_label=lambda k: pick(*KIND_LABELS[OrgKind(k)]),
-        role_label=lambda r: pick(*ROLE_LABELS[Role(r)]),
-        now_local=lambda: datetime.now(timezone.utc))
-
-    @app.template_filter("dt")
-    def _fmt_dt(value):
-        if value is None:
-            return ""
-        from flask_babel import format_datetime
-
-        return format_datetime(value, "yyyy-MM-dd HH:mm")
 
 
 _extra_blueprints: dict[str, Blueprint] = {}
@@ -83,6 +30,11 @@ def org_links(node) -> list[dict]:
     for fn in _org_link_providers:
         out.extend(fn(node) or [])
     return out
+
+
+def page_blueprints() -> list[Blueprint]:
+    """The blueprints slices registered, in registration order."""
+    return list(_extra_blueprints.values())
 
 
 def register_page_blueprint(blueprint: Blueprint) -> Blueprint:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from .. import PACKAGE_DIR
+PACKAGE_DIR = Path(__file__).resolve().parent.parent   # platform/kaohe
 
 REPO_ROOT = PACKAGE_DIR.parent.parent
 TRANSLATIONS = PACKAGE_DIR / "translations"

@@ -14,7 +14,7 @@ bench_group = AppGroup("bench", help="Performance measurements.")
 @click.option("--n", default=10, show_default=True)
 def bench_hash(n):
     """Time the password hash at the configured cost."""
-    from .auth.passwords import hash_password, hasher, verify_password
+    from ..auth.passwords import hash_password, hasher, verify_password
 
     h = hasher()
     times = []
@@ -34,12 +34,12 @@ def bench_policy(n, year):
     """Effective policy of a node five levels deep (province → city → county →
     township → department), cold and warm.  Builds a throw-away province in
     one transaction and rolls it back: nothing is kept."""
-    from .audit.service import Actor, reset_actor, set_actor
-    from .extensions import db
-    from .policy import resolve
-    from .policy import service as policy_service
-    from .tenancy import service as org_service
-    from .tenancy.scope import Scope, apply_scope
+    from ..audit.service import Actor, reset_actor, set_actor
+    from ..extensions import db
+    from ..policy import resolve
+    from ..policy import settings
+    from ..tenancy import service as org_service
+    from ..tenancy.scope import Scope, apply_scope
 
     apply_scope(Scope.system("bench-policy"))
     token = set_actor(Actor(None, "bench"))
@@ -52,17 +52,17 @@ def bench_policy(n, year):
             chain.append(org_service.create_child(chain[-1], kind=kind, code=f"B{tag}{kind[:2]}",
                                                   name=f"bench {kind}"))
         # Settings at every level: values, a lock, bounds, a year-specific row.
-        policy_service.set_value(prov, "quota.rate_by_org_grade", {"youxiu": 0.2, "lianghao": 0.15, "yiban": 0.12,
+        settings.set_value(prov, "quota.rate_by_org_grade", {"youxiu": 0.2, "lianghao": 0.15, "yiban": 0.12,
                                                                    "jiaocha": 0.1, "major_contribution": 0.3})
-        policy_service.set_value(prov, "annual.weights", {"routine": 0.6, "review": 0.3})
-        policy_service.lock(prov, "annual.weights")
-        policy_service.set_value(prov, "quota.base_rate", 0.15)
-        policy_service.set_bounds(prov, "quota.base_rate", min_value=0.1, max_value=0.3)
+        settings.set_value(prov, "annual.weights", {"routine": 0.6, "review": 0.3})
+        settings.lock(prov, "annual.weights")
+        settings.set_value(prov, "quota.base_rate", 0.15)
+        settings.set_bounds(prov, "quota.base_rate", min_value=0.1, max_value=0.3)
         for i, node in enumerate(chain[1:], start=1):
-            policy_service.set_value(node, "routine.low_score", 55 + i)
-            policy_service.set_value(node, "quota.base_rate", 0.15 + i / 100)
-            policy_service.set_value(node, "routine.publicity_working_days", 3 + i, year=year)
-            policy_service.set_value(node, "calendar.extra_holidays", [f"{year}-0{i}-1{i}"])
+            settings.set_value(node, "routine.low_score", 55 + i)
+            settings.set_value(node, "quota.base_rate", 0.15 + i / 100)
+            settings.set_value(node, "routine.publicity_working_days", 3 + i, year=year)
+            settings.set_value(node, "calendar.extra_holidays", [f"{year}-0{i}-1{i}"])
         session.flush()
         target = chain[-1]
         target_path = target.path
@@ -111,20 +111,20 @@ def bench_policy(n, year):
               help="synthetic province: the annual slice's (kaohe bench annual) or this slice's own")
 def bench_dashboard(people, runs, generator):
     """Server time of the province supervision dashboard (cold and warm cache)."""
-    from .supervision.bench import run
+    from .dashboard import run
 
     run(people, runs, click.echo, generator)
 
 
-from .annual.bench import bench_annual  # noqa: E402  (the annual slice's measurement)
+from .annual import bench_annual  # noqa: E402  (the annual slice's measurement)
 
 bench_group.add_command(bench_annual)
 
-from .routine.bench_http import bench_http, bench_routine  # noqa: E402  (the routine slice)
+from .http import bench_http, bench_routine  # noqa: E402  (the routine slice)
 
 bench_group.add_command(bench_http)
 bench_group.add_command(bench_routine)
 
-from .people.bench import bench_roster  # noqa: E402  (the people slice)
+from .roster import bench_roster  # noqa: E402  (the people slice)
 
 bench_group.add_command(bench_roster)

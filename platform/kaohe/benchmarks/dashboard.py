@@ -1,6 +1,6 @@
 """`kaohe bench dashboard`: the province dashboard's server time on a
-synthetic province (the annual slice's generator when it offers one, else
-``bench_data``).  Reports numbers; asserts nothing."""
+synthetic province (``synthetic``, the annual generator, on PostgreSQL; else
+``supervision_data``).  Reports numbers; asserts nothing."""
 from __future__ import annotations
 
 import statistics
@@ -30,16 +30,14 @@ def ensure_province(people: int, echo, generator: str = "annual") -> OrgNode:
                  or current_app.config["SQLALCHEMY_DATABASE_URI"])
     build = None
     if generator == "annual" and owner_url.startswith("postgresql"):
-        try:   # the annual slice's generator (`kaohe bench annual`), reused
-            from ..annual.synthetic import build_synthetic_province as build
-        except ImportError:
-            build = None
+        # the annual generator (`kaohe bench annual`), reused; it needs PostgreSQL (COPY)
+        from .synthetic import build_synthetic_province as build
     t0 = time.perf_counter()
     if build is not None:
         echo(f"building {code} with the annual slice's generator ({people} people) ...")
         build(people, owner_url, code=code, log=echo)
     else:
-        from . import bench_data
+        from . import supervision_data as bench_data
 
         echo(f"building {code} ({people} people, supervision generator) ...")
         engine = create_engine(owner_url)
@@ -73,7 +71,8 @@ def _bench_user(root: OrgNode):
 
 
 def run(people: int, runs: int, echo, generator: str = "annual") -> dict:
-    from . import dashboard as dash
+    from ..supervision import dashboard as dash
+    from ..supervision.board import clear_cache
 
     root = ensure_province(people, echo, generator)
     root_id, root_path = root.id, root.path
@@ -85,7 +84,7 @@ def run(people: int, runs: int, echo, generator: str = "annual") -> dict:
     live = []
     board = None
     for _ in range(max(1, min(runs, 2))):
-        dash.clear_cache()
+        clear_cache()
         t0 = time.perf_counter()
         board = dash.build(node, use_cache=False, use_snapshot=False)
         live.append((time.perf_counter() - t0) * 1000)
@@ -93,7 +92,7 @@ def run(people: int, runs: int, echo, generator: str = "annual") -> dict:
         apply_scope(scope)
     live_queries = board.queries
     # The snapshot job (what `kaohe supervision refresh` / the refresh button run).
-    from . import snapshot
+    from ..supervision import snapshot
 
     t0 = time.perf_counter()
     snapshot.refresh(node, board.year, board.period_key)
@@ -103,7 +102,7 @@ def run(people: int, runs: int, echo, generator: str = "annual") -> dict:
     node = db.session.get(OrgNode, root_id)
     cold = []
     for _ in range(runs):
-        dash.clear_cache()
+        clear_cache()
         t0 = time.perf_counter()
         board = dash.build(node, use_cache=False, use_snapshot=True)
         cold.append((time.perf_counter() - t0) * 1000)

@@ -3,7 +3,7 @@ measured in two phases — upload + check (the per-row report) and the import
 — both run in-process as the slice's own jobs.  Reported, never asserted.
 
 The workbook is generated in memory in the template's format, from the
-column definitions in ``roster.py`` (so it stays in step with the checker):
+column definitions in ``people.roster_format`` (so it stays in step with the checker):
 a head and deputies directly in the unit, a head and staff per department,
 supervisor links (staff → their department head → the deputy in charge →
 the head) and a charges sheet (分管)."""
@@ -22,8 +22,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..annual.bench import peak_rss_mb
-from ..cli import one_line_errors
+from .annual import peak_rss_mb
+from ..core.terminal import one_line_errors
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
             "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -46,10 +46,10 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
     [(code, name)], in the template's format (openpyxl write-only)."""
     from openpyxl import Workbook
 
-    from . import roster
+    from ..people import roster_format
 
     rnd = random.Random(seed)
-    cols = {c.key: c for c in roster.PEOPLE_COLUMNS}
+    cols = {c.key: c for c in roster_format.PEOPLE_COLUMNS}
     width = max(5, len(str(rows)))
     n_deps = len(departments)
     n_deputies = max(1, min(4, (rows - 1 - n_deps) // 25 or 1))
@@ -74,7 +74,7 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
              "job_category": _choice_spelling(cols["job_category"], category),
              "position_role": _choice_spelling(cols["position_role"], role), "hire_date": h, "probation_end": p,
              "supervisor_staff_no": sup}
-        return [v[c.key] for c in roster.PEOPLE_COLUMNS]
+        return [v[c.key] for c in roster_format.PEOPLE_COLUMNS]
 
     seq = iter(range(1, rows + 1))
     no = lambda: f"S{next(seq):0{width}d}"   # noqa: E731
@@ -98,16 +98,16 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
         out_rows.extend(block)
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(" ".join(roster.PEOPLE_SHEET))
-    ws.append([c.header for c in roster.PEOPLE_COLUMNS])
+    ws = wb.create_sheet(" ".join(roster_format.PEOPLE_SHEET))
+    ws.append([c.header for c in roster_format.PEOPLE_COLUMNS])
     for r in out_rows:
         ws.append(r)
-    ch = wb.create_sheet(" ".join(roster.CHARGE_SHEET))
-    ch.append([c.header for c in roster.CHARGE_COLUMNS])
+    ch = wb.create_sheet(" ".join(roster_format.CHARGE_SHEET))
+    ch.append([c.header for c in roster_format.CHARGE_COLUMNS])
     for leader, (code, dname) in charges:
         ch.append([{"leader_staff_no": leader, "dept_code": code, "dept_name": dname}[c.key]
-                   for c in roster.CHARGE_COLUMNS])
-    notes = wb.create_sheet(" ".join(roster.NOTES_SHEET))
+                   for c in roster_format.CHARGE_COLUMNS])
+    notes = wb.create_sheet(" ".join(roster_format.NOTES_SHEET))
     notes.append(["基准测试名册", "Benchmark roster"])
     for code, dname in departments:
         notes.append([code, dname])
@@ -203,8 +203,8 @@ def bench_roster(rows, departments, trace):
     from ..extensions import db
     from ..tenancy import service as org_service
     from ..tenancy.scope import Scope, apply_scope
-    from . import roster, roster_service
-    from .models import RosterImport
+    from ..people import roster_check, roster_format, roster_service
+    from ..people.models import RosterImport
 
     limit = roster_service.max_rows()
     if rows > limit:
@@ -255,7 +255,7 @@ def bench_roster(rows, departments, trace):
         rss_check = peak_rss_mb()
         if res.get("errors") or res.get("status") != "valid":
             imp = session.get(RosterImport, imp_id)
-            first = [roster.message(p) for p in (imp.errors or [])[:3]]
+            first = [roster_format.message(p) for p in (imp.errors or [])[:3]]
             raise click.ClickException(f"the generated workbook did not check clean ({res.get('message')}): {first}")
         click.echo(f"  upload + check (people.roster_check job)  {t_check:8.2f} s  {rows / t_check:9,.0f} rows/s  "
                    f"peak RSS {rss_check:.0f} MB")
@@ -266,7 +266,7 @@ def bench_roster(rows, departments, trace):
             gc.collect()
             tracemalloc.start()
             t0 = time.perf_counter()
-            report = roster.check_workbook(data, ctx)
+            report = roster_check.check_workbook(data, ctx)
             t_traced = time.perf_counter() - t0
             _cur, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()

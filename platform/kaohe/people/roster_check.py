@@ -7,9 +7,6 @@ and returns every problem with its sheet, row and column; ``iter_people`` /
 Memory stays flat in the row count: rows are never held, only the set of
 staff numbers seen (to find duplicates) and the supervisor links (to find
 loops), a few dozen bytes per person.
-
-Problems are stored as codes with parameters and worded at display time
-(``ERROR_TEXT``), so a report reads in the reader's language.
 """
 from __future__ import annotations
 
@@ -17,205 +14,10 @@ import datetime as dt
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-# -- the columns -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    zh: str
-    en: str
-    required: bool = False
-    kind: str = "text"            # text | code | date | enum
-    max_len: int = 80
-    choices: dict[str, tuple[str, ...]] | None = None   # value -> accepted spellings
-    example: Any = None
-    hint_zh: str = ""
-    hint_en: str = ""
-
-    def aliases(self) -> set[str]:
-        return {_norm(self.key), _norm(self.zh), _norm(self.en), _norm(self.zh + self.en), _norm(self.header)}
-
-    @property
-    def header(self) -> str:
-        return f"{self.zh}\n{self.en}"
-
-
-RANK_CHOICES = {"leader": ("领导班子", "领导", "leader"), "staff": ("一般干部", "干部", "staff")}
-CATEGORY_CHOICES = {"general": ("综合管理", "综合", "general"), "police": ("公安", "人民警察", "police"),
-                    "service_window": ("窗口服务", "窗口", "service_window", "service window")}
-ROLE_CHOICES = {"head": ("主要领导", "head"), "deputy": ("分管领导", "班子成员", "deputy"),
-                "dept_head": ("科室负责人", "站所负责人", "dept_head", "department head"),
-                "staff": ("工作人员", "一般工作人员", "staff")}
-GENDER_CHOICES = {"M": ("男", "m", "male"), "F": ("女", "f", "female")}
-
-PEOPLE_COLUMNS: tuple[Column, ...] = (
-    Column("staff_no", "工号", "Staff no.", required=True, kind="code", max_len=32, example="T0001",
-           hint_zh="本单位内唯一，重复导入时按工号更新", hint_en="Unique in the unit; re-imports update by it"),
-    Column("name", "姓名", "Name", required=True, example="张三"),
-    Column("gender", "性别", "Gender", kind="enum", choices=GENDER_CHOICES, example="男"),
-    Column("dept_code", "科室编码", "Department code", kind="code", max_len=32, example="",
-           hint_zh="留空表示直属本单位", hint_en="Blank: directly in the unit"),
-    Column("dept_name", "科室名称", "Department name", example=""),
-    Column("post", "岗位", "Post", example="党政办科员"),
-    Column("rank_group", "人员类别", "Rank group", kind="enum", choices=RANK_CHOICES, example="一般干部"),
-    Column("job_category", "职位类别", "Job category", kind="enum", choices=CATEGORY_CHOICES, example="综合管理"),
-    Column("position_role", "职务角色", "Position role", kind="enum", choices=ROLE_CHOICES, example="工作人员"),
-    Column("hire_date", "入职日期", "Hire date", kind="date", example=dt.date(2020, 7, 1)),
-    Column("probation_end", "试用期满", "Probation end", kind="date", example=None),
-    Column("supervisor_staff_no", "直接上级工号", "Supervisor staff no.", kind="code", max_len=32, example="",
-           hint_zh="须为本单位人员", hint_en="Must be on this unit's roster"),
-)
-
-CHARGE_COLUMNS: tuple[Column, ...] = (
-    Column("leader_staff_no", "分管领导工号", "Leader staff no.", required=True, kind="code", max_len=32),
-    Column("dept_code", "科室编码", "Department code", kind="code", max_len=32),
-    Column("dept_name", "科室名称", "Department name"),
-)
-
-PEOPLE_SHEET = ("人员", "People")
-CHARGE_SHEET = ("分管", "Charges")
-NOTES_SHEET = ("说明", "Notes")
-
-MAX_ERRORS_KEPT = 1000
-
-
-def N_(text: str) -> str:
-    """Marks a string for the translation catalog; translated when shown."""
-    return text
-
-
-# code -> English text with %(name)s parameters (the UI wraps it in gettext).
-ERROR_TEXT: dict[str, str] = {
-    "empty_file": N_("The file is empty."),
-    "not_xlsx": N_("This is not an Excel workbook (.xlsx); save it as .xlsx and upload it again."),
-    "no_people_sheet": N_("No sheet named %(expected)s; the workbook has: %(found)s. Start from the template."),
-    "no_header": N_("The first row of the sheet must hold the column titles."),
-    "unknown_column": N_("Unknown column \"%(value)s\"; use the template's columns."),
-    "duplicate_column": N_("Column \"%(value)s\" appears twice."),
-    "missing_column": N_("Required column \"%(value)s\" is missing."),
-    "no_rows": N_("The sheet has no people rows."),
-    "too_many_rows": N_("More than %(max)s rows: the limit for one upload is %(max)s people."),
-    "required": N_("Required; the cell is empty."),
-    "formula": N_("The cell holds a formula (%(value)s); paste the value instead."),
-    "wrong_type": N_("Expected %(expected)s, found %(found)s."),
-    "too_long": N_("Longer than %(max)s characters."),
-    "bad_choice": N_("\"%(value)s\" is not one of: %(choices)s."),
-    "bad_date": N_("\"%(value)s\" is not a date (use YYYY-MM-DD)."),
-    "date_order": N_("The probation end is before the hire date."),
-    "duplicate_staff_no": N_("Staff number %(value)s already appears in row %(first_row)s."),
-    "unknown_department": N_("Department \"%(value)s\" is not a department of this unit."),
-    "ambiguous_department": N_("More than one department of this unit is named \"%(value)s\"; give the code."),
-    "department_mismatch": N_("Department code %(code)s is \"%(actual)s\", not \"%(value)s\"."),
-    "supervisor_outside": N_("Supervisor %(value)s is not on this unit's roster (neither in the file nor in the system)."),
-    "supervisor_inactive": N_("Supervisor %(value)s has left the unit."),
-    "supervisor_self": N_("A person cannot be their own supervisor."),
-    "supervisor_loop": N_("The supervisor chain loops back to this person (%(value)s)."),
-    "leader_unknown": N_("Leader %(value)s is not on this unit's roster."),
-    "leader_not_leader": N_("%(value)s is not a head or deputy, so cannot be in charge of departments."),
-    "charge_needs_department": N_("Give the department (code or name) the leader is in charge of."),
-    "duplicate_charge": N_("This leader–department pair already appears in row %(first_row)s."),
-}
-
-
-def _norm(text: Any) -> str:
-    return re.sub(r"[\s_.:：()（）*]+", "", str(text or "")).lower()
-
-
-def _choice_index(col: "Column") -> dict[str, str]:
-    """Every accepted spelling of an enum column, normalised once (a roster
-    of 10,000 rows asks this for every cell), mapped to its code; the first
-    choice wins where two share a spelling, as the loop it replaces did.
-    Kept on the (frozen) column itself."""
-    index = col.__dict__.get("_choice_index")
-    if index is None:
-        index = {}
-        for code, spellings in (col.choices or {}).items():
-            for spelling in (code, *spellings):
-                index.setdefault(_norm(spelling), code)
-        object.__setattr__(col, "_choice_index", index)
-    return index
-
-
-# -- what the checker needs to know about the unit ---------------------------
-
-
-@dataclass
-class UnitContext:
-    """The unit's departments and existing roster, loaded by the service."""
-
-    unit_code: str
-    departments: dict[str, tuple[int, str]]                  # code -> (id, name)
-    existing: dict[str, tuple[int, bool, str]] = field(default_factory=dict)  # staff_no -> (id, active, role)
-    max_rows: int = 20000
-    deactivate_missing: bool = False
-
-    def __post_init__(self) -> None:
-        self.by_name: dict[str, list[str]] = {}
-        for code, (_id, name) in self.departments.items():
-            self.by_name.setdefault(_norm(name), []).append(code)
-
-
-@dataclass
-class Problem:
-    sheet: str
-    row: int | None
-    column: str | None
-    field: str | None
-    code: str
-    value: Any = None
-    params: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "field": self.field,
-                "code": self.code, "value": _jsonable(self.value), "params": {k: _jsonable(v) for k, v in self.params.items()}}
-
-
-def _jsonable(v: Any) -> Any:
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return v
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()[:10]
-    return str(v)
-
-
-def message(problem: dict, translate=lambda s: s) -> str:
-    """The sentence for one stored problem (``translate`` is gettext)."""
-    params = {"value": problem.get("value")}
-    params.update(problem.get("params") or {})
-    text = translate(ERROR_TEXT.get(problem.get("code"), problem.get("code") or ""))
-    try:
-        return text % params
-    except (KeyError, TypeError, ValueError):
-        return text
-
-
-@dataclass
-class Report:
-    rows_total: int = 0
-    charges_total: int = 0
-    error_count: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    fatal: bool = False          # the workbook could not be read as a roster at all
-    new_people: int = 0
-    updated_people: int = 0
-
-    def add(self, problem: Problem) -> None:
-        self.error_count += 1
-        if len(self.problems) < MAX_ERRORS_KEPT:
-            self.problems.append(problem)
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def to_dict(self) -> dict:
-        return {"rows_total": self.rows_total, "charges_total": self.charges_total,
-                "error_count": self.error_count, "errors": [p.to_dict() for p in self.problems],
-                "new_people": self.new_people, "updated_people": self.updated_people}
+from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, PEOPLE_COLUMNS, PEOPLE_SHEET, Column, Problem, Report,
+                            UnitContext, choice_index, jsonable, norm)
 
 
 # -- opening the workbook ----------------------------------------------------
@@ -242,14 +44,14 @@ def open_workbook(data: bytes):
 
 
 def _find_sheet(wb, names: tuple[str, ...]):
-    wanted = {_norm(n) for n in names} | {_norm("".join(names))}
+    wanted = {norm(n) for n in names} | {norm("".join(names))}
     for ws in wb.worksheets:
-        if _norm(ws.title) in wanted:
+        if norm(ws.title) in wanted:
             return ws
     return None
 
 
-def _col_letter(idx: int) -> str:
+def col_letter(idx: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(idx + 1)
@@ -272,13 +74,13 @@ def _header(ws, columns: tuple[Column, ...], sheet: str, report: Report):
     for idx, raw in enumerate(first):
         if raw is None or str(raw).strip() == "":
             continue
-        key = lookup.get(_norm(raw))
+        key = lookup.get(norm(raw))
         if key is None:
-            report.add(Problem(sheet, 1, _col_letter(idx), None, "unknown_column", str(raw).strip()))
+            report.add(Problem(sheet, 1, col_letter(idx), None, "unknown_column", str(raw).strip()))
             bad = True
             continue
         if key in seen:
-            report.add(Problem(sheet, 1, _col_letter(idx), key, "duplicate_column", str(raw).strip()))
+            report.add(Problem(sheet, 1, col_letter(idx), key, "duplicate_column", str(raw).strip()))
             bad = True
             continue
         seen.add(key)
@@ -341,7 +143,7 @@ def parse_cell(col: Column, value: Any) -> tuple[Any, str | None, dict]:
             return None, "wrong_type", {"expected": "text", "found": _type_name(value)}
     text = value.strip()
     if col.kind == "enum":
-        code = _choice_index(col).get(_norm(text))
+        code = choice_index(col).get(norm(text))
         if code is not None:
             return code, None, {}
         choices = "、".join(s[0] for s in (col.choices or {}).values())
@@ -372,14 +174,14 @@ def _rows(ws, positions: dict[int, str], columns: tuple[Column, ...], sheet: str
             if cell is not None and _is_formula(cell):
                 ok = False
                 if report is not None:
-                    report.add(Problem(sheet, row_no, _col_letter(idx), key, "formula", str(raw)[:60]))
+                    report.add(Problem(sheet, row_no, col_letter(idx), key, "formula", str(raw)[:60]))
                 continue
             value, code, params = parse_cell(col, raw)
             if code:
                 ok = False
                 if report is not None:
-                    report.add(Problem(sheet, row_no, _col_letter(idx), key, code,
-                                       None if raw is None else _jsonable(raw), params))
+                    report.add(Problem(sheet, row_no, col_letter(idx), key, code,
+                                       None if raw is None else jsonable(raw), params))
             values[key] = value
         yield row_no, values, ok
 
@@ -390,11 +192,11 @@ def _dept_of(ctx: UnitContext, code: str | None, name: str | None) -> tuple[int 
         hit = ctx.departments.get(code)
         if hit is None:
             return None, "unknown_department", {}
-        if name and _norm(name) != _norm(hit[1]):
+        if name and norm(name) != norm(hit[1]):
             return None, "department_mismatch", {"code": code, "actual": hit[1]}
         return hit[0], None, {}
     if name:
-        codes = ctx.by_name.get(_norm(name), [])
+        codes = ctx.by_name.get(norm(name), [])
         if not codes:
             return None, "unknown_department", {}
         if len(codes) > 1:
@@ -473,7 +275,7 @@ def _check_people(wb, ctx: UnitContext, report: Report, progress) -> None:
                                    else (values.get("dept_code") or values.get("dept_name")), params))
         hire, prob = values.get("hire_date"), values.get("probation_end")
         if hire and prob and prob < hire:
-            report.add(Problem(sheet, row_no, None, "probation_end", "date_order", _jsonable(prob)))
+            report.add(Problem(sheet, row_no, None, "probation_end", "date_order", jsonable(prob)))
         sup = values.get("supervisor_staff_no")
         if sup and staff_no:
             if sup == staff_no:
@@ -592,70 +394,3 @@ def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int]] | None:
             if dept_id is not None:
                 yield values["leader_staff_no"], dept_id
     return gen()
-
-
-# -- the template ------------------------------------------------------------------
-
-
-def template_workbook(departments: list[tuple[str, str]], unit_name: str, out) -> None:
-    """Write the downloadable template: the people sheet with one example
-    row, the charges sheet, and a notes sheet listing the unit's departments
-    and the accepted values.  ``out`` is a path or a binary file object."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "人员 People"
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE7F3")
-    req_fill = PatternFill("solid", fgColor="F8D7C9")
-    for idx, col in enumerate(PEOPLE_COLUMNS, start=1):
-        c = ws.cell(row=1, column=idx, value=col.header)
-        c.font, c.fill = bold, (req_fill if col.required else fill)
-        c.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[_col_letter(idx - 1)].width = 16
-        if col.kind == "enum":
-            dv = DataValidation(type="list", formula1='"' + ",".join(s[0] for s in col.choices.values()) + '"',
-                                allow_blank=True)
-            ws.add_data_validation(dv)
-            dv.add(f"{_col_letter(idx - 1)}2:{_col_letter(idx - 1)}5000")
-    ws.row_dimensions[1].height = 32
-    ws.freeze_panes = "A2"
-    for idx, col in enumerate(PEOPLE_COLUMNS, start=1):
-        cell = ws.cell(row=2, column=idx, value=col.example if col.example != "" else None)
-        if col.kind == "date" and col.example:
-            cell.number_format = "yyyy-mm-dd"
-    ch = wb.create_sheet("分管 Charges")
-    for idx, col in enumerate(CHARGE_COLUMNS, start=1):
-        c = ch.cell(row=1, column=idx, value=col.header)
-        c.font, c.fill = bold, (req_fill if col.required else fill)
-        c.alignment = Alignment(wrap_text=True)
-        ch.column_dimensions[_col_letter(idx - 1)].width = 18
-    notes = wb.create_sheet("说明 Notes")
-    lines = [
-        (f"{unit_name} 人员名册模板", "Roster template"),
-        ("红色表头为必填列；第2行为示例，请替换。", "Red titles are required; row 2 is an example, replace it."),
-        ("请填写数值，不要使用公式。", "Enter values, not formulas."),
-        ("按工号更新：已有工号的人员将被更新，新工号将新增。", "Existing staff numbers are updated, new ones added."),
-        ("“分管”页：每行一个分管领导与其分管科室；该页留空则不改变现有分管关系。",
-         "Charges sheet: one leader–department pair per row; leave it empty to keep the current ones."),
-        ("", ""),
-        ("本单位科室 Departments", ""),
-    ]
-    for code, name in departments:
-        lines.append((code, name))
-    lines.append(("", ""))
-    for col in PEOPLE_COLUMNS:
-        if col.kind == "enum":
-            lines.append((col.zh, " / ".join(f"{s[0]} ({k})" for k, s in col.choices.items())))
-        elif col.hint_zh:
-            lines.append((col.zh, f"{col.hint_zh} · {col.hint_en}"))
-    for r, (a, b) in enumerate(lines, start=1):
-        notes.cell(row=r, column=1, value=a)
-        notes.cell(row=r, column=2, value=b)
-    notes["A1"].font = Font(bold=True, size=13)
-    notes.column_dimensions["A"].width = 24
-    notes.column_dimensions["B"].width = 70
-    wb.save(out)

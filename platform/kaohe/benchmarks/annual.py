@@ -25,7 +25,7 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
     number of result rows into a table shaped like annual_result."""
     import psycopg
 
-    from .engine import RESULT_COLUMNS
+    from ..annual.engine import RESULT_COLUMNS
     from .synthetic import _libpq
 
     if routine_in == "routine_result":
@@ -102,7 +102,7 @@ def bench_annual(n, levels, database, year, keep):
     from ..tenancy.models import OrgNode
     from ..tenancy.scope import Scope, apply_scope
     from ..testing import databases
-    from . import engine
+    from ..annual import engine
     from .synthetic import build_synthetic_province
 
     if n < 100:

@@ -1,7 +1,7 @@
 """A synthetic province for measurements (``kaohe bench annual``, and the
 supervision slice's ``kaohe bench dashboard``).
 
-    from kaohe.annual.synthetic import build_synthetic_province
+    from kaohe.benchmarks.synthetic import build_synthetic_province
     info = build_synthetic_province(100_000, "postgresql+psycopg://postgres@127.0.0.1/kaohe_bench", year=2026)
 
 builds, on an already migrated PostgreSQL database and as its owner (a

@@ -46,9 +46,9 @@ def _seed(app, units: int, per_unit: int) -> dict:
     from ..people.models import LeaderCharge, Person
     from ..tenancy import service as org_service
     from ..tenancy.scope import Scope, apply_scope
-    from .indicators import save_indicator
-    from .periods import create_period, transition
-    from .schemes import save_scheme
+    from ..routine.indicators import save_indicator
+    from ..routine.periods import create_period, transition
+    from ..routine.schemes import save_scheme
 
     token = set_actor(Actor(None, "bench"))
     out = {"sign": [], "rate": []}
@@ -378,9 +378,9 @@ def bench_routine(units, per_unit, keep):
     from ..extensions import db
     from ..testing import databases
     from ..tenancy.scope import Scope, apply_scope
-    from .compute import compute_period
-    from .models import Participant, Period, Rating
-    from .periods import transition
+    from ..routine.compute import compute_period
+    from ..routine.models import Participant, Period, Rating
+    from ..routine.periods import transition
 
     if per_unit < 12:
         raise click.ClickException("--people must be at least 12")

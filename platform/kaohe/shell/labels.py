@@ -5,7 +5,7 @@ and the grade codes of CONVENTIONS.md map here in one place."""
 from __future__ import annotations
 
 from ..policy.calc import ROUNDING_LABELS
-from .i18n import pick
+from ..web.i18n import pick
 
 GRADES: dict[str, dict[str, tuple[str, str]]] = {
     "routine": {"hao": ("好", "Good"), "jiaohao": ("较好", "Fairly good"),

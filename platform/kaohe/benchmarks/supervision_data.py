@@ -1,5 +1,6 @@
-"""A synthetic province for `kaohe bench dashboard` when the annual slice's
-`kaohe bench annual` generator is not available: cities → counties →
+"""A synthetic province for `kaohe bench dashboard` with
+``--generator supervision`` (or off PostgreSQL, where the annual generator
+``synthetic`` cannot COPY): cities → counties →
 townships of ~30 people, two routine quarters (one final, one in progress
 in varied states), last year's annual outcomes, some appeals and talks.
 

@@ -22,9 +22,9 @@ from ..tenancy import service as org_service
 from ..tenancy.models import CHILD_KINDS, OrgKind, OrgNode
 from ..tenancy.schemas import OrgCreateSchema, OrgUpdateSchema
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
-from . import bp
-from .forms import parse_form
-from .i18n import SUPPORTED
+from ..web import bp
+from ..web.forms import parse_form
+from ..web.i18n import SUPPORTED
 
 
 def _safe_next(target: str | None) -> str:
@@ -129,7 +129,7 @@ def home():
         if person is not None:
             person_orgs = {n.id: n for n in db.session.execute(
                 select(OrgNode).where(OrgNode.id.in_({person.org_id, person.unit_id}))).scalars()}
-    from .home_panels import panels
+    from ..web.home_panels import panels
 
     return render_template("home.html", grants=current_grants(), trees=trees, roots=roots, person=person,
                            person_orgs=person_orgs, panels=panels())

@@ -1,0 +1,110 @@
+"""The shell around the slices: it assembles every slice's pages, REST
+blueprints and jobs into the app (``create_app`` calls ``init_web``,
+``init_api`` and ``load_jobs``), serves the pages that belong to no slice
+(``views``: login, home, the org tree, accounts), holds the template labels
+shared by all slices (``labels``) and the RQ worker's entry (``worker``).
+
+It sits on top of the layers (see the ``[importlinter]`` contracts in
+setup.cfg): the slices plug into ``kaohe.web`` and ``kaohe.api.common`` below
+them and never import this package."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_login import current_user
+
+
+def load_jobs() -> None:
+    """Import the modules that define jobs, so the job registry is complete."""
+    from ..annual import jobs as _annual_jobs  # noqa: F401
+    from ..jobs import builtin as _builtin_jobs  # noqa: F401
+    from ..people import jobs as _people_jobs  # noqa: F401
+    from ..routine import jobs as _routine_jobs  # noqa: F401
+    from ..supervision import jobs as _supervision_jobs  # noqa: F401
+
+
+def _slice_blueprints(module) -> list:
+    """A slice's flask-smorest blueprints: its api module's ``blp...`` objects."""
+    return [getattr(module, name) for name in dir(module) if name.startswith("blp")]
+
+
+def init_api(app: Flask) -> None:
+    from ..annual import api as annual_api
+    from ..api.health import blp as health_blp
+    from ..audit.api import blp as audit_blp
+    from ..auth.api import blp as auth_blp
+    from ..extensions import api, csrf
+    from ..jobs.api import blp as jobs_blp
+    from ..people.api import blp as people_blp
+    from ..policy import api as policy_api
+    from ..routine import api as routine_api
+    from ..supervision import api as supervision_api
+    from ..tenancy.api import blp as org_blp
+
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "Kaohe (考核) REST API. Authenticate with `POST /api/v1/auth/token`, then send "
+                                "`Authorization: Bearer <token>`. Resources outside your scope answer 404."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api) for blp in _slice_blueprints(m)]
+    for blp in [health_blp, auth_blp, org_blp, people_blp, audit_blp, jobs_blp] + slices:
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+
+
+def init_web(app: Flask) -> None:
+    from . import views  # noqa: F401  (routes)
+    from ..auth.roles import ROLE_LABELS, Role
+    from ..tenancy.models import KIND_LABELS, OrgKind
+    from ..web import bp, org_links, page_blueprints
+    from ..web.i18n import pick
+    from ..web.nav import nav_items
+
+    # Every slice's pages, in this order (nav entries and home panels follow it).
+    from ..people import views as _people_views  # noqa: F401
+    from ..policy import views as _policy_views  # noqa: F401
+    from ..routine import views as _routine_views  # noqa: F401
+    from ..annual import views as _annual_views  # noqa: F401
+    from ..supervision import views as _supervision_views  # noqa: F401
+
+    app.register_blueprint(bp)
+    for blueprint in page_blueprints():
+        app.register_blueprint(blueprint)
+
+    @app.context_processor
+    def _ctx():
+        locale = str(get_locale() or "zh")
+        return {
+            "locale": locale,
+            "nav_items": nav_items() if current_user.is_authenticated else [],
+            "kind_label": lambda k: pick(*KIND_LABELS[OrgKind(k)]),
+            "role_label": lambda r: pick(*ROLE_LABELS[Role(r)]),
+            "pick": pick,
+            "org_links": org_links,
+        }
+
+    from datetime import datetime, timezone
+
+    from .labels import (GRADE_TONE, STATE_TONE, calendar_gap, denominator_label, grade_label, job_label,
+                         pool_label, quota_why_label, rounding_label, state_label)
+    from ..web.messages import localize_message
+
+    # Globals (not context) so macros imported from _macros.html see them too.
+    app.jinja_env.globals.update(
+        pick=pick, grade_label=grade_label, state_label=state_label, job_label=job_label, pool_label=pool_label,
+        quota_why_label=quota_why_label, rounding_label=rounding_label, denominator_label=denominator_label,
+        localize_message=localize_message, calendar_gap=calendar_gap,
+        grade_tone=lambda c: GRADE_TONE.get(c, ""), state_tone=lambda c: STATE_TONE.get(c, ""),
+        kind_label=lambda k: pick(*KIND_LABELS[OrgKind(k)]),
+        role_label=lambda r: pick(*ROLE_LABELS[Role(r)]),
+        now_local=lambda: datetime.now(timezone.utc))
+
+    @app.template_filter("dt")
+    def _fmt_dt(value):
+        if value is None:
+            return ""
+        from flask_babel import format_datetime
+
+        return format_datetime(value, "yyyy-MM-dd HH:mm")
