@@ -31,7 +31,8 @@ def extra_blueprints():
     """Blueprints of later slices (policy, assessments, ...) register here."""
     import importlib
 
-    for mod in ("kaohe.policy.api", "kaohe.routine.api", "kaohe.annual.api", "kaohe.supervision.api"):
+    for mod in ("kaohe.policy.api", "kaohe.routine.api", "kaohe.annual.api", "kaohe.supervision.api",
+                "kaohe.ballots.api", "kaohe.notify.api"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -65,7 +65,7 @@ def init_jobs(app: Flask) -> None:
     import importlib
 
     for mod in ("kaohe.jobs.builtin", "kaohe.people.jobs", "kaohe.policy.jobs", "kaohe.routine.jobs", "kaohe.annual.jobs",
-                "kaohe.supervision.jobs"):
+                "kaohe.supervision.jobs", "kaohe.ballots.jobs", "kaohe.notify.jobs"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -21,7 +21,8 @@ def init_web(app: Flask) -> None:
     from ..tenancy.models import KIND_LABELS, OrgKind
     from ..auth.roles import ROLE_LABELS, Role
 
-    for mod in ("kaohe.people.views", "kaohe.policy.views", "kaohe.routine.views", "kaohe.annual.views", "kaohe.supervision.views"):
+    for mod in ("kaohe.people.views", "kaohe.policy.views", "kaohe.routine.views", "kaohe.annual.views", "kaohe.supervision.views",
+                "kaohe.ballots.views", "kaohe.notify.views"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -89,6 +90,12 @@ def register_page_blueprint(blueprint: Blueprint) -> Blueprint:
     """Later slices keep their pages in their own blueprint and register it."""
     _extra_blueprints[blueprint.name] = blueprint
     blueprint.before_request(_require_login)
+    return blueprint
+
+
+def register_public_blueprint(blueprint: Blueprint) -> Blueprint:
+    """Pages without an account (the phone ballot): the blueprint checks its own credential."""
+    _extra_blueprints[blueprint.name] = blueprint
     return blueprint
 
 
