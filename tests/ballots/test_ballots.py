@@ -161,3 +161,39 @@ def test_admin_pages_and_slips(app, world, login):
     assert r.status_code == 200 and html.count("<svg") >= 2 and html.count('class="slip"') == 2
     r = b.post(f"/ballots/unit/{world.ids['P1-T1']}", {"year": YEAR, "voters": "x", "closes_at": "", "title": "t"})
     assert r.status_code == 422
+
+
+def test_openapi_lists_the_new_endpoints(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    paths = set(spec["paths"])
+    for p in ("/api/v1/ballots/units/{org_id}/sessions", "/api/v1/ballots/sessions/{session_id}",
+              "/api/v1/ballots/sessions/{session_id}/close", "/api/v1/ballots/sessions/{session_id}/codes",
+              "/api/v1/notify/orgs/{org_id}/channels", "/api/v1/notify/channels/{channel_id}/test",
+              "/api/v1/notify/orgs/{org_id}/deliveries"):
+        assert p in paths, p
+    assert "BallotSessionIssued" in spec["components"]["schemas"]
+
+
+@pytest.mark.pg
+def test_one_code_two_phones_at_once_counts_once(app, world, api_token, client):
+    import threading
+
+    s = _open(client, api_token("t1admin"), world.ids["P1-T1"], voters=1)
+    path = _vote_path(s)
+    phones = [app.test_client(), app.test_client()]
+    forms = [_ballot_form(ph, path, s["codes"][0]) for ph in phones]
+    statuses = []
+    barrier = threading.Barrier(2)
+
+    def go(ph, form):
+        barrier.wait()
+        statuses.append(ph.post(path, data=form).status_code)
+
+    threads = [threading.Thread(target=go, args=(ph, f)) for ph, f in zip(phones, forms)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200, 422]
+    body = client.get(f"/api/v1/ballots/sessions/{s['id']}", headers=api_token("t1admin")).get_json()
+    assert body["ballots_cast"] == 1
