@@ -197,3 +197,34 @@ def test_one_code_two_phones_at_once_counts_once(app, world, api_token, client):
     assert sorted(statuses) == [200, 422]
     body = client.get(f"/api/v1/ballots/sessions/{s['id']}", headers=api_token("t1admin")).get_json()
     assert body["ballots_cast"] == 1
+
+
+def test_daily_reminder_run_closes_due_sessions_and_feeds_the_annual(app, world, api_token, client):
+    from kaohe.annual.models import AnnualReview
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.ballots.models import BallotSession
+    from kaohe.routine.reminders import run_reminders
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    h = api_token("t1admin")
+    s = _open(client, h, world.ids["P1-T1"], voters=3)
+    path = _vote_path(s)
+    voter = app.test_client()
+    for code in s["codes"]:
+        assert voter.post(path, data=_ballot_form(voter, path, code, grade="jibenchenzhi")).status_code == 200
+    with app.app_context():
+        apply_scope(Scope.system("t"))
+        row = db.session.get(BallotSession, s["id"])
+        row.closes_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
+        db.session.commit()
+        token = set_actor(Actor(None, "test"))
+        try:
+            apply_scope(Scope.province(world.ids["P1-P"], label="t"))
+            counts = run_reminders(dt.date(2026, 3, 10))
+            db.session.commit()
+        finally:
+            reset_actor(token)
+        assert counts["ballot_sessions_closed"] == 1
+        apply_scope(Scope.system("t"))
+        revs = db.session.execute(select(AnnualReview)).scalars().all()
+        assert revs and all(r.votes_jibenchenzhi == 3 for r in revs)

@@ -233,8 +233,10 @@ def close(s: BallotSession, unit: OrgNode, *, reason: str = "by_hand") -> Ballot
     s.status, s.closed_at = "closed", utcnow()
     s.result = {str(pid): c for pid, c in counts.items()}
     threshold = min_ballots(unit, s.year)
-    if cast_n >= threshold:
-        a = annual_service.get_or_open(unit, s.year)
+    a = annual_service.get_or_open(unit, s.year) if cast_n >= threshold else None
+    if a is not None and a.status not in ("open", "computed"):
+        s.applied, s.note = False, "assessment_confirmed"   # counts kept on the session, the review is final
+    elif a is not None:
         people = {p.id: p for p in db.session.execute(select(Person).where(
             Person.root_id == s.root_id, Person.id.in_(list(counts)))).scalars()}
         for pid in sorted(counts):

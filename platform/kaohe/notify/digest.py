@@ -21,6 +21,7 @@ from .models import NotifyChannel
 from . import service
 
 APPEAL_WARN_DAYS = 3
+ACK_WINDOW_DAYS = 30      # a notice older than this is no longer chased in the chat
 
 _ROUTINE = {"sign_in": "今日未签到 {n} 人 (no sign-in today: {n})",
             "work_record": "工作写实未填写 {n} 人 (work records missing: {n})",
@@ -36,7 +37,8 @@ def _events(day: dt.date) -> dict[int, list[str]]:
         out[org_id].append(f"{year}年度考核结果公示今日开始，至 {end} 止 (annual results publicised from today"
                            f" until {end})")
     for org_id, n in db.session.execute(select(AnnualOutcome.org_id, func.count()).where(
-            AnnualOutcome.notice_on.is_not(None), AnnualOutcome.acknowledged_at.is_(None))
+            AnnualOutcome.notice_on >= day - dt.timedelta(days=ACK_WINDOW_DAYS), AnnualOutcome.notice_on <= day,
+            AnnualOutcome.acknowledged_at.is_(None))
             .group_by(AnnualOutcome.org_id)):
         out[org_id].append(f"考核结果通知尚未签收 {n} 人 (written notices not yet acknowledged: {n})")
     for org_id, n, first in db.session.execute(select(
@@ -87,5 +89,5 @@ def _after_reminders(rows: list[dict], day: dt.date) -> dict:
     return {"chat_digests": queue_digests(rows, day)}
 
 
-if _after_reminders.__qualname__ not in {h.__qualname__ for h in AFTER_REMINDERS}:
+if _after_reminders.__qualname__ + __name__ not in {h.__qualname__ + h.__module__ for h in AFTER_REMINDERS}:
     AFTER_REMINDERS.append(_after_reminders)
