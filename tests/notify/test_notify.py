@@ -204,3 +204,11 @@ def test_page_add_and_remove(app, world, login, hook):
     assert "群" in html and "SEC-very-secret" not in html and "ZZZZZZZZ" not in html
     r = b.post(url, {"action": "add", "kind": "wecom", "name": "", "url": "ftp://x"})
     assert r.status_code == 422
+
+
+def test_pages_of_another_province_or_sibling_are_404(app, world, login):
+    b = login("t1admin")
+    assert b.get(f"/notify/org/{world.ids['P2-T1']}").status_code == 404
+    assert b.get(f"/notify/org/{world.ids['P1-T2']}").status_code == 404
+    assert b.get(f"/ballots/unit/{world.ids['P2-T1']}").status_code == 404
+    assert b.get(f"/ballots/unit/{world.ids['P1-T2']}").status_code == 404
