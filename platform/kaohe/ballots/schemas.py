@@ -48,7 +48,3 @@ class BallotSessionSchema(Schema):
 
 class BallotSessionIssuedSchema(BallotSessionSchema):
     codes = fields.List(fields.Str(), metadata={"description": "The new codes: shown this once, stored only hashed."})
-
-
-class BallotCloseSchema(Schema):
-    pass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from ..api.common import require
 from ..auth.roles import Perm
 from ..auth.service import has_perm
 from ..core.errors import Forbidden
