@@ -86,6 +86,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "KAOHE_TOKEN_DAYS": int(env.get("KAOHE_TOKEN_DAYS", 30)),
         "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": _bool(env.get("KAOHE_REFUSE_PRIVILEGED_DB_ROLE"), production),
         "KAOHE_MAIL_SERVER": env.get("KAOHE_MAIL_SERVER") or None,
+        # Notification robots (kaohe.notify): the only hosts ever contacted, tries per message, seconds between
+        "KAOHE_NOTIFY_HOSTS": [h.strip() for h in env.get("KAOHE_NOTIFY_HOSTS", "qyapi.weixin.qq.com,oapi.dingtalk.com")
+                               .split(",") if h.strip()],
+        "KAOHE_NOTIFY_ATTEMPTS": int(env.get("KAOHE_NOTIFY_ATTEMPTS", 3)),
+        "KAOHE_NOTIFY_BACKOFF": float(env.get("KAOHE_NOTIFY_BACKOFF", 2.0)),
         # flask-smorest / OpenAPI
         "API_TITLE": "Kaohe API",
         "API_VERSION": "v1",

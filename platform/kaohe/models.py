@@ -13,3 +13,5 @@ from .annual.models import (AnnualAdjustment, AnnualAppeal, AnnualAssessment, An
                             SpecialCampaign, SpecialResult)
 from .policy.models import (OrgPerformanceGrade, PolicySetting, PolicyVersion, QuotaAllocation, QuotaApproval,  # noqa: F401
                             QuotaPool)
+from .ballots.models import Ballot, BallotCode, BallotSession, BallotThrottle  # noqa: F401
+from .notify.models import NotifyChannel, NotifyDelivery  # noqa: F401

@@ -433,10 +433,11 @@ CASES: list[Case] = [
 
 # Later slices keep their cases (and the objects they need) in modules of
 # their own: each exposes ``cases(case) -> list[Case]``.
-from . import iso_people_supervision, iso_routine  # noqa: E402
+from . import iso_ballots_notify, iso_people_supervision, iso_routine  # noqa: E402
 
 CASES += iso_routine.cases(case)
 CASES += iso_people_supervision.cases(case)
+CASES += iso_ballots_notify.cases(case)
 
 
 # -- the URL map must be covered ----------------------------------------------

@@ -120,6 +120,23 @@ def submit(kind: str, *, root_id: int, org_id: int, scope: Scope, params: dict |
     return job_id
 
 
+DEFERRED_KEY = "kaohe_deferred_jobs"
+
+
+def defer(job_id: str) -> None:
+    """Start a job created (flushed) in this transaction once it is committed:
+    by the job runner after its commit, or by ``dispatch_deferred()``."""
+    db.session.info.setdefault(DEFERRED_KEY, []).append(job_id)
+
+
+def dispatch_deferred() -> None:
+    """Start the jobs deferred in the transaction just committed."""
+    for job_id in db.session.info.pop(DEFERRED_KEY, []):
+        job_row = db.session.get(Job, job_id)
+        if job_row is not None:
+            dispatch(job_row)
+
+
 def scope_of(root_id: int, paths: list[str], user_id: int | None = None) -> Scope:
     if paths == ["*"]:
         return Scope.system(label="job")
@@ -154,6 +171,7 @@ def run_job(job_id: str, root_id: int, paths: list[str]) -> None:
     separate = db.engine.dialect.name != "sqlite"
     ctx = JobContext(job_id=job_id, scope=scope, actor=actor, separate_progress=separate)
     token = set_actor(actor)
+    succeeded = False
     try:
         apply_scope(scope)
         result = fn(ctx, **params) or {}
@@ -164,7 +182,9 @@ def run_job(job_id: str, root_id: int, paths: list[str]) -> None:
         job_row.progress = job_row.total
         job_row.message = result.get("message") if isinstance(result, dict) else msg
         session.commit()
+        succeeded = True
     except Exception as exc:  # the job's work is rolled back whole
+        session.info.pop(DEFERRED_KEY, None)
         session.rollback()
         log.error("job %s (%s) failed: %s", job_id, fn.__name__, traceback.format_exc())
         apply_scope(scope)
@@ -175,6 +195,8 @@ def run_job(job_id: str, root_id: int, paths: list[str]) -> None:
     finally:
         reset_actor(token)
         _live_progress.pop(job_id, None)
+    if succeeded:
+        dispatch_deferred()
 
 
 def _public_message(exc: Exception) -> str:

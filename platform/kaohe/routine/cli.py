@@ -43,6 +43,7 @@ def remind_cmd(province, day):
     from ..audit.service import Actor, reset_actor, set_actor
     from ..extensions import db
     from ..tenancy.scope import Scope, apply_scope
+    from ..jobs.queue import dispatch_deferred
     from .reminders import run_reminders
 
     try:
@@ -55,6 +56,7 @@ def remind_cmd(province, day):
             apply_scope(Scope.province(root_id, label="cli:remind"))
             counts = run_reminders(d)
             db.session.commit()
+            dispatch_deferred()
             click.echo(f"province {root_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     finally:
         reset_actor(token)

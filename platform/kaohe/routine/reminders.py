@@ -23,6 +23,10 @@ from .periods import participants, relation_index
 log = logging.getLogger("kaohe.routine")
 
 
+# Later slices add ``fn(new_rows, day) -> {count_name: n}`` (called in the same transaction).
+AFTER_REMINDERS: list = []
+
+
 def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> dict:
     day = day or today()
     periods = list(db.session.execute(select(Period).where(Period.state.in_(("open", "rating")))).scalars())
@@ -79,6 +83,8 @@ def run_reminders(day: dt.date | None = None, progress=lambda *a, **k: None) -> 
         db.session.execute(insert(RoutineReminder), rows)
         if current_app.config.get("KAOHE_MAIL_SERVER"):
             counts["mailed"] = _mail(rows)
+    for hook in AFTER_REMINDERS:   # e.g. kaohe.notify: a digest to the units' group chats
+        counts.update(hook(rows, day) or {})
     progress(len(periods), len(periods), "done")
     return counts
 

@@ -21,6 +21,8 @@ def load_jobs() -> None:
     from ..people import jobs as _people_jobs  # noqa: F401
     from ..routine import jobs as _routine_jobs  # noqa: F401
     from ..supervision import jobs as _supervision_jobs  # noqa: F401
+    from ..ballots import jobs as _ballots_jobs  # noqa: F401
+    from ..notify import jobs as _notify_jobs  # noqa: F401
 
 
 def _slice_blueprints(module) -> list:
@@ -30,6 +32,8 @@ def _slice_blueprints(module) -> list:
 
 def init_api(app: Flask) -> None:
     from ..annual import api as annual_api
+    from ..ballots import api as ballots_api
+    from ..notify import api as notify_api
     from ..api.health import blp as health_blp
     from ..audit.api import blp as audit_blp
     from ..auth.api import blp as auth_blp
@@ -48,7 +52,7 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api) for blp in _slice_blueprints(m)]
+    slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]
     for blp in [health_blp, auth_blp, org_blp, people_blp, audit_blp, jobs_blp] + slices:
         api.register_blueprint(blp)
         csrf.exempt(blp)
@@ -68,6 +72,8 @@ def init_web(app: Flask) -> None:
     from ..routine import views as _routine_views  # noqa: F401
     from ..annual import views as _annual_views  # noqa: F401
     from ..supervision import views as _supervision_views  # noqa: F401
+    from ..ballots import views as _ballots_views  # noqa: F401
+    from ..notify import views as _notify_views  # noqa: F401
 
     app.register_blueprint(bp)
     for blueprint in page_blueprints():

@@ -44,6 +44,12 @@ def register_page_blueprint(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
+def register_public_blueprint(blueprint: Blueprint) -> Blueprint:
+    """Pages without an account (the phone ballot): the blueprint checks its own credential."""
+    _extra_blueprints[blueprint.name] = blueprint
+    return blueprint
+
+
 def _require_login():
     if not current_user.is_authenticated:
         from ..extensions import login_manager
