@@ -11,7 +11,7 @@ import secrets
 
 from sqlalchemy import delete, func, insert, select, update
 
-from ..annual import service as annual_service
+from ..annual import records as annual_records, service as annual_service
 from ..audit.service import current_actor, record
 from ..core.db import utcnow
 from ..core.errors import Invalid
@@ -223,7 +223,7 @@ def _shuffle(s: BallotSession) -> int:
 def close(s: BallotSession, unit: OrgNode, *, reason: str = "by_hand") -> BallotSession:
     """Close the session; when enough ballots were cast (the anonymity
     threshold), write the counts into the annual review of every candidate
-    (through annual.service.save_review: validated and audited there)."""
+    (through annual.records.save_review: validated and audited there)."""
     if s.status != "open":
         raise Invalid({"session": [N_("The session is already closed.")]})
     db.session.refresh(s)
@@ -241,7 +241,7 @@ def close(s: BallotSession, unit: OrgNode, *, reason: str = "by_hand") -> Ballot
             Person.root_id == s.root_id, Person.id.in_(list(counts)))).scalars()}
         for pid in sorted(counts):
             if pid in people:
-                annual_service.save_review(a, people[pid], votes=counts[pid])
+                annual_records.save_review(a, people[pid], votes=counts[pid])
         s.applied = True
         s.note = None
     else:
