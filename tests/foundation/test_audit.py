@@ -579,3 +579,28 @@ def test_checkpoint_detects_rewound_heads_and_deleted_lanes(app, world, owner_en
     cp.write_text(json.dumps(doc))
     edited = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
     assert edited.exit_code == 1 and "signature does not verify" in edited.output
+
+
+def test_actor_is_always_the_authenticated_principal(app, world, backend):
+    """Inside an authenticated request an entry names the caller, whatever
+    actor the code passes or set (security finding 5)."""
+    from flask_login import login_user
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.auth.models import User
+
+    with app.test_request_context():
+        apply_scope(Scope.system("t"))
+        user = db.session.execute(select(User).where(User.username == "t1admin")).scalar_one()
+        login_user(user)
+        token = set_actor(Actor(None, "duoba_admin"))
+        try:
+            root, org = world.ids["P1-P"], world.ids["P1-T1"]
+            e1 = record("test.forged_actor", root_id=root, org_id=org, target_type="x",
+                        actor=Actor(1, "someone_else"))
+            e2 = record("test.forged_actor", root_id=root, org_id=org, target_type="x")
+        finally:
+            reset_actor(token)
+        assert (e1.actor_id, e1.actor_name) == (user.id, "t1admin")
+        assert (e2.actor_id, e2.actor_name) == (user.id, "t1admin")
+        db.session.rollback()
