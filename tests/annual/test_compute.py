@@ -172,7 +172,8 @@ def test_killed_process_leaves_previous_result(app, world, t1_seeded, runner, db
         jobs_before = db.session.execute(select(Job.id)).scalars().all()
         db.session.remove()
     env = dict(os.environ, KAOHE_DATABASE_URL=db_urls["app_url"], KAOHE_MIGRATE_DATABASE_URL=db_urls["owner_url"],
-               KAOHE_ANNUAL_PAUSE_AFTER_CHUNK="30", SECRET_KEY="t")
+               KAOHE_ANNUAL_PAUSE_AFTER_CHUNK="30",
+               KAOHE_SECRET_KEY="test-secret")  # the key the database was migrated with signs the scope
     kaohe = str(Path(sys.executable).with_name("kaohe"))
     proc = subprocess.Popen([kaohe, "annual", "compute", "P", "--year", str(YEAR), "--chunk-units", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -106,7 +106,11 @@ def test_verify_detects_a_rehashed_row(app, world, owner_engine, backend):
             {"h": new_hash, "i": e_id})
     result = _verify_cli(app)
     assert result.exit_code == 1
-    assert _problems(result) == ["  - province: seq 5: link to previous entry broken"], result.output
+    # The rehashed row itself has no valid MAC any more (the key is not in the database) ...
+    assert _problems(result) == [f"  - province: seq 4: entry {e_id} has no valid MAC (forged: written without "
+                                 "the audit key)",
+                                 # ... and the next link breaks.
+                                 "  - province: seq 5: link to previous entry broken"], result.output
 
 
 def test_verify_detects_a_deleted_row(app, world, owner_engine, backend):
@@ -288,7 +292,7 @@ def test_app_role_cannot_change_the_log(app, world, app_engine, backend):
         with app_engine.connect() as conn:
             with pytest.raises(Exception) as exc:
                 with conn.begin():
-                    _set_db_scope(conn, scope)
+                    with app.app_context(): _set_db_scope(conn, scope)  # noqa: E701  (signs with the app key)
                     conn.execute(text(sql))
             msg = str(exc.value)
             assert "permission denied" in msg or "append-only" in msg, msg
@@ -419,7 +423,7 @@ def _legacy_entries(conn, root_id: int, org_ids: list[int]) -> None:
 
 def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
     """A log written before lanes (one chain per province, entries of many
-    orgs) verifies after the upgrade as lane 0; new entries go to lanes; the
+    orgs) verifies after the upgrade as lane 0 (MACs included); new entries go to lanes; the
     downgrade refuses once lanes are in use (merging would rewrite the log)
     and works while everything is still in lane 0."""
     import uuid
@@ -443,7 +447,8 @@ def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
                           "KAOHE_JOBS_MODE": "sync"})
         with app.app_context():
             upgrade(revision="f6_auth_principal")
-        eng = create_engine(owner_url)
+        # Writing the legacy rows needs more than the owner before g1 (FORCEd RLS binds it): test only.
+        eng = create_engine(owner_url if backend == "sqlite" else databases.admin_url_for(owner_url))
         ids = {"P": 1, "T": 2, "D": 3}
         with eng.begin() as c:
             for key, parent, path, depth, kind in (("P", None, "/1/", 0, "province"), ("T", 1, "/1/2/", 1, "township"),
@@ -455,7 +460,8 @@ def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
                            "u": kind == "township", "t": "2026-11-30 08:00:00"})
             _legacy_entries(c, 1, [1, 2, 3, 2, 1, 3])
         with app.app_context():
-            upgrade(revision="f7_audit_lanes")
+            # Through f7 (lanes) to the head: g2_audit_mac signs the legacy entries too.
+            upgrade(revision="heads")
             apply_scope(Scope.system("t"))
             (report,) = verify()
             assert report.ok and report.entries == 6 and report.lanes == 1, report
@@ -508,3 +514,99 @@ def test_audit_entry_commits_with_the_change(app, world, backend):
         db.session.remove()
     assert after == before
     assert _verify_cli(app).exit_code == 0
+
+
+# -- keyed MACs, signed checkpoints (security finding 5) --------------------------------
+
+def _forge_append(owner_engine, root_id, lane, org_id, mac):
+    """Append an entry the way SQL alone can: the right seq, link and plain
+    hash, a false actor -- but no audit key."""
+    import datetime as dt
+
+    from kaohe.audit.service import entry_hash
+
+    with owner_engine.begin() as c:
+        seq, prev = c.execute(text("SELECT seq, hash FROM audit_head WHERE root_id = :r AND lane = :l"),
+                              {"r": root_id, "l": lane}).one()
+        row = {"root_id": root_id, "org_id": org_id, "lane": lane, "seq": seq + 1,
+               "created_at": dt.datetime(2026, 1, 1, 8, 0, 0), "actor_id": None, "actor_name": "duoba_admin",
+               "action": "annual.grade.adjust", "target_type": "person", "target_id": "1", "before": None,
+               "after": None, "reason": "forged", "prev_hash": prev}
+        row["hash"] = entry_hash(row)
+        c.execute(text("INSERT INTO audit_log (root_id, org_id, lane, seq, created_at, actor_id, actor_name, action, "
+                       "target_type, target_id, before, after, reason, prev_hash, hash, mac) VALUES (:root_id, "
+                       ":org_id, :lane, :seq, :created_at, :actor_id, :actor_name, :action, :target_type, :target_id, "
+                       "NULL, NULL, :reason, :prev_hash, :hash, :mac)"), {**row, "mac": mac})
+        c.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE root_id = :r AND lane = :l"),
+                  {"s": seq + 1, "h": row["hash"], "r": root_id, "l": lane})
+
+
+@pytest.mark.parametrize("mac", [None, "0" * 64])
+def test_forged_entry_with_correct_hash_is_detected(app, world, owner_engine, mac, backend):
+    assert _verify_cli(app).exit_code == 0
+    root = world.ids["P1-P"]
+    _forge_append(owner_engine, root, 0, root, mac)
+    result = _verify_cli(app)
+    assert result.exit_code == 1, result.output
+    assert any("has no valid MAC" in p for p in _problems(result)), result.output
+
+
+def test_checkpoint_detects_rewound_heads_and_deleted_lanes(app, world, owner_engine, tmp_path, backend):
+    cp = tmp_path / "heads.json"
+    out = app.test_cli_runner().invoke(args=["audit", "checkpoint", "--out", str(cp)])
+    assert out.exit_code == 0, out.output
+    ok = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert ok.exit_code == 0, ok.output
+    # Truncate a lane's tail and rewind its head: the chain alone still verifies.
+    root, t1 = world.ids["P1-P"], world.ids["P1-T1"]
+    last = _last_seq(owner_engine, root, t1)
+    with owner_engine.connect() as c:
+        prev_hash = c.execute(text("SELECT hash FROM audit_log WHERE root_id = :r AND lane = :l AND seq = :s"),
+                              {"r": root, "l": t1, "s": last - 1}).scalar_one()
+    _tamper(owner_engine, "DELETE FROM audit_log WHERE root_id = :r AND lane = :l AND seq = :s",
+            {"r": root, "l": t1, "s": last})
+    _tamper(owner_engine, "UPDATE audit_head SET seq = :s, hash = :h WHERE root_id = :r AND lane = :l",
+            {"s": last - 1, "h": prev_hash, "r": root, "l": t1})
+    # Delete every entry and head of the other province.
+    p2 = world.ids["P2-P"]
+    _tamper(owner_engine, "DELETE FROM audit_log WHERE root_id = :r", {"r": p2})
+    _tamper(owner_engine, "DELETE FROM audit_head WHERE root_id = :r", {"r": p2})
+    assert _verify_cli(app).exit_code == 0  # what the database alone can tell
+    bad = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert bad.exit_code == 1, bad.output
+    problems = "\n".join(_problems(bad))
+    assert f"province {root} lane {t1}: head at seq {last - 1}, the checkpoint has seq {last}" in problems
+    assert f"province {p2} lane 0:" in problems and "lane deleted" in problems
+    # A checkpoint file edited to match is refused.
+    import json
+
+    doc = json.loads(cp.read_text())
+    doc["lanes"] = [c for c in doc["lanes"] if c["root_id"] != p2]
+    cp.write_text(json.dumps(doc))
+    edited = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert edited.exit_code == 1 and "signature does not verify" in edited.output
+
+
+def test_actor_is_always_the_authenticated_principal(app, world, backend):
+    """Inside an authenticated request an entry names the caller, whatever
+    actor the code passes or set (security finding 5)."""
+    from flask_login import login_user
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.auth.models import User
+
+    with app.test_request_context():
+        apply_scope(Scope.system("t"))
+        user = db.session.execute(select(User).where(User.username == "t1admin")).scalar_one()
+        login_user(user)
+        token = set_actor(Actor(None, "duoba_admin"))
+        try:
+            root, org = world.ids["P1-P"], world.ids["P1-T1"]
+            e1 = record("test.forged_actor", root_id=root, org_id=org, target_type="x",
+                        actor=Actor(1, "someone_else"))
+            e2 = record("test.forged_actor", root_id=root, org_id=org, target_type="x")
+        finally:
+            reset_actor(token)
+        assert (e1.actor_id, e1.actor_name) == (user.id, "t1admin")
+        assert (e2.actor_id, e2.actor_name) == (user.id, "t1admin")
+        db.session.rollback()
