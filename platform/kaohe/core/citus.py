@@ -23,6 +23,7 @@ a new tenant table's migration calls ``tenant_primary_key(op, table)``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -174,7 +175,53 @@ def plan(conn) -> Plan:
 
 
 
-def distribute(conn, log=print) -> Plan:
+# -- row-level security on Citus ------------------------------------------------------------------
+# Citus refuses policies that contain a subquery (SubLink) on distributed and reference tables,
+# and a query inside a function evaluated on a shard may not read another Citus table unless
+# citus.allow_nested_distributed_execution is on for that function.  So on Citus the subtree test
+# of the policies (ORG_IN_SCOPE: a subquery on org_node) becomes a function call; org_node is a
+# reference table, so the function reads the copy on the node that evaluates the row.
+
+ORG_IN_SCOPE_FUNCTION = """
+CREATE OR REPLACE FUNCTION kaohe_org_in_scope(org bigint) RETURNS boolean
+LANGUAGE sql STABLE SET citus.allow_nested_distributed_execution = on AS
+$$ SELECT EXISTS (SELECT 1 FROM org_node o WHERE o.id = org AND o.root_id = kaohe_root()
+                  AND o.path LIKE ANY (kaohe_patterns())) $$
+"""
+
+_ONCE = re.compile(r"\(SELECT (kaohe_[a-z_]+\(\))\)(::[a-z]+\[\])?")
+
+
+def citus_policy_expr(kind: str) -> str:
+    """The policy of ``kind`` (core.rls) without subqueries, for Citus: the same rows."""
+    from . import rls
+
+    expr = rls.policy_expr(kind)
+    org = rls.ORG_IN_SCOPE.format(col="org_id")
+    expr = expr.replace(org, "(kaohe_whole_root() OR kaohe_org_in_scope(org_id))")
+    expr = _ONCE.sub(lambda m: m.group(1), expr)   # an InitPlan is a subquery too
+    if re.search(r"\bSELECT\b", expr, re.I):
+        raise ValueError(f"the {kind} policy has a subquery Citus cannot place: {expr}")
+    return expr
+
+
+def _nested_functions(conn) -> list[str]:
+    """Our SQL functions that read a table (they run on the workers inside shard queries)."""
+    rows = conn.execute(text(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public' AND p.proname LIKE 'kaohe%' AND p.prokind = 'f' "
+        "AND p.prosrc ~* '\\mfrom\\M' AND p.prorettype <> 'trigger'::regtype "
+        "AND NOT coalesce('citus.allow_nested_distributed_execution=on' = ANY (p.proconfig), false)")).all()
+    return [r[0] for r in rows]
+
+
+def _policies(conn, tables: list[str]) -> dict[str, str]:
+    rows = conn.execute(text("SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'public' "
+                             "AND tablename = ANY (:t)"), {"t": tables}).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def distribute(conn, policy_kinds: dict[str, str] | None = None, log=print) -> Plan:
     """Make the reference tables and distribute the tenant tables by root_id,
     co-located.  Idempotent: tables already placed are left alone.
 
@@ -197,6 +244,12 @@ def distribute(conn, log=print) -> Plan:
     conn.execute(text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
     for k in fks:
         conn.execute(text(f'ALTER TABLE "{k.table}" DROP CONSTRAINT "{k.name}"'))
+    policies = _policies(conn, sorted(pending))
+    for t, name in policies.items():
+        conn.execute(text(f'DROP POLICY "{name}" ON "{t}"'))
+    conn.execute(text(ORG_IN_SCOPE_FUNCTION))
+    for fn in _nested_functions(conn):
+        conn.execute(text(f"ALTER FUNCTION {fn} SET citus.allow_nested_distributed_execution = on"))
     for t in todo_ref:
         conn.execute(text("SELECT create_reference_table(:t)"), {"t": t})
         log(f"reference   {t}")
@@ -212,4 +265,11 @@ def distribute(conn, log=print) -> Plan:
     for k in fks:
         conn.execute(text(f'ALTER TABLE "{k.table}" ADD CONSTRAINT "{k.name}" {k.definition}'))
     log(f"{len(fks)} foreign keys re-created")
+    kinds = policy_kinds or {}
+    for t, name in policies.items():
+        if t not in kinds:
+            raise ValueError(f"{t} has a policy but no policy kind is known for it")
+        expr = citus_policy_expr(kinds[t])
+        conn.execute(text(f'CREATE POLICY "{name}" ON "{t}" USING ({expr}) WITH CHECK ({expr})'))
+    log(f"{len(policies)} row-level security policies re-created without subqueries")
     return plan(conn)
