@@ -251,8 +251,10 @@ def _register_distribute() -> None:
     @db_group.command("distribute")
     @click.option("--database-url", default=None,
                   help="Owner URL of the Citus coordinator (default KAOHE_MIGRATE_DATABASE_URL)")
+    @click.option("--shard-count", type=int, default=None,
+                  help="Shards per distributed table (default: citus.shard_count, 32)")
     @one_line_errors
-    def distribute(database_url):
+    def distribute(database_url, shard_count):
         """Distribute the tenant tables by root_id (co-located) and make the reference
         tables, on a database with the citus extension; idempotent.  Run it after
         `kaohe db upgrade`, as the owner."""
@@ -271,6 +273,8 @@ def _register_distribute() -> None:
                                                "on the coordinator and every worker first)")
                 if not conn.execute(text("SELECT 1 FROM alembic_version")).first():
                     raise click.ClickException("the database has no schema yet; run `kaohe db upgrade` first")
+                if shard_count:
+                    conn.execute(text("SELECT set_config('citus.shard_count', :n, true)"), {"n": str(shard_count)})
                 try:
                     p = citus.distribute(conn, policy_kinds(), log=click.echo)
                 except ValueError as exc:

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, delete, func, insert, select, update
 
+from ..core import citus
 from ..core.clock import local_today
 from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
@@ -351,7 +352,10 @@ def bulk_write(conn, table, columns: Sequence[str], rows: list[tuple] | None = N
                         batch, size = [], 0
                 if batch:
                     cp.write(batch[0][:0].join(batch))
-            cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp}")
+            if citus.is_citus(conn):    # Citus would COPY into the shards, which RLS refuses
+                citus.insert_from_temp(cur, conn, table, columns, tmp)
+            else:
+                cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp}")
         return
     if rows:
         conn.execute(insert(table), [dict(zip(columns, r)) for r in rows])

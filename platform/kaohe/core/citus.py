@@ -273,3 +273,34 @@ def distribute(conn, policy_kinds: dict[str, str] | None = None, log=print) -> P
         conn.execute(text(f'CREATE POLICY "{name}" ON "{t}" USING ({expr}) WITH CHECK ({expr})'))
     log(f"{len(policies)} row-level security policies re-created without subqueries")
     return plan(conn)
+
+
+# -- bulk writes ------------------------------------------------------------------------------------
+
+def is_citus(conn) -> bool:
+    """Whether ``conn`` (a SQLAlchemy connection) talks to a Citus coordinator; cached per DBAPI connection."""
+    if conn.dialect.name != "postgresql":
+        return False
+    info = conn.connection.info
+    if "kaohe_citus" not in info:
+        info["kaohe_citus"] = citus_present(conn)
+    return info["kaohe_citus"]
+
+
+def insert_from_temp(cur, conn, table, columns, tmp: str, batch: int = 1000) -> None:
+    """``INSERT INTO table SELECT ... FROM tmp`` for Citus: from a local temporary
+    table Citus would pull the rows to the coordinator and COPY them into the
+    shards, and PostgreSQL refuses COPY into a table with row-level security.
+    Multi-row INSERT ... VALUES goes to the shard as an INSERT, checked by the
+    policy.  ``cur`` is a psycopg cursor on ``conn``'s DBAPI connection."""
+    types = [conn.dialect.type_compiler_instance.process(table.c[c].type) for c in columns]
+    cols = ", ".join(columns)
+    one = "(" + ", ".join(f"CAST(%s AS {t})" for t in types) + ")"
+    with cur.connection.cursor() as reader:
+        reader.execute(f"SELECT {', '.join(f'{c}::text' for c in columns)} FROM {tmp}")
+        while True:
+            rows = reader.fetchmany(batch)
+            if not rows:
+                break
+            cur.execute(f"INSERT INTO {table.name} ({cols}) VALUES " + ", ".join([one] * len(rows)),
+                        [v for r in rows for v in r])

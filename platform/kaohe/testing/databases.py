@@ -62,6 +62,8 @@ def truncate_pg(owner_url: str) -> None:
         tables = [r[0] for r in c.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
         if tables:
+            if c.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first():
+                c.execute(text("SET citus.enable_unsafe_triggers = on"))   # Citus: the trigger is on every shard
             c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
             c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
