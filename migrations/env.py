@@ -34,7 +34,21 @@ def run_migrations_online():
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            _sync_scope_key(connection)
     engine.dispose()
+
+
+def _sync_scope_key(connection):
+    """Every upgrade stores this configuration's scope key (core.scopesig) in
+    the owner-only key table, so the database verifies what this app signs."""
+    if connection.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    from kaohe.core import scopesig
+
+    if connection.execute(text("SELECT to_regclass(:t)"), {"t": scopesig.KEY_TABLE}).scalar() is not None:
+        scopesig.sync_key(connection, scopesig.derive_key(current_app.config))
 
 
 if context.is_offline_mode():

@@ -106,3 +106,27 @@ def test_nginx_upload_limit_matches_the_app(tmp_path):
                    "X-Frame-Options"):
         assert header in nginx
     assert "location /static/" in nginx
+
+
+def test_ci_and_test_harness_migrate_as_the_owner_deploy_creates():
+    """Security finding 6: the test harness and CI migrate as a non-superuser
+    owner with exactly the attributes deploy/postgres-init/01-roles.sh gives it,
+    and set the schema up the same way."""
+    from kaohe.testing import databases
+
+    init = (DEPLOY / "postgres-init" / "01-roles.sh").read_text()
+
+    def attrs(role: str, text: str) -> set[str]:
+        m = re.search(rf"CREATE ROLE \$?{{?{role}}}?\s+(.*?);", text)
+        assert m, role
+        return {w for w in m.group(1).split() if re.fullmatch(r"[A-Z]+", w) and w != "PASSWORD"}
+
+    assert attrs("kaohe_owner", init) == set(databases.OWNER_ATTRS.split())
+    assert attrs("kaohe_app", init) == set(databases.APP_ATTRS.split())
+    assert "NOSUPERUSER" in databases.OWNER_ATTRS
+    for stmt in ("ALTER SCHEMA public OWNER TO", "REVOKE ALL ON SCHEMA public FROM PUBLIC",
+                 "GRANT USAGE ON SCHEMA public TO"):
+        assert stmt in init
+        assert stmt in (ROOT / "platform" / "kaohe" / "testing" / "databases.py").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert attrs("OWNER_ROLE", ci) == set(databases.OWNER_ATTRS.split())

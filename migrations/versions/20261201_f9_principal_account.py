@@ -30,7 +30,7 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         # The result type changes, which CREATE OR REPLACE cannot do.
         op.execute(principal.DROP_SQL)
-        op.execute(principal.FUNCTIONS_SQL)
+        op.execute(principal.functions_sql(legacy=True))
 
 
 def downgrade():

@@ -145,26 +145,41 @@ def register(app) -> None:
 
     audit = AppGroup("audit", help="The audit log.")
 
-    @audit.command("verify")
-    @click.option("--province", "province_code", default=None, help="Only this province (code)")
-    @one_line_errors
-    def audit_verify(province_code):
-        """Recompute every province's hash chain; exit 1 on any break."""
+    def _province_roots(province_code):
         from sqlalchemy import select
 
-        from .audit.service import verify
         from .extensions import db
         from .tenancy.models import OrgNode
+
+        if not province_code:
+            return None
+        prov = db.session.execute(select(OrgNode).where(OrgNode.parent_id.is_(None),
+                                                        OrgNode.code == province_code)).scalar_one_or_none()
+        if prov is None:
+            raise click.ClickException(f"unknown province code {province_code}")
+        return [prov.id]
+
+    @audit.command("verify")
+    @click.option("--province", "province_code", default=None, help="Only this province (code)")
+    @click.option("--checkpoint", "checkpoint_file", default=None, type=click.Path(dir_okay=False),
+                  help="Also check the lanes against a file written by `kaohe audit checkpoint`")
+    @one_line_errors
+    def audit_verify(province_code, checkpoint_file):
+        """Recompute every province's hash chain (and MACs); exit 1 on any break."""
+        import json
+
+        from .audit.service import verify, verify_checkpoint
         from .tenancy.scope import Scope, apply_scope
 
         apply_scope(Scope.system("audit-verify"))
-        roots = None
-        if province_code:
-            prov = db.session.execute(select(OrgNode).where(OrgNode.parent_id.is_(None),
-                                                            OrgNode.code == province_code)).scalar_one_or_none()
-            if prov is None:
-                raise click.ClickException(f"unknown province code {province_code}")
-            roots = [prov.id]
+        roots = _province_roots(province_code)
+        doc = None
+        if checkpoint_file:
+            try:
+                with open(checkpoint_file, encoding="utf-8") as f:
+                    doc = json.load(f)
+            except (OSError, ValueError) as exc:
+                raise click.ClickException(f"cannot read checkpoint {checkpoint_file}: {exc}")
         reports = verify(roots)
         bad = 0
         for r in reports:
@@ -173,8 +188,50 @@ def register(app) -> None:
             for p in r.problems[:20]:
                 click.echo(f"  - {p}")
             bad += 0 if r.ok else 1
+        if doc is not None:
+            problems = verify_checkpoint(doc, roots)
+            click.echo(f"checkpoint {checkpoint_file}: {'ok' if not problems else 'BROKEN'}")
+            for p in problems[:50]:
+                click.echo(f"  - {p}")
+            bad += 1 if problems else 0
         if bad:
             raise click.ClickException(f"{bad} chain(s) broken")
+
+    @audit.command("checkpoint")
+    @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+                  help="File to write the signed lane heads to (keep it outside the database)")
+    @one_line_errors
+    def audit_checkpoint(out_file):
+        """Write every lane's head (province, lane, seq, hash), signed with the audit key."""
+        import json
+
+        from .audit.service import checkpoint
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("audit-checkpoint"))
+        doc = checkpoint()
+        try:
+            with open(out_file, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1, sort_keys=True)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out_file}: {exc}")
+        click.echo(f"{len(doc['lanes'])} lane head(s) written to {out_file}")
+
+    @audit.command("reconcile")
+    @click.option("--province", "province_code", default=None, help="Only this province (code)")
+    @one_line_errors
+    def audit_reconcile(province_code):
+        """List rows whose live value differs from their last audited after-state; exit 1 if any."""
+        from .audit.service import reconcile
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("audit-reconcile"))
+        rows = reconcile(_province_roots(province_code))
+        for line in rows:
+            click.echo(line)
+        if rows:
+            raise click.ClickException(f"{len(rows)} row(s) changed behind the audit log's back")
+        click.echo("reconciled: every audited value matches its last audit entry")
 
     app.cli.add_command(audit)
 

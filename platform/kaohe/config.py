@@ -67,6 +67,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Migrations may run as a more privileged role (the table owner).
         "KAOHE_MIGRATE_DATABASE_URL": env.get("KAOHE_MIGRATE_DATABASE_URL") or db_url,
         "KAOHE_APP_ROLE": env.get("KAOHE_APP_ROLE", "kaohe_app"),
+        # Signs the database scope (core.scopesig) and the audit log (audit.mac);
+        # unset: derived from SECRET_KEY.  Never stored where the app role can read it.
+        "KAOHE_SCOPE_KEY": env.get("KAOHE_SCOPE_KEY") or None,
+        "KAOHE_AUDIT_KEY": env.get("KAOHE_AUDIT_KEY") or None,
         "KAOHE_REDIS_URL": env.get("KAOHE_REDIS_URL") or None,
         "KAOHE_RQ_QUEUE": env.get("KAOHE_RQ_QUEUE") or "kaohe",
         # "thread" (web default), "sync" (CLI/tests) or "rq" when Redis is set.

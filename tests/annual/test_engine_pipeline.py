@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kaohe.annual import engine
 from kaohe.extensions import db
+from kaohe.testing import databases
 
 from .conftest import YEAR
 
@@ -60,7 +61,7 @@ def _talks(root_id):
 def province(app, db_urls):
     from kaohe.annual.synthetic import build_synthetic_province
 
-    return build_synthetic_province(1500, db_urls["owner_url"], year=YEAR, code="SYN")
+    return build_synthetic_province(1500, databases.admin_url_for(db_urls["owner_url"]), year=YEAR, code="SYN")
 
 
 def _compute(app, info, **kw):

@@ -20,6 +20,7 @@ from kaohe.jobs.models import Job
 from kaohe.people.models import Person
 from kaohe.tenancy.models import OrgNode
 from kaohe.tenancy.scope import Scope, apply_scope
+from kaohe.testing import databases
 from kaohe.testing.world import PASSWORD
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -201,7 +202,7 @@ def matrix(db_urls, tmp_path, tmp_path_factory):
         if backend == "sqlite":
             shutil.copyfile(snap["file"], sqlite_path)
         else:
-            _pg_restore_rows(db_urls["owner_url"], snap["rows"])
+            _pg_restore_rows(databases.admin_url_for(db_urls["owner_url"]), snap["rows"])
         app = make_app(db_urls, tmp_path)
     else:
         app = make_app(db_urls, tmp_path)
@@ -243,7 +244,7 @@ def fingerprint(app) -> dict:
 
 @pytest.fixture
 def owner_engine(db_urls):
-    """An engine as the table owner (superuser on PostgreSQL): for tampering."""
+    """An engine as the table owner (the non-superuser owner on PostgreSQL, as deploy/ creates it): for tampering."""
     eng = create_engine(db_urls["owner_url"])
     yield eng
     eng.dispose()

@@ -288,7 +288,7 @@ def test_app_role_cannot_change_the_log(app, world, app_engine, backend):
         with app_engine.connect() as conn:
             with pytest.raises(Exception) as exc:
                 with conn.begin():
-                    _set_db_scope(conn, scope)
+                    with app.app_context(): _set_db_scope(conn, scope)  # noqa: E701  (signs with the app key)
                     conn.execute(text(sql))
             msg = str(exc.value)
             assert "permission denied" in msg or "append-only" in msg, msg
@@ -508,3 +508,74 @@ def test_audit_entry_commits_with_the_change(app, world, backend):
         db.session.remove()
     assert after == before
     assert _verify_cli(app).exit_code == 0
+
+
+# -- keyed MACs, signed checkpoints (security finding 5) --------------------------------
+
+def _forge_append(owner_engine, root_id, lane, org_id, mac):
+    """Append an entry the way SQL alone can: the right seq, link and plain
+    hash, a false actor -- but no audit key."""
+    import datetime as dt
+
+    from kaohe.audit.service import entry_hash
+
+    with owner_engine.begin() as c:
+        seq, prev = c.execute(text("SELECT seq, hash FROM audit_head WHERE root_id = :r AND lane = :l"),
+                              {"r": root_id, "l": lane}).one()
+        row = {"root_id": root_id, "org_id": org_id, "lane": lane, "seq": seq + 1,
+               "created_at": dt.datetime(2026, 1, 1, 8, 0, 0), "actor_id": None, "actor_name": "duoba_admin",
+               "action": "annual.grade.adjust", "target_type": "person", "target_id": "1", "before": None,
+               "after": None, "reason": "forged", "prev_hash": prev}
+        row["hash"] = entry_hash(row)
+        c.execute(text("INSERT INTO audit_log (root_id, org_id, lane, seq, created_at, actor_id, actor_name, action, "
+                       "target_type, target_id, before, after, reason, prev_hash, hash, mac) VALUES (:root_id, "
+                       ":org_id, :lane, :seq, :created_at, :actor_id, :actor_name, :action, :target_type, :target_id, "
+                       "NULL, NULL, :reason, :prev_hash, :hash, :mac)"), {**row, "mac": mac})
+        c.execute(text("UPDATE audit_head SET seq = :s, hash = :h WHERE root_id = :r AND lane = :l"),
+                  {"s": seq + 1, "h": row["hash"], "r": root_id, "l": lane})
+
+
+@pytest.mark.parametrize("mac", [None, "0" * 64])
+def test_forged_entry_with_correct_hash_is_detected(app, world, owner_engine, mac, backend):
+    assert _verify_cli(app).exit_code == 0
+    root = world.ids["P1-P"]
+    _forge_append(owner_engine, root, 0, root, mac)
+    result = _verify_cli(app)
+    assert result.exit_code == 1, result.output
+    assert any("has no valid MAC" in p for p in _problems(result)), result.output
+
+
+def test_checkpoint_detects_rewound_heads_and_deleted_lanes(app, world, owner_engine, tmp_path, backend):
+    cp = tmp_path / "heads.json"
+    out = app.test_cli_runner().invoke(args=["audit", "checkpoint", "--out", str(cp)])
+    assert out.exit_code == 0, out.output
+    ok = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert ok.exit_code == 0, ok.output
+    # Truncate a lane's tail and rewind its head: the chain alone still verifies.
+    root, t1 = world.ids["P1-P"], world.ids["P1-T1"]
+    last = _last_seq(owner_engine, root, t1)
+    with owner_engine.connect() as c:
+        prev_hash = c.execute(text("SELECT hash FROM audit_log WHERE root_id = :r AND lane = :l AND seq = :s"),
+                              {"r": root, "l": t1, "s": last - 1}).scalar_one()
+    _tamper(owner_engine, "DELETE FROM audit_log WHERE root_id = :r AND lane = :l AND seq = :s",
+            {"r": root, "l": t1, "s": last})
+    _tamper(owner_engine, "UPDATE audit_head SET seq = :s, hash = :h WHERE root_id = :r AND lane = :l",
+            {"s": last - 1, "h": prev_hash, "r": root, "l": t1})
+    # Delete every entry and head of the other province.
+    p2 = world.ids["P2-P"]
+    _tamper(owner_engine, "DELETE FROM audit_log WHERE root_id = :r", {"r": p2})
+    _tamper(owner_engine, "DELETE FROM audit_head WHERE root_id = :r", {"r": p2})
+    assert _verify_cli(app).exit_code == 0  # what the database alone can tell
+    bad = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert bad.exit_code == 1, bad.output
+    problems = "\n".join(_problems(bad))
+    assert f"province {root} lane {t1}: head at seq {last - 1}, the checkpoint has seq {last}" in problems
+    assert f"province {p2} lane 0:" in problems and "lane deleted" in problems
+    # A checkpoint file edited to match is refused.
+    import json
+
+    doc = json.loads(cp.read_text())
+    doc["lanes"] = [c for c in doc["lanes"] if c["root_id"] != p2]
+    cp.write_text(json.dumps(doc))
+    edited = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
+    assert edited.exit_code == 1 and "signature does not verify" in edited.output

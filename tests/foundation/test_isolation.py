@@ -30,6 +30,7 @@ from kaohe.core.db import tenant_tables
 from kaohe.extensions import db
 from kaohe.tenancy.scope import Scope, _set_db_scope
 
+from kaohe.testing import databases
 from kaohe.testing.world import PASSWORD
 
 from .conftest import PageClient, fingerprint
@@ -705,7 +706,7 @@ def test_raw_select_returns_only_in_scope_rows(app, world, iso, bearer, owner_en
             expected = _expected_rows(owner_engine, table, scope)
             with app_engine.connect() as conn:
                 with conn.begin():
-                    _set_db_scope(conn, scope)
+                    with app.app_context(): _set_db_scope(conn, scope)  # noqa: E701  (signs with the app key)
                     rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
             assert len(rows) == expected, f"{username}: SELECT * FROM {table} gave {len(rows)}, expected {expected}"
             for row in rows:
@@ -735,8 +736,8 @@ def test_no_scope_sees_nothing(app, world, iso, app_engine, backend):
 
 @pytest.mark.pg
 def test_scope_does_not_leak_into_the_next_transaction(app, world, iso, backend):
-    """set_config(..., true) is transaction-local: a pooled connection handed
-    to the next transaction carries no scope (SET instead of SET LOCAL would)."""
+    """SET LOCAL is transaction-local: a pooled connection handed to the next
+    transaction carries no scope (SET instead of SET LOCAL would)."""
     scope = _scope_of(app, world, "t1admin")
     eng = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0)
     try:
@@ -744,14 +745,13 @@ def test_scope_does_not_leak_into_the_next_transaction(app, world, iso, backend)
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
             conn.rollback()
             with conn.begin():
-                _set_db_scope(conn, scope)
+                with app.app_context(): _set_db_scope(conn, scope)  # noqa: E701  (signs with the app key)
                 assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() > 0
-                assert conn.execute(text("SELECT current_setting('kaohe.root_id', true)")).scalar_one() == str(
-                    scope.root_id)
+                assert conn.execute(text("SELECT (kaohe_scope()).root_id")).scalar_one() == scope.root_id
         with eng.connect() as conn:  # the same pooled connection
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
             assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() == 0
-            assert conn.execute(text("SELECT coalesce(current_setting('kaohe.root_id', true), '')")).scalar_one() == ""
+            assert conn.execute(text("SELECT coalesce(current_setting('kaohe.scope', true), '')")).scalar_one() == ""
             conn.rollback()
     finally:
         eng.dispose()
@@ -793,7 +793,8 @@ def test_refuses_privileged_role_when_asked(db_urls, tmp_path, backend):
     from kaohe.core.dbrole import PrivilegedDatabaseRole, check_database_role
 
     cfg = {"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
-           "SQLALCHEMY_DATABASE_URI": db_urls["owner_url"], "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": True}
+           "SQLALCHEMY_DATABASE_URI": databases.admin_url_for(db_urls["owner_url"]),
+           "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": True}
     app = create_app(cfg)
     with app.app_context():
         with pytest.raises(PrivilegedDatabaseRole) as exc:
@@ -812,7 +813,8 @@ def test_warns_only_in_development(db_urls, tmp_path, caplog, backend):
     from kaohe.core.dbrole import check_database_role
 
     cfg = {"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
-           "SQLALCHEMY_DATABASE_URI": db_urls["owner_url"], "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": False}
+           "SQLALCHEMY_DATABASE_URI": databases.admin_url_for(db_urls["owner_url"]),
+           "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": False}
     app = create_app(cfg)
     with app.app_context():
         with caplog.at_level("WARNING"):
@@ -833,6 +835,7 @@ def test_refuses_table_owner(db_urls, owner_engine, tmp_path, backend):
     from kaohe.core.dbrole import PrivilegedDatabaseRole, check_database_role
 
     role = f"kaohe_owner_{uuid.uuid4().hex[:6]}"
+    owner_engine = create_engine(databases.admin_url_for(db_urls["owner_url"]))  # CREATE ROLE needs more
     with owner_engine.connect() as c:
         c.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
         c.execute(text(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}"))
@@ -849,10 +852,11 @@ def test_refuses_table_owner(db_urls, owner_engine, tmp_path, backend):
             db.engine.dispose()
     finally:
         with owner_engine.connect() as c:
-            c.execute(text("ALTER TABLE login_throttle OWNER TO postgres"))
+            c.execute(text(f"ALTER TABLE login_throttle OWNER TO {databases.OWNER_ROLE}"))
             c.execute(text(f"REVOKE ALL ON SCHEMA public FROM {role}"))
             c.execute(text(f"DROP ROLE {role}"))
             c.commit()
+        owner_engine.dispose()
 
 
 @pytest.mark.pg

@@ -60,9 +60,12 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
             own.execute("ALTER TABLE bench_floor_result ALTER COLUMN id SET DEFAULT nextval('bench_floor_seq')")
         t0 = time.perf_counter()
         with psycopg.connect(_libpq(app_url)) as conn:
-            conn.execute("SELECT set_config('kaohe.root_id', %(root)s, true), set_config('kaohe.patterns', %(patterns)s, true),"
-                         " set_config('kaohe.ancestors', %(ancestors)s, true), set_config('kaohe.all_roots', %(all_roots)s, true),"
-                         " set_config('kaohe.whole_root', %(whole)s, true)", scope_params)
+            from ..core import scopesig
+
+            # The province's signed scope, bound to this connection (as the app sends it).
+            signed = scopesig.sign(scope_params["key"], scopesig.payload(
+                Scope.province(scope_params["root_id"]), pid=conn.info.backend_pid))
+            conn.execute(scopesig.set_local_sql(signed))
             for q in inputs:
                 with conn.cursor().copy(f"COPY ({q}) TO STDOUT") as cp:
                     for _chunk in cp:
@@ -125,7 +128,8 @@ def bench_annual(n, levels, database, year, keep):
     rows = []
     try:
         for size in sizes:
-            info = build_synthetic_province(size, owner_url, year=year, code=f"BENCH{size}")
+            info = build_synthetic_province(size, databases.admin_url_for(owner_url), year=year,
+                                            code=f"BENCH{size}")
             with app.app_context():
                 scope = Scope.province(info["root_id"], label="bench")
                 apply_scope(scope)
@@ -140,8 +144,9 @@ def bench_annual(n, levels, database, year, keep):
                 finally:
                     reset_actor(token)
                 peak = peak_rss_mb()
-                params = {"root": str(info["root_id"]), "patterns": "{" + f'"/{info["root_id"]}/%"' + "}",
-                          "ancestors": "{}", "all_roots": "", "whole": "on"}
+                from ..core.scopesig import derive_key
+
+                params = {"root_id": info["root_id"], "key": derive_key(app.config)}
                 run_sql = (f"SELECT current_run_id FROM annual_assessment WHERE root_id = {info['root_id']} "
                            f"AND year = {year}")
                 db.session.remove()

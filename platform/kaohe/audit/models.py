@@ -36,6 +36,9 @@ class AuditEntry(TenantMixin, db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # HMAC-SHA256 of ``hash`` under the audit key (config, never in the
+    # database): SQL alone cannot write an entry that verifies.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         tenant_fk("org_id"),

@@ -15,12 +15,20 @@ its head to the new last entry, or rewriting a whole suffix with fresh
 hashes -- the chain is self-consistent again.  With one chain only the
 province's most recent entries were exposed that way; with lanes the most
 recent entries of every lane are (a quiet unit's last entries may be old).
-Only copies of the heads kept outside the database (backups) pin those."""
+Only copies of the heads kept outside the database pin those: ``kaohe audit
+checkpoint`` writes them, signed, to a file, and ``verify --checkpoint``
+checks every lane still reaches each checkpointed (seq, hash).
+
+Every entry also carries ``mac``, HMAC-SHA256 of its hash under the audit key
+(``KAOHE_AUDIT_KEY``, by default derived from the secret key; it is not in the
+database), so an entry inserted or rewritten with SQL alone -- even with a
+correct plain hash -- does not verify."""
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -94,6 +102,21 @@ def entry_hash(e: AuditEntry | dict) -> str:
 LANE_OPEN = "audit.lane.open"
 
 
+def audit_key(config: dict | None = None) -> bytes:
+    if config is None:
+        from flask import current_app
+
+        config = current_app.config
+    explicit = config.get("KAOHE_AUDIT_KEY")
+    if explicit:
+        return hashlib.sha256(b"kaohe-audit-key:" + str(explicit).encode()).digest()
+    return hmac.new(str(config.get("SECRET_KEY") or "").encode(), b"kaohe-audit-key-v1", hashlib.sha256).digest()
+
+
+def entry_mac(key: bytes, entry_hash_hex: str) -> str:
+    return hmac.new(key, b"entry:" + entry_hash_hex.encode(), hashlib.sha256).hexdigest()
+
+
 def lane_of(root_id: int, org_id: int) -> int:
     """The chain an entry of ``org_id`` goes to: 0 for the province itself."""
     return 0 if org_id == root_id else org_id
@@ -140,6 +163,7 @@ def _append(head: AuditHead, *, action: str, org_id: int, target_type: str, targ
         target_id=target_id, before=before, after=after, reason=reason, prev_hash=head.hash,
     )
     entry.hash = entry_hash(entry)
+    entry.mac = entry_mac(audit_key(), entry.hash)
     head.seq = entry.seq
     head.hash = entry.hash
     db.session.add(entry)
@@ -211,6 +235,7 @@ def verify_province(root_id: int, batch: int = 5000) -> ChainReport:
     (lane, seq) order, in batches (memory constant in the entries; the heads
     and the set of opened lanes are held, one small item per lane)."""
     label = _Labels(root_id)
+    key = audit_key()
     problems: list[str] = []
     heads = {lane: (seq, h) for lane, seq, h in db.session.execute(
         select(AuditHead.lane, AuditHead.seq, AuditHead.hash).where(AuditHead.root_id == root_id))}
@@ -246,6 +271,9 @@ def verify_province(root_id: int, batch: int = 5000) -> ChainReport:
             problems.append(f"{label(lane)}: seq {e.seq}: link to previous entry broken")
         if entry_hash(e) != e.hash:
             problems.append(f"{label(lane)}: seq {e.seq}: content does not match its hash (entry {e.id} altered)")
+        elif e.mac is None or not hmac.compare_digest(e.mac, entry_mac(key, e.hash)):
+            problems.append(f"{label(lane)}: seq {e.seq}: entry {e.id} has no valid MAC (forged: written "
+                            "without the audit key)")
         if lane != 0 and e.org_id != lane:
             problems.append(f"{label(lane)}: seq {e.seq}: entry {e.id} of org {e.org_id} is in the wrong lane "
                             "(moved)")
@@ -273,3 +301,109 @@ def verify(root_ids: Iterable[int] | None = None, batch: int = 5000) -> list[Cha
     if root_ids is None:
         root_ids = _province_ids()
     return [verify_province(root_id, batch) for root_id in root_ids]
+
+
+# -- checkpoints: the heads, signed, kept outside the database ----------------------
+
+def checkpoint() -> dict:
+    """Every lane's head (one statement), signed with the audit key."""
+    rows = db.session.execute(select(AuditHead.root_id, AuditHead.lane, AuditHead.seq, AuditHead.hash)
+                              .order_by(AuditHead.root_id, AuditHead.lane)).all()
+    lanes = [{"root_id": r, "lane": la, "seq": s, "hash": h} for r, la, s, h in rows]
+    body = {"version": 1, "created_at": _ts(utcnow()), "lanes": lanes}
+    return {**body, "mac": _checkpoint_mac(body)}
+
+
+def _checkpoint_mac(body: dict) -> str:
+    data = json.dumps({k: body[k] for k in ("version", "created_at", "lanes")}, sort_keys=True,
+                      separators=(",", ":"))
+    return hmac.new(audit_key(), b"checkpoint:" + data.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_checkpoint(doc: dict, root_ids: Iterable[int] | None = None) -> list[str]:
+    """Problems between a checkpoint and the live log: a lane gone, a head
+    behind the checkpoint (tail truncated, head rewound), or the entry at the
+    checkpointed seq no longer carrying the checkpointed hash (suffix
+    rewritten).  Two statements, whatever the number of lanes."""
+    if not isinstance(doc, dict) or not hmac.compare_digest(str(doc.get("mac", "")), _checkpoint_mac(doc)):
+        return ["checkpoint: signature does not verify (altered, or another audit key)"]
+    wanted = set(root_ids) if root_ids is not None else None
+    lanes = [c for c in doc["lanes"] if wanted is None or c["root_id"] in wanted]
+    if not lanes:
+        return []
+    roots = sorted({c["root_id"] for c in lanes})
+    heads = {(r, la): (s, h) for r, la, s, h in db.session.execute(
+        select(AuditHead.root_id, AuditHead.lane, AuditHead.seq, AuditHead.hash)
+        .where(AuditHead.root_id.in_(roots)))}
+    from sqlalchemy import tuple_
+
+    keys = [(c["root_id"], c["lane"], c["seq"]) for c in lanes if c["seq"] > 0]
+    at = {}
+    for i in range(0, len(keys), 2000):
+        at.update({(r, la, s): h for r, la, s, h in db.session.execute(
+            select(AuditEntry.root_id, AuditEntry.lane, AuditEntry.seq, AuditEntry.hash)
+            .where(tuple_(AuditEntry.root_id, AuditEntry.lane, AuditEntry.seq).in_(keys[i:i + 2000])))})
+    problems = []
+    for c in lanes:
+        where = f"province {c['root_id']} lane {c['lane']}"
+        head = heads.get((c["root_id"], c["lane"]))
+        if head is None:
+            problems.append(f"{where}: in the checkpoint at seq {c['seq']} but has no head now (lane deleted)")
+        elif head[0] < c["seq"]:
+            problems.append(f"{where}: head at seq {head[0]}, the checkpoint has seq {c['seq']} "
+                            "(tail truncated, head rewound)")
+        elif c["seq"] > 0 and at.get((c["root_id"], c["lane"], c["seq"])) != c["hash"]:
+            problems.append(f"{where}: seq {c['seq']} is missing or no longer has the checkpointed hash "
+                            "(entries removed or rewritten)")
+    return problems
+
+
+# -- reconcile: live values against the last audited after-state -------------------
+
+def _rating_state(scores) -> tuple[Any, str]:
+    canon = canonical(scores)
+    return canon, hashlib.sha256(json.dumps(scores, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reconcile(root_ids: Iterable[int] | None = None) -> list[str]:
+    """Rows whose live value differs from the after-state of their last audit
+    entry (changed behind the log's back).  One statement per kind: the live
+    rows joined with their latest entry (streamed, compared in Python)."""
+    from sqlalchemy import and_, cast, func, String as SaString
+
+    from ..routine.models import Rating
+
+    out: list[str] = []
+    latest = (select(AuditEntry.target_id.label("tid"), func.max(AuditEntry.id).label("eid"))
+              .where(AuditEntry.target_type == "routine_rating",
+                     AuditEntry.action.in_(("routine.rating.submit", "routine.rating.adjust")))
+              .group_by(AuditEntry.target_id))
+    if root_ids is not None:
+        latest = latest.where(AuditEntry.root_id.in_(list(root_ids)))
+    latest = latest.subquery()
+    stmt = (select(Rating.id, Rating.root_id, Rating.scores, AuditEntry.after, AuditEntry.seq, AuditEntry.lane)
+            .join(latest, latest.c.tid == cast(Rating.id, SaString))
+            .join(AuditEntry, AuditEntry.id == latest.c.eid)
+            .where(Rating.submitted_at.isnot(None))
+            .execution_options(yield_per=5000))
+    if root_ids is not None:
+        stmt = stmt.where(Rating.root_id.in_(list(root_ids)))
+    for rid, root, scores, after, seq, lane in db.session.execute(stmt):
+        after = after or {}
+        canon, digest = _rating_state(scores)
+        if "scores" in after:
+            same = after["scores"] == canon
+        else:
+            same = after.get("scores_digest") == digest
+        if not same:
+            out.append(f"province {root}: routine_rating {rid}: scores differ from the audited after-state "
+                       f"(lane {lane} seq {seq})")
+    # Submitted ratings that no audit entry ever described.
+    unaudited = (select(Rating.id, Rating.root_id)
+                 .where(Rating.submitted_at.isnot(None),
+                        ~select(latest.c.tid).where(latest.c.tid == cast(Rating.id, SaString)).exists()))
+    if root_ids is not None:
+        unaudited = unaudited.where(Rating.root_id.in_(list(root_ids)))
+    for rid, root in db.session.execute(unaudited):
+        out.append(f"province {root}: routine_rating {rid}: submitted but never audited")
+    return out

@@ -7,11 +7,11 @@ Read with the ordinary scoped queries that took a scope switch per step
 request did any work of its own.
 
 Here it is one statement.  On PostgreSQL it calls a SQL function (created by
-the migration ``f6_auth_principal``) that runs with ``kaohe.all_roots`` on
-for its own duration only (a ``SET`` clause, restored when the function
-returns) and returns rows only for the holder of the credential: the token
-whose digest is given, or the user whose id *and* current session token are
-given.  Knowing either is being that user, so the function reveals nothing
+the migration ``g1_signed_scope``): SECURITY DEFINER, owned by the schema
+owner, whom the RLS policies let through (see core.scopesig), so it needs no
+widening setting the app could set itself; it returns rows only for the
+holder of the credential: the token whose digest is given, or the user whose
+id *and* current session token are given.  Knowing either is being that user, so the function reveals nothing
 the caller does not already own.  On SQLite (no RLS) the same join runs as a
 plain statement.
 """
@@ -48,23 +48,35 @@ _GRANTS = (_USER_SQL + ", g.role::text, g.org_id, g.root_id, o.path::text FROM {
            " LEFT JOIN role_grant g ON g.user_id = u.id LEFT JOIN org_node o ON o.id = g.org_id")
 
 
-def _function(signature: str, query: str) -> str:
-    """A principal lookup: runs with kaohe.all_roots on for its own duration
-    only (the SET clause is undone when it returns); plpgsql keeps its plan."""
+def _function(signature: str, query: str, legacy: bool = False) -> str:
+    """A principal lookup: SECURITY DEFINER as the schema owner (whom the
+    policies let through), with a fixed search_path; plpgsql keeps its plan.
+    ``legacy``: the form f9_principal_account created (kaohe.all_roots on in
+    the body for its own duration), kept for that migration."""
+    if legacy:
+        return (f"CREATE OR REPLACE FUNCTION {signature} RETURNS {_RETURNS} LANGUAGE plpgsql STABLE AS $$ "
+                "DECLARE prev text := current_setting('kaohe.all_roots', true); BEGIN "
+                f"PERFORM set_config('kaohe.all_roots', 'on', true); RETURN QUERY {query}; "
+                "PERFORM set_config('kaohe.all_roots', coalesce(prev, ''), true); END $$;\n")
     return (f"CREATE OR REPLACE FUNCTION {signature} RETURNS {_RETURNS} LANGUAGE plpgsql STABLE "
-            f"SET kaohe.all_roots = 'on' AS $$ BEGIN RETURN QUERY {query}; END $$;\n")
+            "SECURITY DEFINER SET search_path = pg_catalog, public "
+            f"AS $$ BEGIN RETURN QUERY {query}; END $$;\n")
 
 
-FUNCTIONS_SQL = (
-    _function("kaohe_token_principal(digest text)",
-              "SELECT u.id, u.root_id, u.active, t.id, t.expires_at, t.revoked_at, "
-              + _GRANTS.format(src="api_token t JOIN user_account u ON u.id = t.user_id")
-              + " WHERE t.token_hash = digest")
-    + _function("kaohe_session_principal(uid bigint, session text)",
-                "SELECT u.id, u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, "
-                + _GRANTS.format(src="user_account u")
-                + " WHERE u.id = uid AND u.session_token = session AND session <> ''")
-)
+def functions_sql(legacy: bool = False) -> str:
+    return (
+        _function("kaohe_token_principal(digest text)",
+                  "SELECT u.id, u.root_id, u.active, t.id, t.expires_at, t.revoked_at, "
+                  + _GRANTS.format(src="api_token t JOIN user_account u ON u.id = t.user_id")
+                  + " WHERE t.token_hash = digest", legacy)
+        + _function("kaohe_session_principal(uid bigint, session text)",
+                    "SELECT u.id, u.root_id, u.active, NULL::bigint, NULL::timestamptz, NULL::timestamptz, "
+                    + _GRANTS.format(src="user_account u")
+                    + " WHERE u.id = uid AND u.session_token = session AND session <> ''", legacy)
+    )
+
+
+FUNCTIONS_SQL = functions_sql()
 
 DROP_SQL = ("DROP FUNCTION IF EXISTS kaohe_token_principal(text);"
             "DROP FUNCTION IF EXISTS kaohe_session_principal(bigint, text);")

@@ -1,13 +1,21 @@
 """PostgreSQL Row-Level Security: the last wall between tenants.
 
-The scope arrives per transaction as custom settings (see tenancy.scope):
-kaohe.root_id, kaohe.patterns (path LIKE patterns), kaohe.ancestors,
-kaohe.whole_root, kaohe.all_roots, kaohe.user_id, kaohe.login_name,
-kaohe.token_hash.  Unset means empty, and empty sees nothing: a job or query
-run without a scope fails closed.  Migrations call these helpers for every
-table that carries root_id, and a test checks none is missed."""
+The scope arrives per transaction as ONE signed setting, ``kaohe.scope``
+(see core.scopesig and tenancy.scope); the policies read its verified fields
+through kaohe_root(), kaohe_patterns(), kaohe_ancestors(), kaohe_whole_root(),
+kaohe_all_roots(), kaohe_user_id(), kaohe_login_name(), kaohe_token_hash(),
+each wrapped as ``(SELECT kaohe_x())`` so PostgreSQL evaluates it once per
+query (an InitPlan), not per row.  Unset means empty, and empty sees nothing:
+a job or query run without a scope fails closed.  Migrations call these
+helpers for every table that carries root_id, and a test checks none is
+missed."""
 from __future__ import annotations
 
+import re
+
+# The helpers as the foundation migration created them (plain settings the
+# app role could set itself); g1_signed_scope replaces their bodies with
+# core.scopesig.accessors_sql (same names and types, the verified scope).
 FUNCTIONS_SQL = r"""
 CREATE OR REPLACE FUNCTION kaohe_root() RETURNS bigint LANGUAGE sql STABLE AS
   $$ SELECT NULLIF(current_setting('kaohe.root_id', true), '')::bigint $$;
@@ -28,6 +36,17 @@ CREATE OR REPLACE FUNCTION kaohe_token_hash() RETURNS text LANGUAGE sql STABLE A
 CREATE OR REPLACE FUNCTION kaohe_forbid_change() RETURNS trigger LANGUAGE plpgsql AS
   $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
 """
+
+_HELPER = re.compile(r"(?<!SELECT )\bkaohe_(all_roots|root|whole_root|patterns|ancestors|user_id|login_name|token_hash)\(\)")
+
+
+def once_per_query(expr: str) -> str:
+    """Wrap every scope helper call as ``(SELECT kaohe_x())`` (an InitPlan:
+    once per query instead of once per row); idempotent."""
+    # The arrays get a cast: ``ANY ((SELECT ...))`` would parse as ANY (subquery).
+    casts = {"patterns": "::text[]", "ancestors": "::bigint[]"}
+    return _HELPER.sub(lambda m: f"(SELECT kaohe_{m.group(1)}()){casts.get(m.group(1), '')}", expr)
+
 
 # The subtree test: the row's owning org is inside one of the granted paths.
 ORG_IN_SCOPE = ("(kaohe_whole_root() OR {col} IN (SELECT o.id FROM org_node o "
@@ -54,7 +73,7 @@ def policy_expr(kind: str, org_col: str = "org_id") -> str:
 
 
 def enable_rls_sql(table: str, kind: str = "org") -> list[str]:
-    expr = policy_expr(kind)
+    expr = once_per_query(policy_expr(kind))
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",

@@ -6,8 +6,10 @@
    ORM statement that touches a tenant table: the safety net for a forgotten
    filter.
 3. PostgreSQL Row-Level Security, FORCEd on every tenant table; the scope is
-   handed to the database per transaction with ``set_config(..., true)``
-   (transaction-local, so pooled connections never carry it over).
+   handed to the database per transaction as one signed setting,
+   ``SET LOCAL kaohe.scope = '<payload>.<mac>'`` sent as its own statement
+   (transaction-local, so pooled connections never carry it over; forwarded
+   to Citus workers; unforgeable without the key, see core.scopesig).
 """
 from __future__ import annotations
 
@@ -120,32 +122,33 @@ def scoped(scope: Scope, session: Session | None = None) -> Iterator[Scope]:
         apply_scope(previous or Scope(), session)
 
 
-def _pg_array(values: Iterable[Any]) -> str:
-    return "{" + ",".join('"' + str(v).replace('"', '') + '"' for v in values) + "}"
+def _backend(connection) -> tuple[int | None, bool]:
+    """(backend pid to bind the scope to, or None on Citus; is Citus), kept
+    with the pooled connection: one query per new connection, not per request."""
+    info = connection.connection.info
+    known = info.get("kaohe_backend")
+    if known is None:
+        citus = bool(connection.exec_driver_sql(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").scalar())
+        # On Citus the policies also run in worker backends, whose pids differ.
+        pid = None if citus else connection.connection.dbapi_connection.info.backend_pid
+        known = info["kaohe_backend"] = (pid, citus)
+    return known
+
+
+def db_scope_value(scope: Scope, pid: int | None) -> str:
+    from ..core import scopesig
+
+    return scopesig.sign(scopesig.app_key(), scopesig.payload(scope, pid=pid))
 
 
 def _set_db_scope(connection, scope: Scope) -> None:
     if connection.dialect.name != "postgresql":
         return
-    params = {
-        "root": "" if scope.root_id is None else str(scope.root_id),
-        "patterns": _pg_array(p + "%" for p in scope.paths),
-        "ancestors": _pg_array(scope.ancestor_ids),
-        "all_roots": "on" if scope.all_roots else "",
-        "whole": "on" if scope.whole_root else "",
-        "user": "" if scope.user_id is None else str(scope.user_id),
-        "login": (scope.login_name or "").lower(),
-        "token": scope.token_hash or "",
-    }
-    connection.execute(
-        text(
-            "SELECT set_config('kaohe.root_id', :root, true), set_config('kaohe.patterns', :patterns, true),"
-            " set_config('kaohe.ancestors', :ancestors, true), set_config('kaohe.all_roots', :all_roots, true),"
-            " set_config('kaohe.whole_root', :whole, true), set_config('kaohe.user_id', :user, true),"
-            " set_config('kaohe.login_name', :login, true), set_config('kaohe.token_hash', :token, true)"
-        ),
-        params,
-    )
+    from ..core import scopesig
+
+    pid, _citus = _backend(connection)
+    connection.exec_driver_sql(scopesig.set_local_sql(db_scope_value(scope, pid)))
 
 
 _EMPTY = Scope()
@@ -155,11 +158,11 @@ _EMPTY = Scope()
 def _scope_on_begin(session: Session, transaction, connection) -> None:
     scope = session.info.get(SCOPE_KEY) or _EMPTY
     if scope == _EMPTY:
-        # A transaction starts with every kaohe.* setting unset: they are only
-        # ever set transaction-locally (set_config(..., true), or a function's
-        # own SET clause), and the policy functions read unset and '' alike,
-        # so sending the empty scope would be a round trip that changes
-        # nothing.  (Each request begins with one: the credential look-up runs
+        # A transaction starts with kaohe.scope unset: the app only ever sets
+        # it transaction-locally, and the policy functions read unset and ''
+        # alike, so sending the empty scope would be a round trip that changes
+        # nothing.  (A value left behind by a session-level SET is refused by
+        # kaohe_scope(): it was minted before this transaction began.)  (Each request begins with one: the credential look-up runs
         # before its scope is known.)  Pinned by the isolation tests
         # test_scope_does_not_leak_into_the_next_transaction and
         # test_app_session_scope_is_per_transaction.
