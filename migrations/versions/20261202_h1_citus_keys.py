@@ -9,7 +9,7 @@ Nothing else changes: each old constraint already implied the province through
 its foreign keys, so no existing row can violate the new ones.
 
 Revision ID: h1_citus_keys
-Revises: f9_principal_account
+Revises: g2_audit_mac
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -18,7 +18,7 @@ from sqlalchemy import text
 from kaohe.core import citus
 
 revision = "h1_citus_keys"
-down_revision = "f9_principal_account"
+down_revision = "g2_audit_mac"
 branch_labels = None
 depends_on = None
 

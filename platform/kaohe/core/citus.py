@@ -33,6 +33,7 @@ REFERENCE_TABLES: dict[str, str] = {
     "user_account": "accounts: usernames unique across provinces; platform operators have no province",
     "role_grant": "grants of accounts (references user_account)",
     "api_token": "bearer tokens of accounts (references user_account)",
+    "kaohe_scope_key": "the key that verifies the signed scope: every node's policies need it",
 }
 COORDINATOR_TABLES: dict[str, str] = {
     "login_throttle": "failed log-ins per username: read and written only at log-in, no tenant data",

@@ -68,3 +68,15 @@ def placements(owner_url: str) -> dict[str, int]:
         eng.dispose()
     names = {"h": "distributed", "n": "reference"}
     return {names.get(m, m): n for m, n in rows}
+
+
+if __name__ == "__main__":   # python -m kaohe.testing.citus_cluster create|drop NAME
+    import sys
+
+    cmd, name = sys.argv[1], sys.argv[2]
+    if cmd == "create":
+        print(create_citus_database(name)[0])
+    elif cmd == "drop":
+        drop_citus_database(name)
+    else:
+        raise SystemExit("usage: python -m kaohe.testing.citus_cluster create|drop NAME")

@@ -102,3 +102,12 @@ def sqlite_copy(template: Path) -> str:
     os.close(fd)
     shutil.copyfile(template, path)
     return path
+
+
+def existing_or_new(database_url: str | None, name: str) -> tuple[str, str]:
+    """(owner_url, app_url): of ``database_url`` (an existing database, e.g. on a
+    Citus coordinator; the app role connects to it likewise) or of a new ``name``."""
+    if not database_url:
+        return create_pg_database(name)
+    app = make_url(database_url).set(username=APP_ROLE, password=None)
+    return database_url, app.render_as_string(hide_password=False)
