@@ -61,6 +61,7 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
         t0 = time.perf_counter()
         with psycopg.connect(_libpq(app_url)) as conn:
             from ..core import scopesig
+            from ..tenancy.scope import Scope
 
             # The province's signed scope, bound to this connection (as the app sends it).
             signed = scopesig.sign(scope_params["key"], scopesig.payload(
