@@ -127,7 +127,8 @@ def bench_annual(n, levels, database, year, keep, database_url):
     with app.app_context():
         upgrade(revision="heads")
     if database_url:
-        click.echo(app.test_cli_runner().invoke(args=["db", "distribute"]).output.strip().splitlines()[-1])
+        placed = app.test_cli_runner().invoke(args=["db", "distribute", "--database-url", owner_url])
+        click.echo(placed.output.strip().splitlines()[-1])
     sizes = sorted({max(100, n // 100), max(100, n // 10), n}) if levels else [n]
     click.echo(f"database {database}; year {year}; sizes {sizes}")
     click.echo(f"{'N':>9} {'units':>6} {'compute s':>10} {'floor s':>8} {'ratio':>6} {'peak MB':>8} {'s/100k':>7}")

@@ -301,7 +301,8 @@ def bench_http(clients, n_requests, units, per_unit, workers, threads, port, red
         with setup.app_context():
             upgrade()
         if database_url:
-            click.echo(setup.test_cli_runner().invoke(args=["db", "distribute"]).output.strip().splitlines()[-1])
+            placed = setup.test_cli_runner().invoke(args=["db", "distribute", "--database-url", owner_url])
+            click.echo(placed.output.strip().splitlines()[-1])
         t0 = time.perf_counter()
         work = _seed(setup, units, per_unit)
         click.echo(f"seeded {units} townships × {per_unit} people in {time.perf_counter() - t0:.1f}s")
