@@ -106,7 +106,11 @@ def test_verify_detects_a_rehashed_row(app, world, owner_engine, backend):
             {"h": new_hash, "i": e_id})
     result = _verify_cli(app)
     assert result.exit_code == 1
-    assert _problems(result) == ["  - province: seq 5: link to previous entry broken"], result.output
+    # The rehashed row itself has no valid MAC any more (the key is not in the database) ...
+    assert _problems(result) == [f"  - province: seq 4: entry {e_id} has no valid MAC (forged: written without "
+                                 "the audit key)",
+                                 # ... and the next link breaks.
+                                 "  - province: seq 5: link to previous entry broken"], result.output
 
 
 def test_verify_detects_a_deleted_row(app, world, owner_engine, backend):
@@ -419,7 +423,7 @@ def _legacy_entries(conn, root_id: int, org_ids: list[int]) -> None:
 
 def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
     """A log written before lanes (one chain per province, entries of many
-    orgs) verifies after the upgrade as lane 0; new entries go to lanes; the
+    orgs) verifies after the upgrade as lane 0 (MACs included); new entries go to lanes; the
     downgrade refuses once lanes are in use (merging would rewrite the log)
     and works while everything is still in lane 0."""
     import uuid
@@ -443,7 +447,8 @@ def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
                           "KAOHE_JOBS_MODE": "sync"})
         with app.app_context():
             upgrade(revision="f6_auth_principal")
-        eng = create_engine(owner_url)
+        # Writing the legacy rows needs more than the owner before g1 (FORCEd RLS binds it): test only.
+        eng = create_engine(owner_url if backend == "sqlite" else databases.admin_url_for(owner_url))
         ids = {"P": 1, "T": 2, "D": 3}
         with eng.begin() as c:
             for key, parent, path, depth, kind in (("P", None, "/1/", 0, "province"), ("T", 1, "/1/2/", 1, "township"),
@@ -455,7 +460,8 @@ def test_migration_keeps_old_chains_valid_as_lane_0(backend, tmp_path):
                            "u": kind == "township", "t": "2026-11-30 08:00:00"})
             _legacy_entries(c, 1, [1, 2, 3, 2, 1, 3])
         with app.app_context():
-            upgrade(revision="f7_audit_lanes")
+            # Through f7 (lanes) to the head: g2_audit_mac signs the legacy entries too.
+            upgrade(revision="heads")
             apply_scope(Scope.system("t"))
             (report,) = verify()
             assert report.ok and report.entries == 6 and report.lanes == 1, report
@@ -579,3 +585,28 @@ def test_checkpoint_detects_rewound_heads_and_deleted_lanes(app, world, owner_en
     cp.write_text(json.dumps(doc))
     edited = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(cp)])
     assert edited.exit_code == 1 and "signature does not verify" in edited.output
+
+
+def test_actor_is_always_the_authenticated_principal(app, world, backend):
+    """Inside an authenticated request an entry names the caller, whatever
+    actor the code passes or set (security finding 5)."""
+    from flask_login import login_user
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.auth.models import User
+
+    with app.test_request_context():
+        apply_scope(Scope.system("t"))
+        user = db.session.execute(select(User).where(User.username == "t1admin")).scalar_one()
+        login_user(user)
+        token = set_actor(Actor(None, "duoba_admin"))
+        try:
+            root, org = world.ids["P1-P"], world.ids["P1-T1"]
+            e1 = record("test.forged_actor", root_id=root, org_id=org, target_type="x",
+                        actor=Actor(1, "someone_else"))
+            e2 = record("test.forged_actor", root_id=root, org_id=org, target_type="x")
+        finally:
+            reset_actor(token)
+        assert (e1.actor_id, e1.actor_name) == (user.id, "t1admin")
+        assert (e2.actor_id, e2.actor_name) == (user.id, "t1admin")
+        db.session.rollback()

@@ -60,17 +60,29 @@ def reset_actor(token) -> None:
     _actor.reset(token)
 
 
+def _principal() -> Actor | None:
+    """The authenticated caller of the running request, if there is one."""
+    try:
+        from flask import has_request_context
+        from flask_login import current_user
+
+        if has_request_context() and current_user and current_user.is_authenticated:
+            return Actor(current_user.id, current_user.username)
+    except Exception:  # noqa: BLE001  (no login manager in this app)
+        pass
+    return None
+
+
 def current_actor() -> Actor:
+    """Inside an authenticated request: always its principal (no caller
+    can put another name on an entry).  Elsewhere (jobs, CLI): the actor the
+    job or command set, else "system"."""
+    principal = _principal()
+    if principal is not None:
+        return principal
     actor = _actor.get()
     if actor is not None:
         return actor
-    try:
-        from flask_login import current_user
-
-        if current_user and current_user.is_authenticated:
-            return Actor(current_user.id, current_user.username)
-    except Exception:  # outside a request
-        pass
     return Actor(None, "system")
 
 
@@ -177,7 +189,8 @@ def record(action: str, *, root_id: int, org_id: int, target_type: str, target_i
     """Append one entry to its lane's chain (flush, no commit).  The lane is
     ``org_id`` (0 when that is the province root); only writers of the same
     lane wait for each other."""
-    actor = actor or current_actor()
+    # An authenticated request's entries name its principal, whatever was passed.
+    actor = _principal() or actor or current_actor()
     head = _lock_head(root_id, lane_of(root_id, org_id), actor)
     return _append(head, action=action, org_id=org_id, target_type=target_type,
                    target_id=None if target_id is None else str(target_id),

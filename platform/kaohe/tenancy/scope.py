@@ -17,7 +17,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import and_, event, false, func, or_, select, text, true
+from sqlalchemy import Engine, and_, event, false, func, or_, select, text, true
 from sqlalchemy.orm import Session, with_loader_criteria
 from werkzeug.exceptions import NotFound
 
@@ -122,18 +122,29 @@ def scoped(scope: Scope, session: Session | None = None) -> Iterator[Scope]:
         apply_scope(previous or Scope(), session)
 
 
-def _backend(connection) -> tuple[int | None, bool]:
-    """(backend pid to bind the scope to, or None on Citus; is Citus), kept
-    with the pooled connection: one query per new connection, not per request."""
-    info = connection.connection.info
-    known = info.get("kaohe_backend")
-    if known is None:
-        citus = bool(connection.exec_driver_sql(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").scalar())
-        # On Citus the policies also run in worker backends, whose pids differ.
-        pid = None if citus else connection.connection.dbapi_connection.info.backend_pid
-        known = info["kaohe_backend"] = (pid, citus)
-    return known
+@event.listens_for(Engine, "connect")
+def _note_citus(dbapi_connection, connection_record) -> None:
+    """Once per new PostgreSQL connection (not per request): is this Citus?
+    There the policies also run in worker backends, whose pids differ, so the
+    scope cannot be bound to the coordinator's pid."""
+    if not type(dbapi_connection).__module__.startswith("psycopg"):
+        return
+    cur = dbapi_connection.cursor()
+    try:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+        connection_record.info["kaohe_citus"] = bool(cur.fetchone()[0])
+    finally:
+        cur.close()
+        dbapi_connection.rollback()
+
+
+def _backend_pid(connection) -> int | None:
+    """The backend pid to bind the scope to (psycopg knows it: no query), or
+    None on Citus."""
+    fairy = connection.connection
+    if fairy.info.get("kaohe_citus", False):
+        return None
+    return fairy.dbapi_connection.info.backend_pid
 
 
 def db_scope_value(scope: Scope, pid: int | None) -> str:
@@ -147,7 +158,7 @@ def _set_db_scope(connection, scope: Scope) -> None:
         return
     from ..core import scopesig
 
-    pid, _citus = _backend(connection)
+    pid = _backend_pid(connection)
     connection.exec_driver_sql(scopesig.set_local_sql(db_scope_value(scope, pid)))
 
 
