@@ -25,6 +25,9 @@ from kaohe.testing import databases  # noqa: E402
 reset_hasher()
 
 SKIP_PG = os.environ.get("KAOHE_TEST_SKIP_PG") == "1"
+# KAOHE_TEST_CITUS=1 (.ci/run's Citus part): the PostgreSQL database is made on the local Citus
+# cluster and distributed, and the tests marked `citus` run (otherwise they are deselected).
+CITUS = os.environ.get("KAOHE_TEST_CITUS") == "1"
 BACKENDS = ["sqlite"] + ([] if SKIP_PG else ["pg"])
 
 
@@ -64,17 +67,31 @@ def pg_database(tmp_path_factory):
     if SKIP_PG:
         pytest.skip("KAOHE_TEST_SKIP_PG=1")
     name = f"kaohe_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        owner_url, app_url = databases.create_pg_database(name)
-    except databases.PgUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+    if CITUS:  # --- Citus (issue 15): the same tests on a distributed database ---
+        from kaohe.testing import citus_cluster
+        try:
+            owner_url, app_url = citus_cluster.create_citus_database(name)
+        except citus_cluster.CitusUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
+    else:
+        try:
+            owner_url, app_url = databases.create_pg_database(name)
+        except databases.PgUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
     tmp = tmp_path_factory.mktemp("pg")
     app = create_app(_config(tmp, app_url, owner_url))
     _migrate(app)
+    if CITUS:
+        # 4 shards per table keep distributing quick; the placement rules are the same as with 32.
+        result = app.test_cli_runner().invoke(args=["db", "distribute", "--shard-count", "4"])
+        assert result.exit_code == 0, result.output
     yield {"owner_url": owner_url, "app_url": app_url, "name": name}
     with app.app_context():
         db.engine.dispose()
-    databases.drop_pg_database(name)
+    if CITUS:
+        citus_cluster.drop_citus_database(name)
+    else:
+        databases.drop_pg_database(name)
 
 
 def pytest_generate_tests(metafunc):
@@ -215,3 +232,14 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section(f"browser screenshots ({len(taken)})")
         for path in taken:
             terminalreporter.write_line(str(path))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `citus` run only with KAOHE_TEST_CITUS=1 (then they fail, never skip,
+    when the cluster is not there); otherwise they are deselected, not skipped."""
+    if CITUS:
+        return
+    dropped = [i for i in items if i.get_closest_marker("citus")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not i.get_closest_marker("citus")]

@@ -235,6 +235,8 @@ def register(app) -> None:
 
     app.cli.add_command(audit)
 
+    _register_distribute()
+
     from .benchmarks.commands import bench_group
 
     app.cli.add_command(bench_group)
@@ -286,3 +288,55 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparseable)"
+
+
+def policy_kinds() -> dict[str, str]:
+    """Table → the kind of its RLS policy (``__tenant__`` of its model, core.rls.policy_expr)."""
+    from . import models  # noqa: F401  (every model mapped)
+    from .extensions import db
+
+    return {m.local_table.name: m.class_.__tenant__ for m in db.Model.registry.mappers
+            if getattr(m.class_, "__tenant__", None)}
+
+
+def _register_distribute() -> None:
+    """`kaohe db distribute`: place the tables on a Citus cluster (kaohe.core.citus)."""
+    from flask_migrate.cli import db as db_group
+
+    @db_group.command("distribute")
+    @click.option("--database-url", default=None,
+                  help="Owner URL of the Citus coordinator (default KAOHE_MIGRATE_DATABASE_URL)")
+    @click.option("--shard-count", type=int, default=None,
+                  help="Shards per distributed table (default: citus.shard_count, 32)")
+    @one_line_errors
+    def distribute(database_url, shard_count):
+        """Distribute the tenant tables by root_id (co-located) and make the reference
+        tables, on a database with the citus extension; idempotent.  Run it after
+        `kaohe db upgrade`, as the owner."""
+        from sqlalchemy import create_engine, text
+
+        from .core import citus
+        from .core.rls import app_role_name
+
+        url = database_url or current_app.config.get("KAOHE_MIGRATE_DATABASE_URL") \
+            or current_app.config["SQLALCHEMY_DATABASE_URI"]
+        eng = create_engine(url)
+        try:
+            with eng.begin() as conn:
+                if conn.dialect.name != "postgresql" or not citus.citus_present(conn):
+                    raise click.ClickException("the database has no citus extension (CREATE EXTENSION citus "
+                                               "on the coordinator and every worker first)")
+                if not conn.execute(text("SELECT 1 FROM alembic_version")).first():
+                    raise click.ClickException("the database has no schema yet; run `kaohe db upgrade` first")
+                if shard_count:
+                    conn.execute(text("SELECT set_config('citus.shard_count', :n, true)"), {"n": str(shard_count)})
+                try:
+                    p = citus.distribute(conn, policy_kinds(), log=click.echo)
+                except ValueError as exc:
+                    raise click.ClickException(str(exc))
+                # The scope travels to the workers only as SET LOCAL with this setting.
+                conn.execute(text(f"ALTER ROLE {app_role_name()} SET citus.propagate_set_commands = 'local'"))
+        finally:
+            eng.dispose()
+        click.echo(f"placed: {len(p.done_reference)} reference tables, {len(p.done_distributed)} distributed "
+                   "by root_id (co-located)")

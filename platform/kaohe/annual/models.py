@@ -50,7 +50,7 @@ class AnnualAssessment(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_annual_assessment_root_id_id"),
-        UniqueConstraint("org_id", "year", name="uq_annual_assessment_org_id_year"),
+        UniqueConstraint("root_id", "org_id", "year", name="uq_annual_assessment_root_id_org_id_year"),
         tenant_fk("org_id"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -73,7 +73,7 @@ class AnnualRun(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_annual_run_root_id_id"),
-        UniqueConstraint("assessment_id", "seq", name="uq_annual_run_assessment_id_seq"),
+        UniqueConstraint("root_id", "assessment_id", "seq", name="uq_annual_run_root_id_assessment_id_seq"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "assessment_id"], ["annual_assessment.root_id", "annual_assessment.id"],
                              name="fk_annual_run_assessment", ondelete="CASCADE"),
@@ -97,7 +97,7 @@ class AnnualResult(TenantMixin, db.Model):
     explain: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (
-        UniqueConstraint("run_id", "person_id", name="uq_annual_result_run_id_person_id"),
+        UniqueConstraint("root_id", "run_id", "person_id", name="uq_annual_result_root_id_run_id_person_id"),
         Index("ix_annual_result_root_run", "root_id", "run_id"),     # the run FK (cascade, pruning)
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "run_id"], ["annual_run.root_id", "annual_run.id"],
@@ -120,7 +120,8 @@ class AnnualAdjustment(TenantMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("assessment_id", "person_id", name="uq_annual_adjustment_assessment_id_person_id"),
+        UniqueConstraint("root_id", "assessment_id", "person_id",
+                         name="uq_annual_adjustment_root_id_assessment_id_person_id"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "assessment_id"], ["annual_assessment.root_id", "annual_assessment.id"],
                              name="fk_annual_adjustment_assessment", ondelete="CASCADE"),
@@ -152,7 +153,8 @@ class AnnualOutcome(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_annual_outcome_root_id_id"),
-        UniqueConstraint("assessment_id", "person_id", name="uq_annual_outcome_assessment_id_person_id"),
+        UniqueConstraint("root_id", "assessment_id", "person_id",
+                         name="uq_annual_outcome_root_id_assessment_id_person_id"),
         Index("ix_annual_outcome_person_year", "person_id", "year"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "assessment_id"], ["annual_assessment.root_id", "annual_assessment.id"],
@@ -203,7 +205,8 @@ class AnnualSummary(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("assessment_id", "person_id", name="uq_annual_summary_assessment_id_person_id"),
+        UniqueConstraint("root_id", "assessment_id", "person_id",
+                         name="uq_annual_summary_root_id_assessment_id_person_id"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "assessment_id"], ["annual_assessment.root_id", "annual_assessment.id"],
                              name="fk_annual_summary_assessment", ondelete="CASCADE"),
@@ -233,7 +236,8 @@ class AnnualReview(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("assessment_id", "person_id", name="uq_annual_review_assessment_id_person_id"),
+        UniqueConstraint("root_id", "assessment_id", "person_id",
+                         name="uq_annual_review_root_id_assessment_id_person_id"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "assessment_id"], ["annual_assessment.root_id", "annual_assessment.id"],
                              name="fk_annual_review_assessment", ondelete="CASCADE"),
@@ -260,7 +264,8 @@ class RoutineImport(TenantMixin, db.Model):
     grade: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
-        UniqueConstraint("person_id", "year", "period_no", name="uq_annual_routine_import_person_id_year_period_no"),
+        UniqueConstraint("root_id", "person_id", "year", "period_no",
+                         name="uq_annual_routine_import_root_id_person_id_year_period_no"),
         Index("ix_annual_routine_import_org_year", "org_id", "year"),
         tenant_fk("org_id"),
         _person_fk(name="fk_annual_routine_import_person", ondelete="CASCADE"),
@@ -310,7 +315,7 @@ class SpecialResult(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("campaign_id", "person_id", name="uq_special_result_campaign_id_person_id"),
+        UniqueConstraint("root_id", "campaign_id", "person_id", name="uq_special_result_root_id_campaign_id_person_id"),
         Index("ix_special_result_year_person", "year", "person_id"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "campaign_id"], ["special_campaign.root_id", "special_campaign.id"],
@@ -378,7 +383,7 @@ class AnnualTalk(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("person_id", "year", "kind", name="uq_annual_talk_person_id_year_kind"),
+        UniqueConstraint("root_id", "person_id", "year", "kind", name="uq_annual_talk_root_id_person_id_year_kind"),
         tenant_fk("org_id"),
         _person_fk(name="fk_annual_talk_person"),
     )

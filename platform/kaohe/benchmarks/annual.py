@@ -61,6 +61,7 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
         t0 = time.perf_counter()
         with psycopg.connect(_libpq(app_url)) as conn:
             from ..core import scopesig
+            from ..tenancy.scope import Scope
 
             # The province's signed scope, bound to this connection (as the app sends it).
             signed = scopesig.sign(scope_params["key"], scopesig.payload(
@@ -97,7 +98,9 @@ def _floor(app_url: str, owner_url: str, scope_params: dict, root_id: int, year:
               help="PostgreSQL database to (re)create for the measurement.")
 @click.option("--year", type=int, default=None, help="Assessment year (default: this year).")
 @click.option("--keep", is_flag=True, help="Keep the database afterwards (e.g. for `kaohe bench dashboard`).")
-def bench_annual(n, levels, database, year, keep):
+@click.option("--database-url", default=None, help="Superuser URL of an existing empty database to use instead "
+              "(e.g. on a Citus coordinator: python -m kaohe.testing.citus_cluster create NAME); kept afterwards.")
+def bench_annual(n, levels, database, year, keep, database_url):
     """Time the annual computation of a synthetic province against the floor."""
     from .. import create_app
     from ..audit.service import Actor, reset_actor, set_actor
@@ -112,9 +115,10 @@ def bench_annual(n, levels, database, year, keep):
         raise click.ClickException("--people must be at least 100")
     year = year or local_today().year
     try:
-        owner_url, app_url = databases.create_pg_database(database)
+        owner_url, app_url = databases.existing_or_new(database_url, database)
     except databases.PgUnavailable as exc:
         raise click.ClickException(str(exc))
+    keep = keep or bool(database_url)
     cfg = {"SQLALCHEMY_DATABASE_URI": app_url, "KAOHE_MIGRATE_DATABASE_URL": owner_url, "KAOHE_JOBS_MODE": "sync",
            "SECRET_KEY": "bench", "INSTANCE_PATH": tempfile.mkdtemp(prefix="kaohe-bench-")}
     app = create_app(cfg)
@@ -122,13 +126,16 @@ def bench_annual(n, levels, database, year, keep):
 
     with app.app_context():
         upgrade(revision="heads")
+    if database_url:
+        placed = app.test_cli_runner().invoke(args=["db", "distribute", "--database-url", owner_url])
+        click.echo(placed.output.strip().splitlines()[-1])
     sizes = sorted({max(100, n // 100), max(100, n // 10), n}) if levels else [n]
     click.echo(f"database {database}; year {year}; sizes {sizes}")
     click.echo(f"{'N':>9} {'units':>6} {'compute s':>10} {'floor s':>8} {'ratio':>6} {'peak MB':>8} {'s/100k':>7}")
     rows = []
     try:
         for size in sizes:
-            info = build_synthetic_province(size, databases.admin_url_for(owner_url), year=year,
+            info = build_synthetic_province(size, database_url or databases.admin_url_for(owner_url), year=year,
                                             code=f"BENCH{size}")
             with app.app_context():
                 scope = Scope.province(info["root_id"], label="bench")

@@ -268,7 +268,9 @@ def _wait_ready(port: int, proc, timeout: float = 60) -> None:
 @click.option("--port", default=5450, show_default=True, help="First port to try on 127.0.0.1.")
 @click.option("--redis-url", default="redis://127.0.0.1:6379/15", show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the bench database afterwards.")
-def bench_http(clients, n_requests, units, per_unit, workers, threads, port, redis_url, keep):
+@click.option("--database-url", default=None, help="Superuser URL of an existing empty database to use instead "
+              "(e.g. on a Citus coordinator: python -m kaohe.testing.citus_cluster create NAME); kept afterwards.")
+def bench_http(clients, n_requests, units, per_unit, workers, threads, port, redis_url, keep, database_url):
     """Throughput and latency of sign-ins and rating submissions vs. /api/v1/health."""
     from flask_migrate import upgrade
 
@@ -288,9 +290,10 @@ def bench_http(clients, n_requests, units, per_unit, workers, threads, port, red
     workers = workers or 2 * (os.cpu_count() or 1)
     name = f"kaohe_bench_{os.getpid()}"
     try:
-        owner_url, app_url = databases.create_pg_database(name)
+        owner_url, app_url = databases.existing_or_new(database_url, name)
     except databases.PgUnavailable as exc:
         raise click.ClickException(str(exc))
+    keep = keep or bool(database_url)
     tmp = tempfile.mkdtemp(prefix="kaohe-bench-")
     proc = None
     try:
@@ -299,6 +302,9 @@ def bench_http(clients, n_requests, units, per_unit, workers, threads, port, red
                             "SECRET_KEY": "bench", "INSTANCE_PATH": tmp, "KAOHE_JOBS_MODE": "sync"})
         with setup.app_context():
             upgrade()
+        if database_url:
+            placed = setup.test_cli_runner().invoke(args=["db", "distribute", "--database-url", owner_url])
+            click.echo(placed.output.strip().splitlines()[-1])
         t0 = time.perf_counter()
         work = _seed(setup, units, per_unit)
         click.echo(f"seeded {units} townships × {per_unit} people in {time.perf_counter() - t0:.1f}s")

@@ -63,7 +63,9 @@ class _Copy:
         import psycopg
 
         self.conn = stack.enter_context(psycopg.connect(url))
-        self.conn.execute("SET session_replication_role = replica")
+        # SET LOCAL (in the one transaction of the COPY) also reaches Citus workers with this setting.
+        self.conn.execute("SET citus.propagate_set_commands = 'local'")
+        self.conn.execute("SET LOCAL session_replication_role = replica")
         self.cur = stack.enter_context(self.conn.cursor())
         self.copy = stack.enter_context(self.cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN"))
         self.buf = io.StringIO()

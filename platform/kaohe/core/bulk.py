@@ -10,6 +10,8 @@ from typing import Sequence
 
 from sqlalchemy import ARRAY, BigInteger, any_, bindparam, insert
 
+from . import citus
+
 # Ids per query: one array parameter on PostgreSQL, SQLite's parameter limit elsewhere.
 IN_BATCH = {True: 20_000, False: 900}
 
@@ -85,7 +87,10 @@ def bulk_write(conn, table, columns: Sequence[str], rows: list[tuple] | None = N
                         batch, size = [], 0
                 if batch:
                     cp.write(batch[0][:0].join(batch))
-            cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp}")
+            if citus.is_citus(conn):    # Citus would COPY into the shards, which RLS refuses
+                citus.insert_from_temp(cur, conn, table, columns, tmp)
+            else:
+                cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp}")
         return
     if rows:
         conn.execute(insert(table), [dict(zip(columns, r)) for r in rows])

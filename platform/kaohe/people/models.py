@@ -38,7 +38,7 @@ class Person(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_person_root_id_id"),
-        UniqueConstraint("unit_id", "staff_no", name="uq_person_unit_id_staff_no"),
+        UniqueConstraint("root_id", "unit_id", "staff_no", name="uq_person_root_id_unit_id_staff_no"),
         tenant_fk("org_id"),
         tenant_fk("unit_id"),
         ForeignKeyConstraint(["root_id", "supervisor_id"], ["person.root_id", "person.id"],
@@ -59,7 +59,8 @@ class LeaderCharge(TenantMixin, db.Model):
     department_id: Mapped[int] = mapped_column(IdType, nullable=False, index=True)
 
     __table_args__ = (
-        UniqueConstraint("leader_id", "department_id", name="uq_leader_charge_leader_id_department_id"),
+        UniqueConstraint("root_id", "leader_id", "department_id",
+                         name="uq_leader_charge_root_id_leader_id_department_id"),
         tenant_fk("org_id"),
         tenant_fk("department_id"),
         ForeignKeyConstraint(["root_id", "leader_id"], ["person.root_id", "person.id"], ondelete="CASCADE",

@@ -41,7 +41,7 @@ class Indicator(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_routine_indicator_root_id_id"),
-        UniqueConstraint("org_id", "code", name="uq_routine_indicator_org_id_code"),
+        UniqueConstraint("root_id", "org_id", "code", name="uq_routine_indicator_root_id_org_id_code"),
         tenant_fk("org_id"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -71,7 +71,7 @@ class Scheme(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_routine_scheme_root_id_id"),
-        UniqueConstraint("org_id", "code", name="uq_routine_scheme_org_id_code"),
+        UniqueConstraint("root_id", "org_id", "code", name="uq_routine_scheme_root_id_org_id_code"),
         tenant_fk("org_id"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -110,7 +110,7 @@ class PeerGroup(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_routine_peer_group_root_id_id"),
-        UniqueConstraint("org_id", "name", name="uq_routine_peer_group_org_id_name"),
+        UniqueConstraint("root_id", "org_id", "name", name="uq_routine_peer_group_root_id_org_id_name"),
         tenant_fk("org_id"),
     )
 
@@ -123,7 +123,7 @@ class PeerMember(TenantMixin, db.Model):
     person_id: Mapped[int] = mapped_column(IdType, nullable=False, index=True)
 
     __table_args__ = (
-        UniqueConstraint("group_id", "person_id", name="uq_routine_peer_member_group_id_person_id"),
+        UniqueConstraint("root_id", "group_id", "person_id", name="uq_routine_peer_member_root_id_group_id_person_id"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "group_id"], ["routine_peer_group.root_id", "routine_peer_group.id"],
                              name="fk_routine_peer_member_group", ondelete="CASCADE"),
@@ -159,7 +159,8 @@ class Period(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_routine_period_root_id_id"),
-        UniqueConstraint("org_id", "year", "cycle", "seq", name="uq_routine_period_org_id_year_cycle_seq"),
+        UniqueConstraint("root_id", "org_id", "year", "cycle", "seq",
+                         name="uq_routine_period_root_id_org_id_year_cycle_seq"),
         tenant_fk("org_id"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -186,7 +187,8 @@ class Participant(TenantMixin, db.Model):
     personal: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
     __table_args__ = (
-        UniqueConstraint("period_id", "person_id", name="uq_routine_participant_period_id_person_id"),
+        UniqueConstraint("root_id", "period_id", "person_id",
+                         name="uq_routine_participant_root_id_period_id_person_id"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_participant_period"),
         _person_fk("person_id", "fk_routine_participant_person"),
@@ -206,7 +208,7 @@ class Attendance(TenantMixin, db.Model):
     corrected: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     __table_args__ = (
-        UniqueConstraint("person_id", "day", name="uq_routine_attendance_person_id_day"),
+        UniqueConstraint("root_id", "person_id", "day", name="uq_routine_attendance_root_id_person_id_day"),
         Index("ix_routine_attendance_org_day", "org_id", "day"),
         tenant_fk("org_id"),
         _person_fk("person_id", "fk_routine_attendance_person", "CASCADE"),
@@ -257,7 +259,8 @@ class WorkRecord(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("person_id", "kind", "on_date", name="uq_routine_work_record_person_id_kind_on_date"),
+        UniqueConstraint("root_id", "person_id", "kind", "on_date",
+                         name="uq_routine_work_record_root_id_person_id_kind_on_date"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_work_record_period"),
         _person_fk("person_id", "fk_routine_work_record_person"),
@@ -284,8 +287,8 @@ class Rating(TenantMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __table_args__ = (
-        UniqueConstraint("period_id", "ratee_id", "rater_id", "rater_kind",
-                         name="uq_routine_rating_period_id_ratee_id_rater_id_rater_kind"),
+        UniqueConstraint("root_id", "period_id", "ratee_id", "rater_id", "rater_kind",
+                         name="uq_routine_rating_root_period_ratee_rater_kind"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_rating_period"),
         _person_fk("ratee_id", "fk_routine_rating_ratee"),
@@ -333,8 +336,8 @@ class Metric(TenantMixin, db.Model):
     source: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
-        UniqueConstraint("period_id", "person_id", "indicator_code",
-                         name="uq_routine_metric_period_id_person_id_indicator_code"),
+        UniqueConstraint("root_id", "period_id", "person_id", "indicator_code",
+                         name="uq_routine_metric_root_id_period_id_person_id_indicator_code"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_metric_period"),
         _person_fk("person_id", "fk_routine_metric_person"),
@@ -360,7 +363,7 @@ class Result(TenantMixin, db.Model):
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("period_id", "person_id", name="uq_routine_result_period_id_person_id"),
+        UniqueConstraint("root_id", "period_id", "person_id", name="uq_routine_result_root_id_period_id_person_id"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_result_period"),
         _person_fk("person_id", "fk_routine_result_person"),
@@ -382,7 +385,8 @@ class CapDecision(TenantMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("period_id", "group_key", name="uq_routine_cap_decision_period_id_group_key"),
+        UniqueConstraint("root_id", "period_id", "group_key",
+                         name="uq_routine_cap_decision_root_id_period_id_group_key"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_cap_decision_period"),
     )
@@ -462,7 +466,7 @@ class RoutineReminder(TenantMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("person_id", "kind", "day", name="uq_routine_reminder_person_id_kind_day"),
+        UniqueConstraint("root_id", "person_id", "kind", "day", name="uq_routine_reminder_root_id_person_id_kind_day"),
         tenant_fk("org_id"),
         _person_fk("person_id", "fk_routine_reminder_person", "CASCADE"),
     )

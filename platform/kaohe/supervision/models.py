@@ -60,7 +60,8 @@ class UnitStat(_Snapshot, db.Model):
     __tablename__ = "supervision_unit_stat"
 
     __table_args__ = (
-        UniqueConstraint("org_id", "year", "period_key", name="uq_supervision_unit_stat_org_id_year_period_key"),
+        UniqueConstraint("root_id", "org_id", "year", "period_key",
+                         name="uq_supervision_unit_stat_root_id_org_id_year_period_key"),
         Index("ix_supervision_unit_stat_root_year_key", "root_id", "year", "period_key"),
         tenant_fk("org_id"),
     )
@@ -76,7 +77,8 @@ class BoardStat(_Snapshot, db.Model):
     __tablename__ = "supervision_board"
 
     __table_args__ = (
-        UniqueConstraint("org_id", "year", "period_key", name="uq_supervision_board_org_id_year_period_key"),
+        UniqueConstraint("root_id", "org_id", "year", "period_key",
+                         name="uq_supervision_board_root_id_org_id_year_period_key"),
         tenant_fk("org_id"),
     )
 

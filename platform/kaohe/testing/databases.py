@@ -89,6 +89,8 @@ def truncate_pg(owner_url: str) -> None:
         tables = [r[0] for r in c.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('alembic_version', 'kaohe_scope_key')"))]
         if tables:
+            if c.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first():
+                c.execute(text("SET citus.enable_unsafe_triggers = on"))   # Citus: the trigger is on every shard
             c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
             c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             c.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
@@ -100,3 +102,12 @@ def sqlite_copy(template: Path) -> str:
     os.close(fd)
     shutil.copyfile(template, path)
     return path
+
+
+def existing_or_new(database_url: str | None, name: str) -> tuple[str, str]:
+    """(owner_url, app_url): of ``database_url`` (an existing database, e.g. on a
+    Citus coordinator; the app role connects to it likewise) or of a new ``name``."""
+    if not database_url:
+        return create_pg_database(name)
+    app = make_url(database_url).set(username=APP_ROLE, password=None)
+    return database_url, app.render_as_string(hide_password=False)

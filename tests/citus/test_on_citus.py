@@ -1,0 +1,156 @@
+"""Kaohe on a real three-node Citus cluster (issue 15).  Run by .ci/run with
+KAOHE_TEST_CITUS=1 (then the PostgreSQL database of the run is made on the
+cluster and distributed by `kaohe db distribute`); deselected otherwise.  They
+fail, never skip, when the cluster cannot be used."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from kaohe.extensions import db
+
+pytestmark = [pytest.mark.citus, pytest.mark.pg]
+
+
+def _owner(pg_database):
+    return create_engine(pg_database["owner_url"])
+
+
+def test_tables_are_placed_and_colocated(pg_database, backend):
+    from kaohe.core import citus
+
+    eng = _owner(pg_database)
+    try:
+        with eng.connect() as c:
+            assert citus.citus_present(c)
+            workers = c.execute(text("SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND isactive")).scalar()
+            assert workers >= 2
+            tables, _ = citus.catalog(c)
+            placed = dict(c.execute(text(
+                "SELECT logicalrelid::regclass::text, partmethod FROM pg_dist_partition")).all())
+            groups = c.execute(text("SELECT count(DISTINCT colocationid) FROM pg_dist_partition "
+                                    "WHERE partmethod = 'h'")).scalar()
+            # Shards of the distributed tables are on more than one worker.
+            nodes = c.execute(text("SELECT count(DISTINCT nodename || nodeport) FROM citus_shards "
+                                   "WHERE citus_table_type = 'distributed'")).scalar()
+    finally:
+        eng.dispose()
+    for t, kind in tables.items():
+        if kind == "distributed":
+            assert placed.get(t) == "h", f"{t} is not distributed"
+        elif kind == "reference":
+            assert placed.get(t) == "n", f"{t} is not a reference table"
+        else:
+            assert t not in placed, f"{t} should stay on the coordinator"
+    assert groups == 1, "the distributed tables are not all co-located"
+    assert nodes >= 2
+
+
+def test_distribute_again_is_a_no_op(app, backend):
+    result = app.test_cli_runner().invoke(args=["db", "distribute"])
+    assert result.exit_code == 0, result.output
+    assert "already placed" in result.output
+
+
+def _routine_quarter(unit, year: int, q: int, rng):
+    from kaohe.routine import demo as routine_demo
+    from kaohe.routine import service as routine
+
+    for ind in routine_demo.LIBRARY:
+        routine.save_indicator(unit, dict(ind))
+    for s in routine_demo.SCHEMES:
+        routine.save_scheme(unit, dict(s))
+    return routine_demo._finished_quarter(unit, year, q, rng)
+
+
+def test_province_end_to_end_quarter_annual_filed(app, world, backend):
+    """A township of the world: a routine quarter to final, the annual
+    assessment computed, confirmed, publicised, notified and filed."""
+    from kaohe.annual import engine
+    from kaohe.annual import service as annual
+    from kaohe.annual.models import AnnualAssessment, AnnualOutcome, AnnualReview, RoutineImport
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.people.models import Person
+    from kaohe.routine.models import Result
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    year = 2025
+    with app.test_request_context():
+        apply_scope(Scope.province(world.ids["P1-P"], label="citus-e2e"))
+        token = set_actor(Actor(None, "citus-e2e"))
+        try:
+            t1 = db.session.get(OrgNode, world.ids["P1-T1"])
+            period = _routine_quarter(t1, year, 4, random.Random(15))
+            assert period.state == "final"
+            results = db.session.execute(select(Result).where(Result.period_id == period.id)).scalars().all()
+            assert results and all(r.root_id == t1.root_id for r in results)
+            people = db.session.execute(select(Person).where(Person.unit_id == t1.id)).scalars().all()
+            a = annual.get_or_open(t1, year)
+            for p in people:   # the first three quarters as imported results, and the leaders' reviews
+                for q in (1, 2, 3):
+                    db.session.add(RoutineImport(root_id=t1.root_id, org_id=t1.id, person_id=p.id, year=year,
+                                                 period_no=q, score=85, grade="jiaohao"))
+                db.session.add(AnnualReview(root_id=t1.root_id, org_id=t1.id, assessment_id=a.id, person_id=p.id,
+                                            leader_score=85))
+            db.session.flush()
+            engine.compute([t1], year, actor="citus-e2e")
+            db.session.refresh(a)
+            for r in annual.current_results(a):
+                if "tie_at_line" in (r.flags or []):
+                    annual.adjust(a, r.person_id, "chenzhi", "考核委员会表决（名额线并列）")
+            annual.confirm(a)
+            annual.publish(a, dt.date(year + 1, 1, 5))
+            annual.notify(a, a.publicity_end + dt.timedelta(days=1))
+            annual.file_with_above(a)
+            db.session.commit()
+            aid = a.id
+        finally:
+            reset_actor(token)
+        db.session.remove()
+        apply_scope(Scope.province(world.ids["P1-P"], label="citus-e2e"))
+        a = db.session.get(AnnualAssessment, aid)
+        assert a.status == "filed"
+        outs = db.session.execute(select(AnnualOutcome).where(AnnualOutcome.assessment_id == aid)).scalars().all()
+        assert len(outs) == len(people) and all(o.grade for o in outs)
+        # The other province sees none of it (through RLS on the workers).
+        db.session.remove()
+        apply_scope(Scope.province(world.ids["P2-P"], label="citus-e2e"))
+        assert db.session.get(AnnualAssessment, aid) is None
+        assert db.session.execute(select(AnnualOutcome)).scalars().all() == []
+        db.session.remove()
+
+
+def test_synthetic_province_annual_compute(app, pg_database, backend):
+    """The annual computation of a small synthetic province on the cluster."""
+    from kaohe.annual import engine
+    from kaohe.annual.synthetic import build_synthetic_province
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    year = 2026
+    info = build_synthetic_province(600, pg_database["owner_url"], year=year, code="CITUS600")
+    with app.app_context():
+        apply_scope(Scope.province(info["root_id"], label="citus-bench"))
+        token = set_actor(Actor(None, "citus-bench"))
+        try:
+            root = db.session.get(OrgNode, info["root_id"])
+            out = engine.compute(engine.units_under(root), year, actor="citus-bench")
+            db.session.commit()
+        finally:
+            reset_actor(token)
+        db.session.remove()
+    assert out["people"] == info["people"] == 600
+    eng = _owner(pg_database)
+    try:
+        with eng.connect() as c:
+            n = c.execute(text("SELECT count(*) FROM annual_result r JOIN annual_assessment a ON a.current_run_id = "
+                               "r.run_id AND a.root_id = r.root_id WHERE a.root_id = :r AND a.year = :y"),
+                          {"r": info["root_id"], "y": year}).scalar()
+    finally:
+        eng.dispose()
+    assert n == 600
