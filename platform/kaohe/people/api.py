@@ -64,6 +64,7 @@ from flask_login import current_user  # noqa: E402
 
 from ..api.common import require  # noqa: E402
 from ..auth.roles import Perm  # noqa: E402
+from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
 from ..jobs import queue  # noqa: E402
 from . import roster, roster_service  # noqa: E402
@@ -87,6 +88,7 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
     if file_storage is None or not getattr(file_storage, "filename", ""):
         raise Invalid({"file": ["Choose an .xlsx file to upload."]})
     data = file_storage.read()
+    xlsx_guard.check(data, ignore_sheets=roster.NOTES_SHEET)  # zip bomb, merged cells: 422 on "file"
     user_id = current_user.id if current_user.is_authenticated else None
     imp = roster_service.upload(unit, filename=file_storage.filename, data=data,
                                 deactivate_missing=deactivate_missing, user_id=user_id)

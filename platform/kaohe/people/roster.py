@@ -20,6 +20,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from ..core import xlsx_guard
+
 # -- the columns -------------------------------------------------------------
 
 
@@ -121,6 +123,9 @@ ERROR_TEXT: dict[str, str] = {
 }
 
 
+ERROR_TEXT.update(xlsx_guard.ERROR_TEXT)   # too_large_unpacked, merged_cells
+
+
 def _norm(text: Any) -> str:
     return re.sub(r"[\s_.:：()（）*]+", "", str(text or "")).lower()
 
@@ -186,6 +191,9 @@ def message(problem: dict, translate=lambda s: s) -> str:
     """The sentence for one stored problem (``translate`` is gettext)."""
     params = {"value": problem.get("value")}
     params.update(problem.get("params") or {})
+    for k in ("expected", "found"):  # type names are catalog words too (TYPE_NAMES)
+        if isinstance(params.get(k), str):
+            params[k] = translate(params[k])
     text = translate(ERROR_TEXT.get(problem.get("code"), problem.get("code") or ""))
     try:
         return text % params
@@ -235,6 +243,10 @@ def open_workbook(data: bytes):
         raise Unreadable("empty_file")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise Unreadable("not_xlsx")
+    try:  # a zip bomb or merged cells are refused before openpyxl reads anything
+        xlsx_guard.check(data, ignore_sheets=NOTES_SHEET)
+    except xlsx_guard.XlsxRefused as exc:
+        raise Unreadable(exc.code, **exc.params)
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # noqa: BLE001 - any parse failure is "not a workbook we can read"
@@ -293,6 +305,10 @@ def _header(ws, columns: tuple[Column, ...], sheet: str, report: Report):
 # -- checking cells ----------------------------------------------------------
 
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+TYPE_NAMES = (N_("true/false"), N_("a number"), N_("a date"), N_("text"), N_("text or a whole number"),
+              N_("a decimal number"))
 
 
 def _type_name(v: Any) -> str:

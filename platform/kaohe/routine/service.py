@@ -706,6 +706,9 @@ def read_metrics_xlsx(stream) -> list[dict]:
     """Rows from an xlsx with the header staff_no | indicator_code | value."""
     from openpyxl import load_workbook
 
+    from ..core import xlsx_guard
+
+    xlsx_guard.check(stream)  # a zip bomb or merged cells: 422 on "file" before openpyxl reads it
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception:
