@@ -73,6 +73,23 @@ def register_error_handlers(app: Flask) -> None:
         except Exception:  # pragma: no cover - connection already gone
             pass
 
+    @app.teardown_appcontext
+    def _remove_session_safely(exc):
+        """Registered after Flask-SQLAlchemy's, so it runs first: ending the
+        session rolls back, and a connection that died meanwhile (a database
+        restart) must not turn a finished request into a raw 500.  The dead
+        connection is invalidated and the pool (pre-ping) replaces it."""
+        session = extensions.db.session
+        try:
+            session.remove()
+        except Exception as err:  # noqa: BLE001
+            log.warning("session teardown: connection lost (%s); discarded", type(err).__name__)
+            try:
+                session.registry().invalidate()
+            except Exception:  # noqa: BLE001
+                pass
+            session.registry.clear()
+
     @app.errorhandler(KaoheError)
     def _kaohe_error(exc: KaoheError):
         rollback()
@@ -132,6 +149,8 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _connection_lost(exc):  # a dead connection seen as another DBAPI error class
+            return _db_down(exc)
         rollback()
         ref = uuid.uuid4().hex[:8]
         log.exception("unhandled error %s", ref)
@@ -139,3 +158,11 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return _api_error(500, msg)
         return render_template("error.html", status=500, message=msg, errors={}), 500
+
+
+def _connection_lost(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, PendingRollbackError
+
+    if isinstance(exc, (InterfaceError, PendingRollbackError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))
