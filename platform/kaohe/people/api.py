@@ -66,7 +66,7 @@ from ..api.common import require  # noqa: E402
 from ..auth.roles import Perm  # noqa: E402
 from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
-from ..jobs import queue  # noqa: E402
+from ..jobs import health, queue  # noqa: E402
 from . import roster, roster_service  # noqa: E402
 from .models import RosterImport  # noqa: E402
 from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
@@ -104,6 +104,8 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
 def start_apply(imp: RosterImport) -> str:
     unit = get_in_scope(OrgNode, imp.org_id)
     require(Perm.unit_admin, unit)
+    if imp.status == "importing" and health.reap_by_id(imp.job_id):  # its worker died: released
+        imp = get_in_scope(RosterImport, imp.id)
     if imp.status != "valid":
         raise Invalid({"import": ["Only a checked, clean file can be imported (status is %s)." % imp.status]})
     user_id = current_user.id if current_user.is_authenticated else None
