@@ -270,31 +270,50 @@ def take_exclusive(job_row: Job) -> None:
     """Called by the runner inside the job's transaction: on PostgreSQL a
     transaction-level advisory lock per (kind, province), released by the
     job's commit or rollback; a second job of the same kind and province is
-    told which one is running (Conflict) instead of colliding with it."""
+    told which one is running (Conflict) instead of colliding with it.  On
+    SQLite (one writer anyway) a live running job of the kind is enough."""
     if EXCLUSIVE.get(job_row.kind) != "root":
         return
     import zlib
 
     from sqlalchemy import text
 
-    session = db.session
-    others = session.execute(select(Job).where(
-        Job.kind == job_row.kind, Job.root_id == job_row.root_id, Job.status == "running",
-        Job.id != job_row.id)).scalars().all()
-    for other in others:
-        if not reap(other, commit=False) and db.engine.dialect.name == "sqlite":
-            _refuse(other)
+    others = _running_others(job_row)
     if db.engine.dialect.name != "postgresql":
+        alive = [o for o in others if _worker_alive(o.worker)]
+        if alive:
+            _refuse(alive[0])
         return
     k1 = zlib.crc32(job_row.kind.encode()) & 0x7FFFFFFF
     k2 = int(job_row.root_id) & 0x7FFFFFFF
-    got = session.execute(text("SELECT pg_try_advisory_xact_lock(:a, :b)"), {"a": k1, "b": k2}).scalar_one()
+    got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:a, :b)"), {"a": k1, "b": k2}).scalar_one()
     if not got:
-        running = next((o for o in others if o.status == "running"), None)
-        _refuse(running)
+        _refuse(others[0] if others else None)
 
 
-def _refuse(other: Job | None) -> None:
+def _running_others(job_row: Job) -> list:
+    """Running jobs of the same kind in the province, whatever this job's own
+    scope covers (a city's computation must see the province's)."""
+    from ..tenancy.scope import Scope, _set_db_scope
+
+    t = Job.__table__
+    with db.engine.connect() as conn:
+        _set_db_scope(conn, Scope.province(job_row.root_id, label="job"))
+        rows = conn.execute(select(t.c.id, t.c.started_at, t.c.created_at, t.c.worker).where(
+            t.c.kind == job_row.kind, t.c.root_id == job_row.root_id, t.c.status == "running",
+            t.c.id != job_row.id).order_by(t.c.started_at)).all()
+        conn.rollback()
+    return rows
+
+
+def _worker_alive(worker: str | None) -> bool:
+    host, _, pid = (worker or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return _pid_alive(int(pid))
+    return True
+
+
+def _refuse(other) -> None:
     started = "?"
     if other is not None and (other.started_at or other.created_at):
         from ..core.clock import tz

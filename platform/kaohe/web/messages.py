@@ -122,8 +122,9 @@ def N_(message: str) -> str:
 
 def _register_known() -> None:
     from ..core import xlsx_guard
+    from ..jobs import health
 
-    register_templates(*xlsx_guard.ERROR_TEXT.values())
+    register_templates(*xlsx_guard.ERROR_TEXT.values(), health.RUNNING_ALREADY)
 
 
 _register_known()
