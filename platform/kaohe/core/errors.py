@@ -11,40 +11,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .exceptions import Conflict, Forbidden, Invalid, KaoheError  # noqa: F401  (raised by every slice)
+
 log = logging.getLogger("kaohe")
-
-
-class KaoheError(Exception):
-    status = 400
-    default = "Invalid request."
-
-    def __init__(self, errors: dict | str | None = None, message: str | None = None):
-        if isinstance(errors, str):
-            message, errors = errors, None
-        self.errors = errors or {}
-        self.message = message or self.default
-        super().__init__(self.message)
-
-
-class Invalid(KaoheError):
-    """Input that breaks a rule: 422 with the field and the rule named."""
-
-    status = 422
-    default = "The input is not valid."
-
-
-class Conflict(KaoheError):
-    """A duplicate, or an edit based on a stale version: 409."""
-
-    status = 409
-    default = "The request conflicts with the current state."
-
-
-class Forbidden(KaoheError):
-    """Inside the caller's scope but not allowed to their role: 403."""
-
-    status = 403
-    default = "You are not allowed to do this."
 
 
 def is_api_request() -> bool:
@@ -72,6 +41,23 @@ def register_error_handlers(app: Flask) -> None:
             extensions.db.session.rollback()
         except Exception:  # pragma: no cover - connection already gone
             pass
+
+    @app.teardown_appcontext
+    def _remove_session_safely(exc):
+        """Registered after Flask-SQLAlchemy's, so it runs first: ending the
+        session rolls back, and a connection that died meanwhile (a database
+        restart) must not turn a finished request into a raw 500.  The dead
+        connection is invalidated and the pool (pre-ping) replaces it."""
+        session = extensions.db.session
+        try:
+            session.remove()
+        except Exception as err:  # noqa: BLE001
+            log.warning("session teardown: connection lost (%s); discarded", type(err).__name__)
+            try:
+                session.registry().invalidate()
+            except Exception:  # noqa: BLE001
+                pass
+            session.registry.clear()
 
     @app.errorhandler(KaoheError)
     def _kaohe_error(exc: KaoheError):
@@ -132,6 +118,8 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _connection_lost(exc):  # a dead connection seen as another DBAPI error class
+            return _db_down(exc)
         rollback()
         ref = uuid.uuid4().hex[:8]
         log.exception("unhandled error %s", ref)
@@ -139,3 +127,11 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return _api_error(500, msg)
         return render_template("error.html", status=500, message=msg, errors={}), 500
+
+
+def _connection_lost(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, PendingRollbackError
+
+    if isinstance(exc, (InterfaceError, PendingRollbackError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))

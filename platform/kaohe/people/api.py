@@ -64,9 +64,10 @@ from flask_login import current_user  # noqa: E402
 
 from ..api.common import require  # noqa: E402
 from ..auth.roles import Perm  # noqa: E402
+from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
-from ..jobs import queue  # noqa: E402
-from . import roster_service  # noqa: E402
+from ..jobs import health, queue  # noqa: E402
+from . import roster_format, roster_service  # noqa: E402
 from .roster_template import template_workbook  # noqa: E402
 from .models import RosterImport  # noqa: E402
 from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
@@ -88,6 +89,7 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
     if file_storage is None or not getattr(file_storage, "filename", ""):
         raise Invalid({"file": ["Choose an .xlsx file to upload."]})
     data = file_storage.read()
+    xlsx_guard.check(data, ignore_sheets=roster_format.NOTES_SHEET, config=current_app.config)  # zip bomb, merged cells: 422 on "file"
     user_id = current_user.id if current_user.is_authenticated else None
     imp = roster_service.upload(unit, filename=file_storage.filename, data=data,
                                 deactivate_missing=deactivate_missing, user_id=user_id)
@@ -103,6 +105,8 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
 def start_apply(imp: RosterImport) -> str:
     unit = get_in_scope(OrgNode, imp.org_id)
     require(Perm.unit_admin, unit)
+    if imp.status == "importing" and health.reap_by_id(imp.job_id):  # its worker died: released
+        imp = get_in_scope(RosterImport, imp.id)
     if imp.status != "valid":
         raise Invalid({"import": ["Only a checked, clean file can be imported (status is %s)." % imp.status]})
     user_id = current_user.id if current_user.is_authenticated else None

@@ -20,6 +20,7 @@ def load_jobs() -> None:
     from ..jobs import builtin as _builtin_jobs  # noqa: F401
     from ..people import jobs as _people_jobs  # noqa: F401
     from ..routine import jobs as _routine_jobs  # noqa: F401
+    from ..routine import reconcile as _routine_reconcile  # noqa: F401  (kaohe audit reconcile)
     from ..supervision import jobs as _supervision_jobs  # noqa: F401
     from ..ballots import jobs as _ballots_jobs  # noqa: F401
     from ..notify import jobs as _notify_jobs  # noqa: F401

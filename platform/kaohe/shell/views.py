@@ -384,6 +384,23 @@ def job_page(job_id):
     return render_template("job.html", job=job_status(job_id))
 
 
+@bp.route("/jobs/<job_id>/retry", methods=["POST"])
+def job_retry_page(job_id):
+    from ..core.errors import KaoheError
+    from ..jobs.api import retry_job
+    from .messages import localize_message
+
+    try:
+        new_id = retry_job(job_id)
+    except KaoheError as exc:
+        db.session.rollback()
+        for msgs in (exc.errors or {"_": [exc.message]}).values():
+            for m in msgs:
+                flash(localize_message(m), "error")
+        return redirect(url_for("web.job_page", job_id=job_id))
+    return redirect(url_for("web.job_page", job_id=new_id))
+
+
 @bp.route("/jobs/<job_id>/status")
 def job_status_fragment(job_id):
     data = job_status(job_id)
