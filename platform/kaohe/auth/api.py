@@ -13,6 +13,7 @@ from . import service
 from .manage import require_manage
 from .models import RoleGrant, User
 from .passwords import verify_password
+from .ratelimit import limiter, login_ip_limit
 from .roles import Perm, Role
 from .schemas import (GrantSchema, TokenRequestSchema, TokenSchema, UserCreateSchema, UserListArgs,
                       UserSchema, UserUpdateSchema)
@@ -21,6 +22,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Authenticat
 
 
 @blp.route("/auth/token", methods=["POST"])
+@limiter.limit(login_ip_limit)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.doc(security=[])

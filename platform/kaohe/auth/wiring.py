@@ -14,6 +14,9 @@ PUBLIC_API = {f"{API_PREFIX}/auth/token", f"{API_PREFIX}/openapi.json", f"{API_P
 
 
 def init_auth(app: Flask) -> None:
+    from .ratelimit import init_limits
+
+    init_limits(app)
     login_manager.login_view = "web.login"
     login_manager.session_protection = "strong"
     login_manager.login_message = None

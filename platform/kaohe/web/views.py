@@ -14,6 +14,7 @@ from ..auth.roles import GRANTABLE_BY, Perm, Role
 from ..auth.schemas import UserCreateSchema
 from ..auth import capabilities as caps
 from ..auth.manage import may_manage
+from ..auth.ratelimit import limiter, login_ip_limit
 from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
 from ..extensions import db
@@ -44,6 +45,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_ip_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("web.home"))
