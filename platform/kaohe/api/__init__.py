@@ -13,6 +13,11 @@ def init_api(app: Flask) -> None:
                                 "`Authorization: Bearer <token>`. Resources outside your scope answer 404."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    from ..core.guard import IdConverter
+
+    api.register_converter(IdConverter, integerconverter2paramschema)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     from ..audit.api import blp as audit_blp
