@@ -7,7 +7,25 @@ from flask import Flask, jsonify
 from ..extensions import api, csrf
 
 
+def _iso_utc(value):
+    """Every naive datetime in Kaohe is UTC (SQLite drops the offset on the
+    way back): give it the offset the OpenAPI "date-time" format requires."""
+    import datetime as dt
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat()
+
+
+def _utc_datetimes() -> None:
+    from marshmallow import fields
+
+    if fields.DateTime.SERIALIZATION_FUNCS.get("iso") is not _iso_utc:
+        fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc}
+
+
 def init_api(app: Flask) -> None:
+    _utc_datetimes()
     api.init_app(app, spec_kwargs={
         "info": {"description": "Kaohe (考核) REST API. Authenticate with `POST /api/v1/auth/token`, then send "
                                 "`Authorization: Bearer <token>`. Resources outside your scope answer 404."},
