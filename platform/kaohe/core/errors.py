@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +31,22 @@ def _api_error(status: int, message: str, errors: dict | None = None, **extra):
 _STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                  405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
                  422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def _keep_headers(exc: HTTPException, body, status: int):
+    """The response for ``exc`` with the headers it carries (``Allow`` on a
+    405, ``Retry-After`` on a 429, ``WWW-Authenticate``)."""
+    from flask import make_response
+
+    resp = make_response(body, status)
+    for key, value in exc.get_headers():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    if getattr(exc, "response", None) is not None:
+        for key, value in exc.response.headers.items():
+            if key.lower() in ("retry-after", "allow", "www-authenticate"):
+                resp.headers[key] = value
+    return resp
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -89,7 +105,8 @@ def register_error_handlers(app: Flask) -> None:
             rollback()
         if not is_api_request():
             if exc.code in (400, 403, 404, 405, 409, 413, 422, 429):
-                return render_template("error.html", status=exc.code, message=exc.description, errors={}), exc.code
+                return _keep_headers(exc, render_template("error.html", status=exc.code, message=exc.description,
+                                                          errors={}), exc.code)
             return exc
         data = getattr(exc, "data", None) or {}
         errors = data.get("messages") or data.get("errors")
@@ -102,7 +119,19 @@ def register_error_handlers(app: Flask) -> None:
                 else:
                     flat.setdefault("_schema", []).extend(loc if isinstance(loc, list) else [loc])
             errors = flat
-        return _api_error(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+        body, status = _api_error(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+        return _keep_headers(exc, body, status)
+
+    @app.errorhandler(DataError)
+    def _bad_value(exc):
+        # A value the database cannot hold (a number out of range, bad text):
+        # the request's fault, not the server's.
+        rollback()
+        log.warning("data error: %s", getattr(exc, "orig", exc))
+        msg = "A value in the request is out of range or not valid."
+        if is_api_request():
+            return _api_error(422, msg)
+        return render_template("error.html", status=422, message=msg, errors={}), 422
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):
@@ -120,6 +149,8 @@ def register_error_handlers(app: Flask) -> None:
             return _http(exc)
         if _connection_lost(exc):  # a dead connection seen as another DBAPI error class
             return _db_down(exc)
+        if isinstance(exc, OverflowError):  # SQLite: an integer beyond 64 bits
+            return _bad_value(exc)
         rollback()
         ref = uuid.uuid4().hex[:8]
         log.exception("unhandled error %s", ref)
