@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "g1_job_lease"
-down_revision = "f9_principal_account"
+down_revision = "h1_citus_keys"
 branch_labels = None
 depends_on = None
 

@@ -2,16 +2,16 @@
 notification channels (WeCom / DingTalk robots) with their delivery log
 
 Revision ID: k1_ballots
-Revises: f9_principal_account
+Revises: g1_job_lease
 Create Date: 2026-12-02
 """
 from alembic import op
 import sqlalchemy as sa
 
-from kaohe.core import rls
+from kaohe.core import citus, rls
 
 revision = "k1_ballots"
-down_revision = "f9_principal_account"
+down_revision = "g1_job_lease"
 branch_labels = None
 depends_on = None
 
@@ -55,8 +55,8 @@ def upgrade():
         sa.Column("version", sa.Integer(), nullable=False),
         *_tenant("ballot_session"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ballot_session")),
-        sa.UniqueConstraint("key", name=op.f("uq_ballot_session_key")),
         sa.UniqueConstraint("root_id", "id", name="uq_ballot_session_root_id_id"),
+        sa.UniqueConstraint("root_id", "key", name="uq_ballot_session_root_id_key"),
     )
     _indexes("ballot_session")
     op.create_table(
@@ -69,7 +69,7 @@ def upgrade():
         sa.ForeignKeyConstraint(["root_id", "session_id"], ["ballot_session.root_id", "ballot_session.id"],
                                 name="fk_ballot_code_session", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ballot_code")),
-        sa.UniqueConstraint("session_id", "code_hash", name="uq_ballot_code_session_id_code_hash"),
+        sa.UniqueConstraint("root_id", "session_id", "code_hash", name="uq_ballot_code_root_id_session_id_code_hash"),
     )
     _indexes("ballot_code")
     op.create_table(
@@ -123,10 +123,11 @@ def upgrade():
         sa.ForeignKeyConstraint(["root_id", "channel_id"], ["notify_channel.root_id", "notify_channel.id"],
                                 name="fk_notify_delivery_channel", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_delivery")),
-        sa.UniqueConstraint("channel_id", "topic", "day", name="uq_notify_delivery_channel_id_topic_day"),
+        sa.UniqueConstraint("root_id", "channel_id", "topic", "day", name="uq_notify_delivery_root_id_channel_id_topic_day"),
     )
     _indexes("notify_delivery", [("ix_notify_delivery_root_status", ["root_id", "status"])])
     for table in ("ballot_session", "ballot_code", "ballot", "notify_channel", "notify_delivery"):
+        citus.tenant_primary_key(op, table)   # (id, root_id) on PostgreSQL: distributable by root_id
         rls.apply_table(op, table, "org")
     rls.grant_plain_table(op, "ballot_throttle")
 

@@ -28,7 +28,7 @@ class BallotSession(TenantMixin, db.Model):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, nullable=False)
     title: Mapped[str] = mapped_column(String(120), nullable=False)
-    key: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    key: Mapped[str] = mapped_column(String(32), nullable=False)
     salt: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(8), nullable=False, default="open")
     closes_at: Mapped[dt.datetime] = mapped_column(nullable=False)
@@ -45,6 +45,7 @@ class BallotSession(TenantMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("root_id", "id", name="uq_ballot_session_root_id_id"),
+        UniqueConstraint("root_id", "key", name="uq_ballot_session_root_id_key"),
         tenant_fk("org_id"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -61,7 +62,7 @@ class BallotCode(TenantMixin, db.Model):
     used: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     __table_args__ = (
-        UniqueConstraint("session_id", "code_hash", name="uq_ballot_code_session_id_code_hash"),
+        UniqueConstraint("root_id", "session_id", "code_hash", name="uq_ballot_code_root_id_session_id_code_hash"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "session_id"], ["ballot_session.root_id", "ballot_session.id"],
                              name="fk_ballot_code_session", ondelete="CASCADE"),

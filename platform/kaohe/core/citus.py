@@ -38,6 +38,7 @@ REFERENCE_TABLES: dict[str, str] = {
 COORDINATOR_TABLES: dict[str, str] = {
     "login_throttle": "failed log-ins per username: read and written only at log-in, no tenant data",
     "alembic_version": "the schema revision",
+    "ballot_throttle": "wrong ballot codes per (session, address) digest: read and written only at voting, no tenant data",
 }
 
 

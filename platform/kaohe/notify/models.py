@@ -53,7 +53,7 @@ class NotifyDelivery(TenantMixin, db.Model):
     sent_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
-        UniqueConstraint("channel_id", "topic", "day", name="uq_notify_delivery_channel_id_topic_day"),
+        UniqueConstraint("root_id", "channel_id", "topic", "day", name="uq_notify_delivery_root_id_channel_id_topic_day"),
         Index("ix_notify_delivery_root_status", "root_id", "status"),
         tenant_fk("org_id"),
         ForeignKeyConstraint(["root_id", "channel_id"], ["notify_channel.root_id", "notify_channel.id"],
