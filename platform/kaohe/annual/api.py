@@ -12,15 +12,16 @@ from sqlalchemy import select
 from ..core.clock import local_today
 from ..api.common import require
 from ..auth.roles import Perm
-from ..core.errors import Invalid
+from ..auth.service import has_perm
+from ..core.errors import Forbidden, Invalid
 from ..extensions import db
 from ..jobs import queue
 from ..people.models import Person
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
-from . import appeals, records, service, specials
+from . import alerts, appeals, records, service, specials
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
-from .schemas import (AnnualAdjustSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
+from .schemas import (AnnualAdjustSchema, AnnualAlertsSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
                       AnnualPublishSchema, AnnualNotifySchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
                       AnnualReviewSchema, AnnualSpecialResultInSchema, AnnualSummarySchema, AnnualVersionSchema, AnnualYearArgs)
@@ -323,3 +324,19 @@ def campaign_result(args, campaign_id):
     r = specials.set_special_result(c, person, **args)
     db.session.commit()
     return {"version": r.version, "status": c.status}
+
+
+@blp.route("/alerts/<int:org_id>")
+@blp.arguments(AnnualYearArgs, location="query")
+@blp.response(200, AnnualAlertsSchema)
+def alerts_get(args, org_id):
+    """The alert list of a unit or everything under a county: salary step, 级别, 三等功 and dismissal
+    review due this year, who is at risk, and results awaiting 补定 (unit admins and supervisors)."""
+    node = get_in_scope(OrgNode, org_id)
+    if not (has_perm(Perm.unit_admin, node) or has_perm(Perm.supervise, node)):
+        raise Forbidden()
+    year = args.get("year") or local_today().year
+    lists = alerts.alert_list(node, year)
+    return {"year": year, "org_id": node.id,
+            "alerts": {k: [{**r, "grades": {str(y): g for y, g in r["grades"].items()}} for r in rows]
+                       for k, rows in lists.items()}}

@@ -188,3 +188,24 @@ class AnnualSpecialResultInSchema(Schema):
     points = fields.Float(load_default=None, validate=validate.Range(min=-100, max=100))
     score = fields.Float(load_default=None, validate=validate.Range(min=0, max=100))
     comment = fields.Str(load_default=None, validate=validate.Length(max=5000))
+
+
+class AnnualAlertRowSchema(Schema):
+    person_id = fields.Integer()
+    name = fields.String()
+    staff_no = fields.String()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    grades = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                         metadata={"description": "year → grade code (null: no grade)"})
+    good_years = fields.Integer()
+    youxiu_streak = fields.Integer()
+    buchenzhi_streak = fields.Integer()
+
+
+class AnnualAlertsSchema(Schema):
+    year = fields.Integer()
+    org_id = fields.Integer()
+    alerts = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(AnnualAlertRowSchema)),
+                         metadata={"description": "kind → people: salary_step, level, merit_third_class, dismissal "
+                                                  "(due this year); dismissal_risk, merit_next, regrade (at risk)"})

@@ -38,3 +38,33 @@ def counters(history: Sequence[tuple[int, str | None]]) -> dict:
         alerts.append("dismissal")
     return {"good_years": good, "toward_step": good % 2, "step_every": 2, "toward_level": good % 5, "level_every": 5,
             "youxiu_streak": youxiu_streak, "merit_every": 3, "buchenzhi_streak": bad_streak, "alerts": alerts}
+
+
+# What a list of the year shows (issue 17): due this year, or at risk.
+DUE_KINDS = ("salary_step", "level", "merit_third_class", "dismissal")
+RISK_KINDS = ("dismissal_risk", "merit_next", "regrade")
+
+
+def year_alerts(history: Sequence[tuple[int, str | None]], year: int, *, graded_this_year: bool,
+                pending_regrade: bool = False) -> list[str]:
+    """The alerts of ``year`` for one person from their grades up to that year.
+
+    Due (the year's grade completes a count): ``salary_step``, ``level``,
+    ``merit_third_class``, ``dismissal``.  At risk: ``dismissal_risk`` (不称职
+    last year and no grade yet this year: a second one means dismissal),
+    ``merit_next`` (优秀 in the two years before, no grade yet: a third gives
+    三等功), ``regrade`` (the year's result awaits 补定)."""
+    upto = [(y, g) for y, g in history if y <= year]
+    out: list[str] = []
+    if graded_this_year:
+        out.extend(a for a in counters(upto)["alerts"] if a in DUE_KINDS)
+    else:
+        before = counters([(y, g) for y, g in upto if y < year])
+        last = dict(upto).get(year - 1)
+        if last == "buchenzhi":
+            out.append("dismissal_risk")
+        if before["youxiu_streak"] and before["youxiu_streak"] % 3 == 2 and last == "youxiu":
+            out.append("merit_next")
+    if pending_regrade:
+        out.append("regrade")
+    return out

@@ -22,7 +22,7 @@ from ...web import add_org_links, register_page_blueprint
 from ...web.home_panels import add_panel
 from ...web.nav import NavItem, add_nav
 from ..models import AnnualOutcome, AnnualTalk
-from . import appeals, person, records, specials, talks, unit  # noqa: F401  (their routes)
+from . import alerts, appeals, person, records, specials, talks, unit  # noqa: F401  (their routes)
 from .common import bp, my_person
 
 
@@ -61,4 +61,5 @@ add_nav(NavItem("annual_specials", _l("Special assessments"), "annual.specials",
                 visible=lambda: has_perm(Perm.unit_admin) or has_perm(Perm.supervise)))
 add_panel(_panel)
 add_org_links(_org_links)
+add_org_links(alerts.org_link)
 register_page_blueprint(bp)
