@@ -22,6 +22,7 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope
 from ..web import add_org_links, register_page_blueprint
 from ..web.home_panels import add_panel
+from ..web.i18n import pick
 from ..web.nav import NavItem, add_nav
 from . import builtin_exports  # noqa: F401  (registers the exports)
 from . import calc, charts, dashboard as dash, service
@@ -301,3 +302,79 @@ def _chart_helpers():
         return Markup(render_template("supervision/_person_history.html", history=history,
                                       option=charts.person_history_option(history), element_id=element_id))
     return {"person_history_chart": person_history_chart}
+
+
+# -- the one-page unit report (issue 17) ---------------------------------------------
+
+def _report_node(org_id: int) -> OrgNode:
+    node = get_in_scope(OrgNode, org_id)
+    if not node.is_assessment_unit:
+        abort(404)
+    if not (has_perm(Perm.supervise, node) or has_perm(Perm.unit_admin, node)):
+        abort(403)
+    return node
+
+
+@bp.route("/report/<int:org_id>")
+def unit_report_page(org_id):
+    from .report import unit_report
+
+    node = _report_node(org_id)
+    rep = unit_report(node, _year_arg() or local_today().year, request.args.get("period") or None)
+    return render_template("supervision/report.html", r=rep, node=node, period_label=period_label,
+                           grade_label=charts.grade_label, flag_message=lambda f: calc.flag_message(f, _),
+                           overdue_message=lambda o: calc.overdue_message(o, _),
+                           routine_grades=calc.ROUTINE_GRADES, annual_grades=calc.ANNUAL_GRADES)
+
+
+@bp.route("/report/<int:org_id>.xlsx")
+def unit_report_xlsx(org_id):
+    import io
+
+    from openpyxl import Workbook
+
+    from .report import unit_report
+
+    node = _report_node(org_id)
+    r = unit_report(node, _year_arg() or local_today().year, request.args.get("period") or None)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Unit report")[:31]
+    ws.append([pick(node.name, node.name_en), r["year"], period_label(r["period_key"])])
+    ws.append([])
+    c = r["completion"]
+    for label, value in ((_("People on the roster"), c["people"]), (_("Participants"), c["participants"]),
+                         (_("Rated"), c["rated"]), (_("Computed"), c["computed"]), (_("Publicised"), c["publicised"]),
+                         (_("Final"), c["final"]), (_("Annual: filed"), c["annual_filed"])):
+        ws.append([label, value])
+    ws.append([])
+    ws.append([_("Routine grades")] + [grade_label_text(g) for g in calc.ROUTINE_GRADES])
+    ws.append([""] + [r["routine_grades"].get(g, 0) for g in calc.ROUTINE_GRADES])
+    ws.append([_("Annual grades")] + [grade_label_text(g) for g in calc.ANNUAL_GRADES] + [_("优秀 quota")])
+    ws.append([""] + [r["annual_grades"].get(g, 0) for g in calc.ANNUAL_GRADES] + [r["youxiu_quota"]])
+    ws.append([])
+    ws.append([_("Flags")])
+    for f in r["flags"]:
+        ws.append([calc.flag_message(f, _)])
+    ws.append([])
+    t, a = r["talks"], r["appeals"]
+    ws.append([_("Talks held"), t["annual_held"] + t["routine_done"], _("Talks due"), t["annual_open"] + t["routine_open"]])
+    ws.append([_("Appeals pending"), a["pending"], _("upheld"), a["upheld"], _("reversed"), a["reversed"]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return send_file(buf, as_attachment=True, download_name=f"report-{node.code}-{r['year']}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def grade_label_text(code: str) -> str:
+    return str(charts.grade_label(code))
+
+
+def _unit_report_link(node):
+    if node.is_assessment_unit and (has_perm(Perm.supervise, node) or has_perm(Perm.unit_admin, node)):
+        return [{"url": url_for("supervision.unit_report_page", org_id=node.id), "label": _("Unit report (one page)")}]
+    return []
+
+
+add_org_links(_unit_report_link)
