@@ -57,12 +57,13 @@ def test_distribute_again_is_a_no_op(app, backend):
 
 def _routine_quarter(unit, year: int, q: int, rng):
     from kaohe.routine import demo as routine_demo
-    from kaohe.routine import service as routine
+    from kaohe.routine.indicators import save_indicator
+    from kaohe.routine.schemes import save_scheme
 
     for ind in routine_demo.LIBRARY:
-        routine.save_indicator(unit, dict(ind))
+        save_indicator(unit, dict(ind))
     for s in routine_demo.SCHEMES:
-        routine.save_scheme(unit, dict(s))
+        save_scheme(unit, dict(s))
     return routine_demo._finished_quarter(unit, year, q, rng)
 
 

@@ -75,7 +75,7 @@ _PROBE = textwrap.dedent("""
     import json, resource, sys, time
     sys.path.insert(0, sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))   # a runaway cannot take the machine
-    from kaohe.people import roster   # noqa: imports done before the baseline
+    from kaohe.people import roster_check as roster   # noqa: imports done before the baseline
     import openpyxl
     data = open(sys.argv[2], "rb").read()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -121,7 +121,7 @@ def test_guard_counts_real_bytes_not_declared_ones(bomb):
 
 
 def test_bomb_refused_as_a_field_error_on_metric_import(bomb):
-    from kaohe.routine.service import read_metrics_xlsx
+    from kaohe.routine.events import read_metrics_xlsx
 
     with pytest.raises(Invalid) as err:
         read_metrics_xlsx(io.BytesIO(bomb.read_bytes()))
@@ -141,8 +141,8 @@ def test_merged_cells_are_refused_with_their_ranges():
 
 
 def test_merged_cells_refused_by_roster_open_and_metric_import():
-    from kaohe.people import roster
-    from kaohe.routine.service import read_metrics_xlsx
+    from kaohe.people import roster_check, roster_format
+    from kaohe.routine.events import read_metrics_xlsx
 
     data = _small_xlsx(merge="C2:C5")
     with pytest.raises(roster.Unreadable) as err:
@@ -227,15 +227,15 @@ def test_import_messages_are_one_language(zh_app):
     """The roster's type mismatch read "应为 a date，实际为 a number"."""
     from flask_babel import gettext
 
-    from kaohe.people import roster
+    from kaohe.people import roster_check, roster_format
     from kaohe.web.messages import localize_message
 
-    col = next(c for c in roster.PEOPLE_COLUMNS if c.kind == "date")
-    _v, code, params = roster.parse_cell(col, 12.5)
+    col = next(c for c in roster_format.PEOPLE_COLUMNS if c.kind == "date")
+    _v, code, params = roster_check.parse_cell(col, 12.5)
     problem = {"code": code, "params": params, "value": 12.5}
-    zh = _in(zh_app, "zh", lambda: roster.message(problem, gettext))
+    zh = _in(zh_app, "zh", lambda: roster_format.message(problem, gettext))
     assert _CJK.search(zh) and not re.search(r"[A-Za-z]", zh), zh
-    en = _in(zh_app, "en", lambda: roster.message(problem, gettext))
+    en = _in(zh_app, "en", lambda: roster_format.message(problem, gettext))
     assert en == "Expected a date, found a number.", en
     refusal = xlsx_guard.XlsxRefused("merged_cells", ranges="人员!C2:C5").errors["file"][0]
     zh = _in(zh_app, "zh", lambda: localize_message(refusal))
