@@ -157,7 +157,7 @@ def parent_total(parent: OrgNode, year: int) -> tuple[int, list[dict], str]:
     Returns (total, steps, source)."""
     received = db.session.execute(select(QuotaAllocation).where(
         QuotaAllocation.root_id == parent.root_id, QuotaAllocation.child_id == parent.id,
-        QuotaAllocation.year == year)).scalar_one_or_none()
+        QuotaAllocation.year == year).execution_options(populate_existing=True)).scalar_one_or_none()
     if received is not None:
         return received.count, [{"zh": f"上级分配给本级 {received.count} 名",
                                   "en": f"The level above allocated {received.count} to this node"}], "allocation"
@@ -190,6 +190,24 @@ def _lock_pool(parent: OrgNode, year: int) -> QuotaPool:
         pass
     return db.session.execute(stmt).scalar_one()
 
+def _lock_chain(parent: OrgNode, child: OrgNode, year: int) -> QuotaPool:
+    """Lock the pools of the whole ancestor chain, from the province down to
+    ``child``, always in that order.  A change at one level reads the level
+    above (what the parent received) and the level below (what the child
+    handed down); two changes on the same chain at different levels would
+    otherwise each check against the other's old data and both succeed
+    (the province lowering a city while the city hands its quota down).
+    Top-down order means no two allocations can deadlock.  Returns the
+    parent's pool."""
+    ids = list(parent.path_ids)
+    by_id = {parent.id: parent}
+    if ids[:-1]:
+        by_id.update({n.id: n for n in db.session.execute(
+            select(OrgNode).where(OrgNode.id.in_(ids[:-1]))).scalars()})
+    pools = {nid: _lock_pool(by_id[nid], year) for nid in ids}
+    _lock_pool(child, year)
+    return pools[parent.id]
+
 def allocations_of(parent: OrgNode, year: int) -> list[QuotaAllocation]:
     return list(db.session.execute(select(QuotaAllocation).where(
         QuotaAllocation.root_id == parent.root_id, QuotaAllocation.org_id == parent.id,
@@ -204,7 +222,7 @@ def allocate(parent: OrgNode, child: OrgNode, year: int, count: int, *, note: st
         raise Invalid({"child_id": [f"{node_label(child)} is not a direct child of {node_label(parent)}"]})
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise Invalid({"count": ["must be a whole number, 0 or more"]})
-    pool = _lock_pool(parent, year)
+    pool = _lock_chain(parent, child, year)
     existing = {a.child_id: a for a in allocations_of(parent, year)}
     total, _steps, _src = parent_total(parent, year)
     try:
