@@ -52,6 +52,7 @@ def test_province_and_city_allocating_at_once_never_over_allocate(app, world, ba
             db.session.add(Person(root_id=p, org_id=t1, unit_id=t1, staff_no=f"r{i}", name=f"r{i}"))
         db.session.flush()
         assert quotas.parent_total(db.session.get(OrgNode, p), YEAR)[0] >= 10
+        paths = {i: db.session.get(OrgNode, i).path for i in (p, c1)}
         db.session.commit()
         reset_actor(tok)
         db.session.remove()
@@ -63,7 +64,8 @@ def test_province_and_city_allocating_at_once_never_over_allocate(app, world, ba
 
     def worker(name, parent_id, child_id, count):
         with app.app_context():
-            apply_scope(Scope.system(name))
+            # each side sees only its own subtree, as an admin of that level would
+            apply_scope(Scope.for_paths(p, [paths[parent_id]], label=name))
             tok = set_actor(Actor(None, name))
             try:
                 for i in range(TRIALS):

@@ -191,22 +191,21 @@ def _lock_pool(parent: OrgNode, year: int) -> QuotaPool:
     return db.session.execute(stmt).scalar_one()
 
 def _lock_chain(parent: OrgNode, child: OrgNode, year: int) -> QuotaPool:
-    """Lock the pools of the whole ancestor chain, from the province down to
-    ``child``, always in that order.  A change at one level reads the level
-    above (what the parent received) and the level below (what the child
-    handed down); two changes on the same chain at different levels would
-    otherwise each check against the other's old data and both succeed
-    (the province lowering a city while the city hands its quota down).
-    Top-down order means no two allocations can deadlock.  Returns the
-    parent's pool."""
-    ids = list(parent.path_ids)
-    by_id = {parent.id: parent}
-    if ids[:-1]:
-        by_id.update({n.id: n for n in db.session.execute(
-            select(OrgNode).where(OrgNode.id.in_(ids[:-1]))).scalars()})
-    pools = {nid: _lock_pool(by_id[nid], year) for nid in ids}
+    """Lock the parent's pool, then the child's: top-down, always in that
+    order, so allocations cannot deadlock.
+
+    What a node X has to hand down is what its parent gave it, and what it
+    handed down are its own allocations: ``allocate(parent(X), X)`` changes
+    the first, ``allocate(X, child)`` the second, and both now hold X's pool
+    row while they check and write.  So the province lowering a city and the
+    city handing its quota to a county queue on the city's pool (without it
+    each checked against the other's old data and both could succeed).  The
+    child's pool is in the parent's subtree, so a caller scoped to the parent
+    can lock it (the pools further up are not visible to it, and are not
+    needed).  Returns the parent's pool."""
+    pool = _lock_pool(parent, year)
     _lock_pool(child, year)
-    return pools[parent.id]
+    return pool
 
 def allocations_of(parent: OrgNode, year: int) -> list[QuotaAllocation]:
     return list(db.session.execute(select(QuotaAllocation).where(
