@@ -1,4 +1,5 @@
-"""`kaohe policy show CODE [--year Y] [--json]` and the policy.yaml pack hooks."""
+"""`kaohe policy show CODE [--year Y] [--json]`, `kaohe policy set CODE KEY VALUE [--year Y]`
+and the policy.yaml pack hooks."""
 from __future__ import annotations
 
 import json
@@ -75,5 +76,41 @@ def register(app) -> None:
                     flags.append(s["adjusted"])
                 extra = f"  [{'; '.join(flags)}]" if flags else ""
                 click.echo(f"  {s['key']:<34} {_fmt(s['value'], setting):<28} from {src}{extra}")
+
+    @group.command("set")
+    @click.argument("code")
+    @click.argument("key")
+    @click.argument("value")
+    @click.option("--year", type=click.IntRange(2000, 2100), default=None,
+                  help="Only for this assessment year (default: all years).")
+    @click.option("--reason", default=None, help="Why (kept in the audit log).")
+    @one_line_errors
+    def set_cmd(code, key, value, year, reason):
+        """Set KEY at the org node CODE (VALUE as JSON: 0.2, "month", {"hao": 90, ...}).
+        Checked like the page and the API: locks, bounds and ceilings set above."""
+        from sqlalchemy import select
+
+        from ..audit.service import Actor, reset_actor, set_actor
+        from ..extensions import db
+        from ..tenancy.models import OrgNode
+        from ..tenancy.scope import Scope, apply_scope
+        from . import registry as reg
+        from . import settings
+
+        apply_scope(Scope.system("policy-set"))
+        nodes = db.session.execute(select(OrgNode).where(OrgNode.code == code)).scalars().all()
+        if len(nodes) != 1:
+            raise click.ClickException(f"unknown org code {code}" if not nodes else f"code {code} is ambiguous")
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        token = set_actor(Actor(None, "policy set (CLI)"))
+        try:
+            settings.set_value(nodes[0], key, parsed, year=year, reason=reason)
+            db.session.commit()
+        finally:
+            reset_actor(token)
+        click.echo(f"{nodes[0].code} {key} = {_fmt(parsed, reg.get(key))}" + (f" ({year})" if year else ""))
 
     app.cli.add_command(group)

@@ -264,6 +264,21 @@ def apply(node, pf: PolicyFile | None) -> int:
     if changes:
         db.session.flush()
         bump_version(node.root_id)
+    # The service's validator, against what is stored above (the pack is
+    # applied from the province down, so the levels above are already the
+    # pack's): bounds of every year, the province's rate ceiling.
+    from .settings import value_problem
+    names = None
+    for spec in pf.rows.values():
+        if not spec.has_value:
+            continue
+        if names is None:
+            from .labels import names_on_path
+            names = names_on_path(node)
+        msg = value_problem(node, spec.key, spec.value, spec.year, names=names, check_below=False)
+        if msg:
+            where = spec.key + (f" (year {spec.year})" if spec.year else "")
+            raise PackError({pf.source or node.code: [f"{where}: {msg}"]})
     return changes
 
 

@@ -157,7 +157,7 @@ def parent_total(parent: OrgNode, year: int) -> tuple[int, list[dict], str]:
     Returns (total, steps, source)."""
     received = db.session.execute(select(QuotaAllocation).where(
         QuotaAllocation.root_id == parent.root_id, QuotaAllocation.child_id == parent.id,
-        QuotaAllocation.year == year)).scalar_one_or_none()
+        QuotaAllocation.year == year).execution_options(populate_existing=True)).scalar_one_or_none()
     if received is not None:
         return received.count, [{"zh": f"上级分配给本级 {received.count} 名",
                                   "en": f"The level above allocated {received.count} to this node"}], "allocation"
@@ -190,6 +190,23 @@ def _lock_pool(parent: OrgNode, year: int) -> QuotaPool:
         pass
     return db.session.execute(stmt).scalar_one()
 
+def _lock_chain(parent: OrgNode, child: OrgNode, year: int) -> QuotaPool:
+    """Lock the parent's pool, then the child's: top-down, always in that
+    order, so allocations cannot deadlock.
+
+    What a node X has to hand down is what its parent gave it, and what it
+    handed down are its own allocations: ``allocate(parent(X), X)`` changes
+    the first, ``allocate(X, child)`` the second, and both now hold X's pool
+    row while they check and write.  So the province lowering a city and the
+    city handing its quota to a county queue on the city's pool (without it
+    each checked against the other's old data and both could succeed).  The
+    child's pool is in the parent's subtree, so a caller scoped to the parent
+    can lock it (the pools further up are not visible to it, and are not
+    needed).  Returns the parent's pool."""
+    pool = _lock_pool(parent, year)
+    _lock_pool(child, year)
+    return pool
+
 def allocations_of(parent: OrgNode, year: int) -> list[QuotaAllocation]:
     return list(db.session.execute(select(QuotaAllocation).where(
         QuotaAllocation.root_id == parent.root_id, QuotaAllocation.org_id == parent.id,
@@ -204,7 +221,7 @@ def allocate(parent: OrgNode, child: OrgNode, year: int, count: int, *, note: st
         raise Invalid({"child_id": [f"{node_label(child)} is not a direct child of {node_label(parent)}"]})
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise Invalid({"count": ["must be a whole number, 0 or more"]})
-    pool = _lock_pool(parent, year)
+    pool = _lock_chain(parent, child, year)
     existing = {a.child_id: a for a in allocations_of(parent, year)}
     total, _steps, _src = parent_total(parent, year)
     try:

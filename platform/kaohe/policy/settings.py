@@ -96,9 +96,18 @@ def _bound_message(setting, value, bounds, names) -> str | None:
     if side == "allowed":
         return f"{value!r} is not among the values allowed by {who}: {', '.join(map(str, bounds['allowed']))}"
     fmt = calc.pct if setting.is_rate else (lambda x: f"{x:g}")
-    limit = fmt(bounds[side])
-    word = "below the minimum" if side == "min" else "above the maximum"
-    return f"the value is {word} {limit} set by {who}"
+    return _limit_message(side, fmt(bounds[side]), names.get(bounds.get(f"{side}_by")))
+
+def _limit_message(side: str, limit: str, by: OrgNode | None, year: int | None = None) -> str:
+    """"超出青海省设定的上限 30%" — the bound, and who set it (Chinese, then English)."""
+    zh_who = by.name if by is not None else "全国默认"
+    when_zh = f"（{year}年）" if year else ""
+    when_en = f" (for {year})" if year else ""
+    if side == "min":
+        return (f"低于{zh_who}设定的下限 {limit}{when_zh} / below the minimum {limit} set by "
+                f"{node_label(by)}{when_en}")
+    return (f"超出{zh_who}设定的上限 {limit}{when_zh} / above the maximum {limit} set by "
+            f"{node_label(by)}{when_en}")
 
 def _check_additive(node, setting, value, layers, names) -> None:
     inherited, _ = resolve_key(setting, layers[:-1] + [Layer(node.id)])
@@ -116,6 +125,94 @@ def _check_additive(node, setting, value, layers, names) -> None:
                                          f"{node_label(names.get(by_code[item['code']].get('source')))}"]})
 
 
+# -- the one validator of a value (page, API, pack load, CLI) ---------------------
+
+# Rates that no level may set above the province's ``quota.hard_max_rate``
+# (the ceiling no approval can exceed): a higher value was accepted and then
+# silently computed with the ceiling.
+CEILED_BY_HARD_MAX = ("quota.base_rate", "quota.max_rate_without_approval", "quota.rate_by_org_grade")
+HARD_MAX = "quota.hard_max_rate"
+
+def _year_groups(rows: Sequence[PolicySetting], year: int) -> list[tuple[int | None, list[PolicySetting]]]:
+    """The row sets that apply in each year a value for ``year`` reaches: one
+    year, or for an all-years value the all-years rows and every year that
+    has year-specific rows above."""
+    if year != ALL_YEARS:
+        return [(year, [r for r in rows if r.year in (ALL_YEARS, year)])]
+    years = sorted({r.year for r in rows if r.year != ALL_YEARS})
+    return [(None, [r for r in rows if r.year == ALL_YEARS])] + \
+        [(y, [r for r in rows if r.year in (ALL_YEARS, y)]) for y in years]
+
+def _hard_max_limits(node: OrgNode, year: int) -> list[tuple[Decimal, int | None, int | None]]:
+    """(ceiling, province id or None for the national default, year or None)
+    for every year ``year`` covers."""
+    rows = list(db.session.execute(select(PolicySetting).where(
+        PolicySetting.root_id == node.root_id, PolicySetting.org_id == node.root_id,
+        PolicySetting.key == HARD_MAX, PolicySetting.has_value.is_(True))).scalars())
+    out = []
+    for y, group in _year_groups(rows, year):
+        row = max(group, key=lambda r: r.year, default=None)
+        if row is None:
+            out.append((Decimal(str(reg.default(HARD_MAX))), None, y))
+        else:
+            out.append((Decimal(str(row.value)), node.root_id, y))
+    return out
+
+def value_problem(node: OrgNode, key: str, value: Any, year: int, *, rows=None, names=None,
+                  check_below: bool = True) -> str | None:
+    """Why ``value`` may not be stored for ``key`` at ``node`` (None: it may):
+    a bound set above (for every year the value applies in), or the
+    province's ceiling on excellence rates.  Every write path calls this —
+    the service (page, API, CLI) and the pack loader — so nothing stored is
+    later clamped silently."""
+    setting = reg.get(key)
+    names = names if names is not None else names_on_path(node)
+    if setting.kind == reg.BOUNDED:
+        if rows is None:
+            # every year's rows: an all-years value must fit the bounds of each year
+            stmt = select(PolicySetting).where(PolicySetting.root_id == node.root_id,
+                                               PolicySetting.org_id.in_(node.path_ids), PolicySetting.key == key)
+            if year != ALL_YEARS:
+                stmt = stmt.where(PolicySetting.year.in_((ALL_YEARS, year)))
+            rows = list(db.session.execute(stmt).scalars())
+        above_rows = [r for r in rows if r.org_id != node.id]
+        for y, group in _year_groups(above_rows, year):
+            bounds = _collect_bounds(_layers(node, group)[:-1])
+            side = bound_violation(setting, value, bounds)
+            if side is None:
+                continue
+            if side == "allowed":
+                return (f"{value!r} 不在{names.get(bounds['allowed_by']).name if names.get(bounds['allowed_by']) else ''}"
+                        f"允许的取值内 / {value!r} is not among the values allowed by "
+                        f"{node_label(names.get(bounds['allowed_by']))}: {', '.join(map(str, bounds['allowed']))}")
+            fmt = calc.pct if setting.is_rate else (lambda x: f"{x:g}")
+            return _limit_message(side, fmt(bounds[side]), names.get(bounds[f"{side}_by"]), y)
+    if key in CEILED_BY_HARD_MAX:
+        numbers = list(value.values()) if isinstance(value, dict) else [value]
+        for limit, by, y in _hard_max_limits(node, year):
+            if any(Decimal(str(x)) > limit for x in numbers):
+                who = names.get(by) if by is not None else None
+                return _limit_message("max", calc.pct(limit), who, y) + \
+                    "（经审批也不得超过的优秀比例上限 / the ceiling no approval can exceed）"
+    if key == HARD_MAX and check_below:
+        return _values_above_ceiling(node, Decimal(str(value)), year)
+    return None
+
+def _values_above_ceiling(province: OrgNode, ceiling: Decimal, year: int) -> str | None:
+    """A lower ceiling must not leave stored rates above it anywhere below."""
+    stmt = select(PolicySetting, OrgNode.name, OrgNode.code).join(OrgNode, OrgNode.id == PolicySetting.org_id).where(
+        PolicySetting.root_id == province.root_id, PolicySetting.key.in_(CEILED_BY_HARD_MAX),
+        PolicySetting.has_value.is_(True), OrgNode.root_id == province.root_id)
+    if year != ALL_YEARS:
+        stmt = stmt.where(PolicySetting.year.in_((ALL_YEARS, year)))
+    for r, name, code in db.session.execute(stmt).all():
+        numbers = list(r.value.values()) if isinstance(r.value, dict) else [r.value]
+        if any(Decimal(str(x)) > ceiling for x in numbers):
+            return (f"{name}（{code}）的 {r.key} 已设定高于 {calc.pct(ceiling)} 的值，请先修改 / "
+                    f"{name} ({code}) already sets {r.key} above {calc.pct(ceiling)}; change it first")
+    return None
+
+
 # -- settings ------------------------------------------------------------------
 
 def set_value(node: OrgNode, key: str, value: Any, *, year: int | None = None, note: str | None = None,
@@ -129,10 +226,9 @@ def set_value(node: OrgNode, key: str, value: Any, *, year: int | None = None, n
     layers = _layers(node, rows)
     names = names_on_path(node)
     _check_not_locked_above(node, key, layers, names)
-    if setting.kind == reg.BOUNDED:
-        msg = _bound_message(setting, value, _collect_bounds(layers[:-1]), names)
-        if msg:
-            raise Invalid({key: [msg]})
+    msg = value_problem(node, key, value, year, rows=None if year == ALL_YEARS else rows, names=names)
+    if msg:
+        raise Invalid({key: [msg]})
     if setting.kind == reg.ADDITIVE:
         _check_additive(node, setting, value, layers, names)
     row = _get_or_new(node, key, year, rows)

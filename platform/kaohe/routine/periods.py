@@ -12,6 +12,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..people.models import LeaderCharge, Person
+from ..policy.resolve import effective_policy
 from ..tenancy.models import OrgNode
 from .common import check_version, invalid, live_policy, period_policy, today
 from .indicators import library
@@ -47,15 +48,29 @@ def period_dates(year: int, cycle: str, seq: int) -> tuple[dt.date, dt.date]:
 def create_period(unit: OrgNode, year: int, seq: int, cycle: str | None = None) -> Period:
     if not unit.is_assessment_unit:
         raise invalid("unit_id", "Periods are opened by an assessment unit (本机关).")
-    cycle = cycle or live_policy(unit, year)["routine.cycle"]
+    pol = effective_policy(unit, year)
+    effective = pol["routine.cycle"]
+    cycle = cycle or effective
     if cycle not in CYCLES:
         raise invalid("cycle", f"The cycle must be one of {', '.join(CYCLES)}.")
+    if cycle != effective:
+        # The policy governs every use of the setting: a period's kind is the
+        # effective (possibly locked) cycle, never a different one.
+        raise invalid("cycle", _cycle_refusal(unit, year, cycle, effective, pol))
     if not 1 <= seq <= CYCLES[cycle]:
         raise invalid("seq", f"A {cycle} period number runs from 1 to {CYCLES[cycle]}.")
     if db.session.execute(select(Period.id).where(Period.org_id == unit.id, Period.year == year,
                                                   Period.cycle == cycle, Period.seq == seq)).first():
         raise Conflict({"seq": ["This period already exists."]})
     start, end = period_dates(year, cycle, seq)
+    clash = db.session.execute(select(Period).where(
+        Period.root_id == unit.root_id, Period.org_id == unit.id, Period.starts_on <= end,
+        Period.ends_on >= start).order_by(Period.starts_on)).scalars().first()
+    if clash is not None:
+        raise Conflict({"seq": [f"与已有考核周期 {clash.label}（{clash.starts_on.isoformat()} – "
+                                f"{clash.ends_on.isoformat()}）重叠 / overlaps the existing period {clash.label} "
+                                f"({clash.starts_on.isoformat()} – {clash.ends_on.isoformat()})"]},
+                       "Periods of one unit must not overlap.")
     period = Period(root_id=unit.root_id, org_id=unit.id, year=year, cycle=cycle, seq=seq, starts_on=start,
                     ends_on=end, state="draft")
     db.session.add(period)
@@ -63,6 +78,20 @@ def create_period(unit: OrgNode, year: int, seq: int, cycle: str | None = None) 
     record("routine.period.create", root_id=unit.root_id, org_id=unit.id, target_type="routine_period",
            target_id=period.id, after={"year": year, "cycle": cycle, "seq": seq})
     return period
+
+
+def _cycle_refusal(unit: OrgNode, year: int, cycle: str, effective: str, pol) -> str:
+    prov = pol.provenance("routine.cycle")
+    by_id = prov["locked_by"] or prov["source"]
+    by = db.session.get(OrgNode, by_id) if by_id else None
+    zh_by = by.name if by else "全国默认"
+    en_by = f"{by.name} ({by.code})" if by else "the national default"
+    labels = {"month": ("按月", "monthly"), "quarter": ("按季度", "quarterly"), "half_year": ("按半年", "half-yearly")}
+    how_zh = "锁定" if prov["locked_by"] else "设定"
+    how_en = "locked" if prov["locked_by"] else "set"
+    return (f"考核周期为{labels[effective][0]}（{zh_by}{how_zh}），不能创建{labels[cycle][0]}的周期 / "
+            f"the routine cycle is {labels[effective][1]} ({how_en} by {en_by}); a {labels[cycle][1]} "
+            f"period cannot be created")
 
 
 def transition(period: Period, to: str, expected_version: int | None = None, *, on: dt.date | None = None) -> Period:
