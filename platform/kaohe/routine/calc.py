@@ -568,6 +568,7 @@ FLAG_LABELS = {
     "priority": ("年度优秀优先", "Priority for 优秀"),
     "cap_tie": ("好等次名额并列待定", "Tie at the 好 cap line"),
     "veto": ("一票否决", "Veto"),
-    "incomplete": ("评价未完成", "Ratings incomplete"),
+    "incomplete": ("未完成", "Inputs incomplete: no grade"),
+    "exempted": ("已豁免", "Exempted from complete inputs"),
     "derived": ("按所分管平均", "Derived from those led"),
 }

@@ -77,6 +77,11 @@ def transition(period: Period, to: str, expected_version: int | None = None, *, 
     on = on or today()
     if to == "open" and before == "draft":
         _open(period, unit)
+    if to in ("review", "publicised"):
+        from .inputs import blockers   # inputs builds on this module
+        problems = blockers(period)
+        if problems:
+            raise Invalid({"state": problems}, "Inputs are incomplete.")
     if to == "publicised":
         problems = publish_blockers(period)
         if problems:

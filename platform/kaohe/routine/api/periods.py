@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
-from .. import periods
+from .. import inputs, periods
 from ..models import Period
 from ..schemas import PeriodCreateSchema, PeriodSchema, TransitionSchema
 from .common import admin_unit, blp, load_period, period_out
@@ -55,3 +55,69 @@ def period_transition(data, period_id):
     periods.transition(period, data["to"], data.get("version"))
     db.session.commit()
     return period_out(period)
+
+
+# -- complete inputs and exemptions (one check with the pages and the CLI) ------
+
+class InputStatusSchema(Schema):
+    person_id = fields.Int()
+    name = fields.Str()
+    missing_kinds = fields.List(fields.Str())
+    unrated = fields.List(fields.Str())
+    exempted = fields.Bool()
+    reason = fields.Str(allow_none=True)
+    by = fields.Str(allow_none=True)
+    at = fields.DateTime(allow_none=True)
+
+
+class ExemptionInSchema(Schema):
+    person_id = fields.Int(required=True)
+    reason = fields.Str(required=True)
+
+
+class ExemptionSchema(Schema):
+    id = fields.Int()
+    period_id = fields.Int()
+    person_id = fields.Int()
+    reason = fields.Str()
+    missing = fields.Dict(allow_none=True)
+    by_name = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ExemptionRevokeSchema(Schema):
+    reason = fields.Str(required=True)
+
+
+@blp.route("/periods/<int:period_id>/inputs")
+@blp.response(200, InputStatusSchema(many=True))
+def period_inputs(period_id):
+    """Everyone whose inputs are incomplete (未完成), what is missing and any exemption; the office and the
+    levels above it."""
+    return inputs.input_status(load_period(period_id, admin=True))
+
+
+@blp.route("/periods/<int:period_id>/exemptions")
+class Exemptions(MethodView):
+    @blp.response(200, ExemptionSchema(many=True))
+    def get(self, period_id):
+        """Exemptions from complete inputs recorded for the period, with their reasons."""
+        return sorted(inputs.exemptions(load_period(period_id, admin=True)).values(), key=lambda e: e.id)
+
+    @blp.arguments(ExemptionInSchema)
+    @blp.response(201, ExemptionSchema)
+    def post(self, data, period_id):
+        """Record that a person's incomplete inputs do not hold the period up (reason required, audited)."""
+        period = load_period(period_id, admin=True)
+        e = inputs.exempt(period, data["person_id"], data["reason"])
+        db.session.commit()
+        return e
+
+
+@blp.route("/periods/<int:period_id>/exemptions/<int:person_id>/revoke", methods=["POST"])
+@blp.arguments(ExemptionRevokeSchema)
+@blp.response(204)
+def exemption_revoke(data, period_id, person_id):
+    """Withdraw an exemption (reason required, audited)."""
+    inputs.revoke(load_period(period_id, admin=True), person_id, data["reason"])
+    db.session.commit()
