@@ -8,25 +8,13 @@ from sqlalchemy import select
 
 from kaohe.extensions import db
 
-from .conftest import full_scores, rate, transition
+from .conftest import rate, rate_everything, transition
 
 API = "/api/v1/routine"
 
 
 def _key(rt, pid):
     return next(k for k, v in rt.ids.items() if v == pid)
-
-
-def rate_everything(rt, skip=()):
-    """Every rating the rules allow (supervisor, self, peer, democratic),
-    except those whose ratee is in ``skip``."""
-    for rater in rt.ids:
-        for t in rt.client.get(f"{API}/periods/{rt.period_id}/todo", headers=rt.h(rater)).get_json():
-            ratee = _key(rt, t["person_id"])
-            if ratee in skip:
-                continue
-            resp = rate(rt, rater, ratee, t["kind"], full_scores(t["kind"], "you", 55.0))
-            assert resp.status_code == 200, resp.get_json()
 
 
 def compute(rt):
