@@ -250,6 +250,20 @@ def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mappi
 
 # -- schemes ------------------------------------------------------------------
 
+def missing_mandatory(scheme: Mapping, library: Mapping[str, Mapping]) -> list[str]:
+    """The mandatory common indicators of the library (handed down by the
+    province with ``mandatory: true``) that no counted section of the scheme
+    rates: a scheme missing any of them cannot be active."""
+    used = {c for s in scheme.get("sections") or [] if not s.get("extra") for c in s.get("indicators") or []}
+    return sorted(c for c, ind in library.items() if ind.get("mandatory") and c not in used)
+
+
+def mandatory_error(missing: Sequence[str], library: Mapping[str, Mapping]) -> dict[str, list[str]]:
+    names = "、".join(f"{c} {library[c].get('name') or ''}".strip() for c in missing)
+    return {"sections": [f"The province's mandatory common indicators are missing: {names}. "
+                         "Add them to a section before the scheme can be active."]}
+
+
 def validate_scheme(scheme: Mapping, library: Mapping[str, Mapping]) -> None:
     """Raise SpecError naming the section whose points or weights do not add up."""
     errs: dict[str, list[str]] = {}

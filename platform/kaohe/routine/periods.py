@@ -14,6 +14,7 @@ from ..extensions import db
 from ..people.models import LeaderCharge, Person
 from ..tenancy.models import OrgNode
 from .common import check_version, invalid, live_policy, period_policy, today
+from . import calc
 from .indicators import library
 from .models import Assignment, Event, Participant, PeerMember, Period, Rating, Scheme
 from .relations import P, RelationIndex
@@ -113,6 +114,10 @@ def _open(period: Period, unit: OrgNode) -> None:
                                       .order_by(Scheme.code)).scalars())
     if not schemes:
         raise invalid("state", "Set up at least one scheme (考核方案) before opening a period.")
+    for s in schemes:
+        missing = calc.missing_mandatory({"sections": s.sections}, lib)
+        if missing:
+            raise invalid("state", f"Scheme {s.code}: " + calc.mandatory_error(missing, lib)["sections"][0])
     by_id = {s.id: s for s in schemes}
     by_category: dict[str, Scheme] = {}
     for s in schemes:

@@ -54,6 +54,8 @@ class SchemeSchema(Schema):
                                 allow_none=True, load_default=None)
     leader_score_mode = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(["rated", "derived"]))
     democratic_scope = fields.Str(load_default="department", validate=validate.OneOf(["department", "unit"]))
+    active = fields.Bool(metadata={"description": "Used when periods open (default true); an active scheme must "
+                                                  "rate every mandatory common indicator of the province."})
     version = fields.Int()
 
 
