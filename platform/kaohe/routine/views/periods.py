@@ -28,7 +28,7 @@ from ..compute import resolve_tie
 from ..inputs import describe as describe_gap
 from ..inputs import exempt, input_status, revoke
 from ..events import import_metrics, read_metrics_xlsx, record_event, void_event
-from ..models import Amendment, Event, Period, Rating, Result
+from ..models import Amendment, Event, Period, Rating, Result, Task
 from ..periods import COMPUTE_STATES, STATE_LABELS, participants, publish_blockers, require_state, transition
 from ..ratings import anonymous_summary, voters
 from ..results import amend, set_feedback
@@ -73,6 +73,9 @@ def period_page(period_id):
                   parts=parts, names=names, event_inds=event_inds, job=job, amendments=amendments, pol=pol,
                   blockers=publish_blockers(period) if period.state == "review" else [],
                   inputs=input_status(period), describe_gap=describe_gap,
+                  talk_tasks=db.session.execute(select(Task).where(
+                      Task.source_type == "routine_period", Task.source_id == period.id,
+                      Task.status != "cancelled").order_by(Task.id)).scalars().all(),
                   voters=who_voted, errors=_pop_errors(), today=today())
 
 
