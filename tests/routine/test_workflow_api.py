@@ -140,13 +140,20 @@ def test_scheme_whose_weights_do_not_add_up_is_refused_naming_the_section(rt):
     assert count(rt.app, Scheme) == 1
 
 
-def test_deduction_beyond_its_cap_is_refused(rt):
+def test_deduction_beyond_its_cap_is_recorded_and_capped(rt):
     body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": local_today().isoformat(),
             "evidence": "late for the duty roster"}
-    for _ in range(5):
+    for _ in range(7):   # 7 × 2 = 14 points of evidence against a cap of 10
         assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin")).status_code == 201
-    resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin"))
-    assert resp.status_code == 422 and "cap of 10" in resp.get_json()["errors"]["points"][0]
+    assert len(rt.client.get(f"{API}/periods/{rt.period_id}/events", headers=rt.h("admin")).get_json()) == 7
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt)
+    rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
+                                                        headers=rt.h("admin")).get_json()}
+    item = next(i for i in results[rt.ids["d1staff"]]["breakdown"]["sections"][0]["items"] if i["code"] == "discipline")
+    assert item["points"] == 0 and item["applied"] == 10 and item["capped"] and item["occurrences"] == 7
+    assert results[rt.ids["d1staff"]]["score"] == 20 + 0 + 55 + 9
     resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json={**body, "occurred_on": "2001-01-01"},
                           headers=rt.h("admin"))
     assert resp.status_code == 422 and "occurred_on" in resp.get_json()["errors"]
@@ -155,6 +162,32 @@ def test_deduction_beyond_its_cap_is_refused(rt):
     assert resp.status_code == 422 and "indicator_code" in resp.get_json()["errors"]
     resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("d1head"))
     assert resp.status_code == 403
+
+
+def test_policy_free_occurrences_before_deducting(rt):
+    """routine.deduction_free_occurrences = 3 (seed 003: 季迟到满3次后): four late
+    arrivals deduct one occurrence (2 points); all four stay on record."""
+    from kaohe.policy.registry import REGISTRY
+    from kaohe.routine.models import Period
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    assert REGISTRY["routine.deduction_free_occurrences"].default == 0
+    with rt.app.app_context():
+        apply_scope(Scope.system("t"))
+        per = db.session.get(Period, rt.period_id)
+        per.policy = {**per.policy, "routine.deduction_free_occurrences": 3}
+        db.session.commit()
+    body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": local_today().isoformat(),
+            "evidence": "迟到（考勤记录）"}
+    for _ in range(4):
+        assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin")).status_code == 201
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt)
+    rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
+                                                        headers=rt.h("admin")).get_json()}
+    item = next(i for i in results[rt.ids["d1staff"]]["breakdown"]["sections"][0]["items"] if i["code"] == "discipline")
+    assert item["points"] == 8 and item["free"] == 3 and item["occurrences"] == 4
 
 
 def test_correction_for_a_day_in_a_final_period_is_refused(rt):

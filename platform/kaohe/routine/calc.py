@@ -62,6 +62,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.low_streak": 2,
     "routine.publicity_working_days": 3,
     "routine.leader_score_mode": "rated",
+    "routine.deduction_free_occurrences": 0,
     "calendar.extra_holidays": [],
     "calendar.extra_workdays": [],
     "indicators.common": [],
@@ -202,19 +203,26 @@ def rated_value_points(ind: Mapping, value: Any) -> float:
 def event_points(ind: Mapping, occurrences: Sequence[float]) -> tuple[float, dict]:
     """(points, details) for deduction and bonus indicators.  Each occurrence
     carries its own points (default: the indicator's per-occurrence value);
-    the sum is limited by the cap."""
-    raw = sum(float(x) for x in occurrences)
+    a deduction's first ``free`` occurrences are recorded but not counted
+    (seed 003: 季迟到满N次后); the sum is limited by the cap, and every
+    occurrence beyond it stays on record as evidence."""
+    free = int(ind.get("free") or 0) if ind["kind"] == "deduction" else 0
+    counted = [float(x) for x in occurrences][free:]
+    raw = sum(counted)
     cap = float(ind["cap"])
     applied = min(raw, cap)
     detail = {"occurrences": len(occurrences), "raw": r2(raw), "applied": r2(applied), "capped": raw > cap + EPS}
+    if free:
+        detail["free"] = min(free, len(occurrences))
     if ind["kind"] == "deduction":
         return max(float(ind["max"]) - applied, 0.0), detail
     return applied, detail
 
 
 def check_event(ind: Mapping, existing: Sequence[float], points: float) -> None:
-    """Refuse an event that breaks its indicator's rules (a deduction beyond
-    the cap is refused, never silently truncated)."""
+    """Refuse an event that breaks its indicator's rules.  An occurrence past
+    the cap is not refused: it is evidence, recorded, and the points stop at
+    the cap when the period is computed."""
     kind = ind["kind"]
     if kind not in EVENT_KINDS:
         raise SpecError({"indicator": ["Events are recorded only for deduction, bonus and veto indicators."]})
@@ -222,15 +230,7 @@ def check_event(ind: Mapping, existing: Sequence[float], points: float) -> None:
         return
     if points <= 0:
         raise SpecError({"points": ["Points must be positive."]})
-    cap = float(ind["cap"])
-    used = sum(float(x) for x in existing)
-    if used + points > cap + EPS:
-        left = max(cap - used, 0)
-        raise SpecError({"points": [f"This would exceed the indicator's cap of {cap:g} points "
-                                    f"({used:g} already recorded, {left:g} left)."]})
 
-
-# -- raters -------------------------------------------------------------------
 
 def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mapping[str, float]) -> tuple[float | None, dict]:
     """Weighted combination of the rater kinds present.  Each kind's value is

@@ -22,7 +22,7 @@ from ..audit.service import current_actor, record
 from ..extensions import db
 from ..people.models import Person
 from . import calc
-from .common import invalid
+from .common import invalid, period_policy
 from .models import Event, Exemption, Metric, Participant, Period, Rating
 from .periods import participants, relation_index, require_state
 
@@ -36,6 +36,9 @@ def score_inputs(period: Period, parts: list[Participant] | None = None) -> dict
     expect that have not answered) and ``complete``."""
     frozen = period.frozen or {}
     lib, schemes = frozen.get("library", {}), frozen.get("schemes", {})
+    free = int(period_policy(period)["routine.deduction_free_occurrences"])
+    if free:   # the policy's allowance, unless an indicator sets its own
+        lib = {c: ({"free": free, **i} if i.get("kind") == "deduction" else i) for c, i in lib.items()}
     parts = parts if parts is not None else participants(period)
     ratings: dict[int, list] = {}
     for ratee, kind, scores in db.session.execute(select(Rating.ratee_id, Rating.rater_kind, Rating.scores)
