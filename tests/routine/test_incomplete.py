@@ -87,6 +87,9 @@ def test_review_and_publicity_need_complete_inputs_or_a_recorded_exemption(rt, r
     # the exemption is recorded with its reason and shown on the period page
     listed = rt.client.get(url, headers=rt.h("admin")).get_json()
     assert listed[0]["reason"] == "病假整季度" and listed[0]["person_id"] == rt.ids["d2staff"]
+    # the level above (the county's supervisor) sees it too; the staff member does not
+    assert rt.client.get(url, headers=rt.h("countysup")).get_json() == listed
+    assert rt.client.get(url, headers=rt.h("d1staff")).status_code == 403
     from kaohe.audit.models import AuditEntry
     from kaohe.routine.feed import scored_results
     from kaohe.tenancy.scope import Scope, apply_scope

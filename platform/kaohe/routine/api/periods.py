@@ -5,6 +5,9 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from ...auth.roles import Perm
+from ...auth.service import has_perm
+from ...core.errors import Forbidden
 from ...extensions import db
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
@@ -89,20 +92,30 @@ class ExemptionRevokeSchema(Schema):
     reason = fields.Str(required=True)
 
 
+def _overseen(period_id: int) -> Period:
+    """The unit's office, or a supervisor of a level above it."""
+    period = load_period(period_id)
+    unit = db.session.get(OrgNode, period.org_id)
+    if not (has_perm(Perm.unit_admin, unit) or has_perm(Perm.supervise, unit)):
+        raise Forbidden({"rule": ["The unit's assessment office and the levels above it see this."]})
+    return period
+
+
 @blp.route("/periods/<int:period_id>/inputs")
 @blp.response(200, InputStatusSchema(many=True))
 def period_inputs(period_id):
     """Everyone whose inputs are incomplete (未完成), what is missing and any exemption; the office and the
     levels above it."""
-    return inputs.input_status(load_period(period_id, admin=True))
+    return inputs.input_status(_overseen(period_id))
 
 
 @blp.route("/periods/<int:period_id>/exemptions")
 class Exemptions(MethodView):
     @blp.response(200, ExemptionSchema(many=True))
     def get(self, period_id):
-        """Exemptions from complete inputs recorded for the period, with their reasons."""
-        return sorted(inputs.exemptions(load_period(period_id, admin=True)).values(), key=lambda e: e.id)
+        """Exemptions from complete inputs recorded for the period, with their reasons (the office and the
+        levels above it)."""
+        return sorted(inputs.exemptions(_overseen(period_id)).values(), key=lambda e: e.id)
 
     @blp.arguments(ExemptionInSchema)
     @blp.response(201, ExemptionSchema)
