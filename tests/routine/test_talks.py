@@ -28,6 +28,8 @@ def test_talk_page_records_the_talk_and_closes_the_task(rt, login, login_new):
     leader = login(rt.users["d1head"])
     home = leader.get("/").get_data(as_text=True)
     assert url in home
+    unit_page = login_new("t1admin").get(f"/routine/units/{rt.unit_id}").get_data(as_text=True)
+    assert url in unit_page
     page = leader.get(url).get_data(as_text=True)
     assert 'data-testid="task-person"' in page and "talk-form" in page
     assert "d1staff" in page or "D1" in page or "staff" in page.lower()
