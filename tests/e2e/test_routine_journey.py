@@ -59,13 +59,30 @@ def test_routine_journey(page, phone_page, login_as, live_server, shot, chromium
     finally:
         head_ctx.close()
 
-    # 3. the office: rating → review, compute (a job with progress), decide ties, publish
+    # the staff member's other raters answer too (self, peers, democratic)
+    _rate_the_rest(live_server, _person_id(live_server, STAFF))
+
+    # 3. the office: rating → review needs complete inputs or an exemption with a reason per person
     admin = page
     login_as(admin, ADMIN)
     admin.goto(live_server.url("/routine/admin"))
     admin.wait_for_load_state("networkidle")
     admin.locator("table a.button").first.click()     # the newest period
     admin.wait_for_load_state("networkidle")
+    if admin.locator("button[data-to=rating]").count():
+        admin.click("button[data-to=rating]")
+        admin.wait_for_load_state("networkidle")
+    admin.click("button[data-to=review]")
+    admin.wait_for_load_state("networkidle")
+    assert admin.locator("[data-state=review]").count() == 0          # refused: 未完成 people
+    assert admin.locator("[data-testid=inputs-incomplete]").count() == 1
+    first = admin.locator("#inputs form").first
+    first.locator("input[name=reason]").fill("病假整季度（医院证明）")
+    first.locator("button[type=submit]").click()
+    admin.wait_for_load_state("networkidle")
+    assert "病假整季度" in admin.content()
+    _exempt_the_rest(live_server, re.search(r"/periods/(\d+)", admin.url).group(1))
+    admin.reload()
     for to in ("rating", "review"):
         if admin.locator(f"button[data-to={to}]").count():
             admin.click(f"button[data-to={to}]")
@@ -114,3 +131,55 @@ def _person_id(live_server, username: str) -> int:
         pid = db.session.execute(select(User.person_id).where(User.username == username)).scalar_one()
         db.session.remove()
         return pid
+
+
+def _rate_the_rest(live_server, person_id: int) -> None:
+    """Every rating of this person the rules still expect, given through the service."""
+    from sqlalchemy import select
+
+    from kaohe.extensions import db
+    from kaohe.people.models import Person
+    from kaohe.routine import periods, ratings
+    from kaohe.routine.models import Participant, Period, Rating
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+
+    with live_server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        token = set_actor(Actor(None, "e2e"))
+        period = db.session.execute(select(Period).join(Participant, Participant.period_id == Period.id).where(
+            Participant.person_id == person_id, Period.state.in_(("open", "rating")))).scalars().first()
+        part = periods.participant(period, person_id)
+        idx = periods.relation_index(period)
+        given = set(db.session.execute(select(Rating.rater_id, Rating.rater_kind).where(
+            Rating.period_id == period.id, Rating.ratee_id == person_id)).all())
+        for rater_id, kind in idx.raters_of(person_id):
+            if (rater_id, kind) in given:
+                continue
+            scores = {i["code"]: ("liang" if i["kind"] == "graded" else round(float(i["max"]) * 0.85 * 2) / 2)
+                      for i in periods.rated_indicators(period, part, kind)}
+            ratings.submit_rating(period, db.session.get(Person, rater_id), person_id, kind, scores, idx=idx)
+        db.session.commit()
+        db.session.remove()
+        reset_actor(token)
+
+
+def _exempt_the_rest(live_server, period_id: str) -> None:
+    from kaohe.extensions import db
+    from kaohe.routine import inputs
+    from kaohe.routine.models import Period
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+
+    with live_server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        token = set_actor(Actor(None, "e2e"))
+        period = db.session.get(Period, int(period_id))
+        for row in inputs.input_status(period):
+            if not row["exempted"]:
+                inputs.exempt(period, row["person_id"], "演示：本季度未参加评价（e2e）")
+        db.session.commit()
+        db.session.remove()
+        reset_actor(token)

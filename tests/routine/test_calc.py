@@ -73,11 +73,22 @@ def test_seed3_bonus_and_sanction_outside_the_hundred():
     assert r["score"] == 100
 
 
-def test_check_event_refuses_a_deduction_beyond_its_cap():
-    calc.check_event(SEED3_LIB["discipline"], [2, 2, 2, 2], 2)
-    with pytest.raises(SpecError) as exc:
-        calc.check_event(SEED3_LIB["discipline"], [2, 2, 2, 2, 2], 2)
-    assert "cap of 10" in exc.value.errors["points"][0]
+def test_a_deduction_past_its_cap_is_recorded_and_the_points_capped():
+    """Seed 003: 发现一次扣2分, the section floored at 0 -- a sixth occurrence is
+    evidence, not an error."""
+    calc.check_event(SEED3_LIB["discipline"], [2, 2, 2, 2, 2], 2)      # accepted
+    with pytest.raises(SpecError):
+        calc.check_event(SEED3_LIB["discipline"], [], 0)
+    pts, detail = calc.event_points(SEED3_LIB["discipline"], [2] * 6)
+    assert pts == 0 and detail == {"occurrences": 6, "raw": 12, "applied": 10, "capped": True}
+
+
+@pytest.mark.parametrize("free,n,points", [(0, 2, 6), (3, 3, 10), (3, 4, 8), (3, 9, 0)])
+def test_free_occurrences_before_a_deduction_counts(free, n, points):
+    """季迟到满N次后: the first ``free`` occurrences are recorded, not deducted."""
+    ind = {**SEED3_LIB["discipline"], "free": free}
+    pts, detail = calc.event_points(ind, [2] * n)
+    assert pts == points and detail["occurrences"] == n
 
 
 # -- seed 001: 本职90% / 中心10%, three raters ----------------------------------

@@ -5,7 +5,7 @@ import datetime as dt
 
 from kaohe.core.clock import local_today
 
-from .conftest import rate, transition
+from .conftest import rate, rate_everything, transition
 
 API = "/api/v1/routine"
 
@@ -113,6 +113,7 @@ def test_staff_sees_result_only_when_published(rt, login):
     assert b.get(url).status_code == 403
     assert transition(rt, "rating").status_code == 200
     rate(rt, "d1head", "d1staff", "supervisor", comment="认真负责")
+    rate_everything(rt)
     assert transition(rt, "review").status_code == 200
     rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
     resp = rt.client.put(f"{API}/periods/{rt.period_id}/results/{rt.ids['d1staff']}/feedback",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from kaohe.extensions import db
 
-from .conftest import SCHEME, full_scores, rate, transition
+from .conftest import SCHEME, exempt_incomplete, full_scores, rate, rate_everything, transition
 
 API = "/api/v1/routine"
 
@@ -58,6 +58,8 @@ ILLEGAL = {
 def test_every_illegal_transition_is_refused_naming_the_allowed(rt):
     for state, targets in ILLEGAL.items():
         if period(rt)["state"] != state:
+            if state == "review":
+                exempt_incomplete(rt)
             assert transition(rt, state).status_code == 200, state
         for to in targets:
             resp = transition(rt, to)
@@ -113,6 +115,7 @@ def test_score_outside_range_and_unknown_level_are_422_nothing_written(rt):
 def test_ratings_for_a_closed_period_are_refused(rt):
     assert transition(rt, "rating").status_code == 200
     assert rate(rt, "d1head", "d1staff", "supervisor").status_code == 200
+    exempt_incomplete(rt)
     assert transition(rt, "review").status_code == 200
     resp = rate(rt, "d1head", "d2head" if False else "d1staff", "supervisor", version=1)
     assert resp.status_code == 422
@@ -137,13 +140,20 @@ def test_scheme_whose_weights_do_not_add_up_is_refused_naming_the_section(rt):
     assert count(rt.app, Scheme) == 1
 
 
-def test_deduction_beyond_its_cap_is_refused(rt):
+def test_deduction_beyond_its_cap_is_recorded_and_capped(rt):
     body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": local_today().isoformat(),
             "evidence": "late for the duty roster"}
-    for _ in range(5):
+    for _ in range(7):   # 7 × 2 = 14 points of evidence against a cap of 10
         assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin")).status_code == 201
-    resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin"))
-    assert resp.status_code == 422 and "cap of 10" in resp.get_json()["errors"]["points"][0]
+    assert len(rt.client.get(f"{API}/periods/{rt.period_id}/events", headers=rt.h("admin")).get_json()) == 7
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt)
+    rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
+                                                        headers=rt.h("admin")).get_json()}
+    item = next(i for i in results[rt.ids["d1staff"]]["breakdown"]["sections"][0]["items"] if i["code"] == "discipline")
+    assert item["points"] == 0 and item["applied"] == 10 and item["capped"] and item["occurrences"] == 7
+    assert results[rt.ids["d1staff"]]["score"] == 20 + 0 + 55 + 9
     resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json={**body, "occurred_on": "2001-01-01"},
                           headers=rt.h("admin"))
     assert resp.status_code == 422 and "occurred_on" in resp.get_json()["errors"]
@@ -152,6 +162,32 @@ def test_deduction_beyond_its_cap_is_refused(rt):
     assert resp.status_code == 422 and "indicator_code" in resp.get_json()["errors"]
     resp = rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("d1head"))
     assert resp.status_code == 403
+
+
+def test_policy_free_occurrences_before_deducting(rt):
+    """routine.deduction_free_occurrences = 3 (seed 003: 季迟到满3次后): four late
+    arrivals deduct one occurrence (2 points); all four stay on record."""
+    from kaohe.policy.registry import REGISTRY
+    from kaohe.routine.models import Period
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    assert REGISTRY["routine.deduction_free_occurrences"].default == 0
+    with rt.app.app_context():
+        apply_scope(Scope.system("t"))
+        per = db.session.get(Period, rt.period_id)
+        per.policy = {**per.policy, "routine.deduction_free_occurrences": 3}
+        db.session.commit()
+    body = {"person_id": rt.ids["d1staff"], "indicator_code": "discipline", "occurred_on": local_today().isoformat(),
+            "evidence": "迟到（考勤记录）"}
+    for _ in range(4):
+        assert rt.client.post(f"{API}/periods/{rt.period_id}/events", json=body, headers=rt.h("admin")).status_code == 201
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt)
+    rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
+                                                        headers=rt.h("admin")).get_json()}
+    item = next(i for i in results[rt.ids["d1staff"]]["breakdown"]["sections"][0]["items"] if i["code"] == "discipline")
+    assert item["points"] == 8 and item["free"] == 3 and item["occurrences"] == 4
 
 
 def test_correction_for_a_day_in_a_final_period_is_refused(rt):
@@ -223,7 +259,7 @@ def test_two_edits_of_one_rating_the_loser_gets_409_with_the_newer_value(rt):
 
 def _through_to_review(rt, **rate_kw):
     assert transition(rt, "rating").status_code == 200
-    rate_all(rt, **rate_kw)
+    rate_everything(rt, **rate_kw)
     assert transition(rt, "review").status_code == 200
     job = rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
     assert job.status_code == 202
@@ -240,10 +276,10 @@ def test_compute_publish_final_and_amend(rt):
     results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
                                                         headers=rt.h("admin")).get_json()}
     staff = results[rt.ids["d1staff"]]
-    # supervisor only rated: ethics 20 + discipline 8 + work 55 (democratic section unrated → 0)
-    assert staff["score"] == 83 and staff["grade"] == "jiaohao"
-    assert "incomplete" in staff["flags"]
-    assert results[rt.ids["d2staff"]]["score"] == 85
+    # every rater answered: ethics 20 + discipline 8 + work 55 + democratic 9
+    assert staff["score"] == 92 and staff["grade"] is not None
+    assert "incomplete" not in staff["flags"]
+    assert results[rt.ids["d2staff"]]["score"] == 94
     # the staff member cannot see results before publication
     assert rt.client.get(f"{API}/periods/{rt.period_id}/results/me", headers=rt.h("d1staff")).status_code == 403
     resp = transition(rt, "publicised")
@@ -251,7 +287,7 @@ def test_compute_publish_final_and_amend(rt):
     p = resp.get_json()
     assert p["publicity_until"] >= p["publicity_from"]
     mine = rt.client.get(f"{API}/periods/{rt.period_id}/results/me", headers=rt.h("d1staff")).get_json()
-    assert mine["score"] == 83 and mine["rank_of"] == 6
+    assert mine["score"] == 92 and mine["rank_of"] == 6
     # final only after the publicity window
     resp = transition(rt, "final")
     assert resp.status_code == 422 and "publicity" in resp.get_json()["errors"]["state"][0].lower()
@@ -286,9 +322,9 @@ def test_compute_publish_final_and_amend(rt):
         "what": "void_event", "event_id": event_id, "reason": "the absence was an approved county meeting"},
         headers=rt.h("admin"))
     assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["after"]["results"][str(rt.ids["d1staff"])][0] == 85
+    assert resp.get_json()["after"]["results"][str(rt.ids["d1staff"])][0] == 94
     mine = rt.client.get(f"{API}/periods/{rt.period_id}/results/me", headers=rt.h("d1staff")).get_json()
-    assert mine["score"] == 85
+    assert mine["score"] == 94
     audit = rt.client.get("/api/v1/audit?action=routine.period.amend", headers=rt.h("admin"))
     if audit.status_code == 200:
         assert any(e.get("action") == "routine.period.amend" for e in audit.get_json())
@@ -297,14 +333,7 @@ def test_compute_publish_final_and_amend(rt):
 def test_cap_tie_is_flagged_and_resolved_by_a_person(rt):
     # everyone rated equally high: ties at the 好 line in each department
     assert transition(rt, "rating").status_code == 200
-    for rater in ("head", "deputy", "d1head", "d2head"):
-        for t in rt.client.get(f"{API}/periods/{rt.period_id}/todo", headers=rt.h(rater)).get_json():
-            if t["kind"] == "supervisor":
-                rate(rt, rater, _key(rt, t["person_id"]), "supervisor", full_scores("supervisor", "you", 60))
-    for rater in ("d1staff", "d2staff", "d2head"):
-        for t in rt.client.get(f"{API}/periods/{rt.period_id}/todo", headers=rt.h(rater)).get_json():
-            if t["kind"] == "peer":
-                rate(rt, rater, _key(rt, t["person_id"]), "peer", full_scores("peer", "you", 60))
+    rate_everything(rt, work=60, dem=9)
     assert transition(rt, "review").status_code == 200
     # make the policy unit-wide so all six compete: floor(6 × 0.4) = 2 places
     from kaohe.routine.models import Period
@@ -339,7 +368,7 @@ def test_cap_tie_is_flagged_and_resolved_by_a_person(rt):
 def test_warning_rules_raise_tasks(rt):
     """A score ≤ 60 raises a criticism talk for the supervisor (seed 000)."""
     assert transition(rt, "rating").status_code == 200
-    rate(rt, "d1head", "d1staff", "supervisor", full_scores("supervisor", "cha", 20))
+    rate_everything(rt, scores={"d1staff": ("cha", 20, 2)})
     assert transition(rt, "review").status_code == 200
     rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
     results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{rt.period_id}/results",
@@ -372,8 +401,8 @@ def test_derived_leader_scores_in_a_period(rt):
     # the head may no longer rate the deputy directly
     resp = rate(rt, "head", "deputy", "supervisor")
     assert resp.status_code == 403 and resp.get_json()["errors"]["code"] == ["derived_leader"]
-    rate(rt, "deputy", "d1head", "supervisor", full_scores("supervisor", "you", 60))       # 20+10+60 = 90
-    rate(rt, "d1head", "d1staff", "supervisor", full_scores("supervisor", "liang", 50))    # 16+10+50 = 76
+    # every rater answers: D1 is 20+10+60+0 = 90 and 16+10+50+0 = 76
+    rate_everything(rt, scores={"d1head": ("you", 60, 0), "d1staff": ("liang", 50, 0)})
     assert transition(rt, "review").status_code == 200
     rt.client.post(f"{API}/periods/{pid}/compute", headers=rt.h("admin"))
     results = {r["person_id"]: r for r in rt.client.get(f"{API}/periods/{pid}/results",
@@ -407,6 +436,7 @@ def test_anonymous_ratings_never_leak(rt):
     assert rt.client.get(url, headers=rt.h("d1staff")).status_code == 403
     assert rt.client.get(url, headers=rt.h("d2staff")).status_code == 403
     rate_all(rt)
+    exempt_incomplete(rt)
     assert transition(rt, "review").status_code == 200
     rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
     assert transition(rt, "publicised").status_code == 200

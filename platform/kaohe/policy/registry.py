@@ -309,6 +309,10 @@ _add("routine.high_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 3
 _add("routine.low_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 2, INHERITABLE, "signals",
      "连续低分次数达到多少取消评优资格并诫勉谈话",
      "Consecutive low scores that bar 优秀 and trigger an admonition talk", unit="times")
+_add("routine.deduction_free_occurrences", lambda: StrictInt(validate=validate.Range(0, 31)), 0, INHERITABLE,
+     "signals", "扣分项免计次数：每期每项前N次只记录不扣分（如“季迟到满N次后扣分”）",
+     "Free occurrences of a deduction: the first N in a period are recorded but not deducted "
+     "(e.g. 'deduct after N late arrivals a quarter')", unit="times")
 _add("routine.publicity_working_days", lambda: StrictInt(validate=validate.Range(0, 30)), 3, BOUNDED, "publicity",
      "平时考核结果公示的工作日数", "Working days the routine results are posted (公示)",
      bound=BOUND_NUMBER, number_range=(0, 30), unit="days")

@@ -61,6 +61,10 @@ def request_correction(person: Person, day: dt.date, reason: str, sign_in_at: dt
     for name, t in (("sign_in_at", sign_in_at), ("sign_out_at", sign_out_at)):
         if t is not None and t.astimezone(_tz()).date() != day:
             raise invalid(name, "The time must be on the day being corrected.")
+    # instants, stored in UTC: SQLite keeps no offset, so a local wall-clock
+    # time stored as such came back 8 hours late
+    sign_in_at, sign_out_at = (t.astimezone(dt.timezone.utc) if t is not None else None
+                               for t in (sign_in_at, sign_out_at))
     if sign_in_at and sign_out_at and sign_out_at <= sign_in_at:
         raise invalid("sign_out_at", "Sign-out must be after sign-in.")
     if person.supervisor_id is None:

@@ -62,6 +62,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.low_streak": 2,
     "routine.publicity_working_days": 3,
     "routine.leader_score_mode": "rated",
+    "routine.deduction_free_occurrences": 0,
     "calendar.extra_holidays": [],
     "calendar.extra_workdays": [],
     "indicators.common": [],
@@ -202,19 +203,26 @@ def rated_value_points(ind: Mapping, value: Any) -> float:
 def event_points(ind: Mapping, occurrences: Sequence[float]) -> tuple[float, dict]:
     """(points, details) for deduction and bonus indicators.  Each occurrence
     carries its own points (default: the indicator's per-occurrence value);
-    the sum is limited by the cap."""
-    raw = sum(float(x) for x in occurrences)
+    a deduction's first ``free`` occurrences are recorded but not counted
+    (seed 003: 季迟到满N次后); the sum is limited by the cap, and every
+    occurrence beyond it stays on record as evidence."""
+    free = int(ind.get("free") or 0) if ind["kind"] == "deduction" else 0
+    counted = [float(x) for x in occurrences][free:]
+    raw = sum(counted)
     cap = float(ind["cap"])
     applied = min(raw, cap)
     detail = {"occurrences": len(occurrences), "raw": r2(raw), "applied": r2(applied), "capped": raw > cap + EPS}
+    if free:
+        detail["free"] = min(free, len(occurrences))
     if ind["kind"] == "deduction":
         return max(float(ind["max"]) - applied, 0.0), detail
     return applied, detail
 
 
 def check_event(ind: Mapping, existing: Sequence[float], points: float) -> None:
-    """Refuse an event that breaks its indicator's rules (a deduction beyond
-    the cap is refused, never silently truncated)."""
+    """Refuse an event that breaks its indicator's rules.  An occurrence past
+    the cap is not refused: it is evidence, recorded, and the points stop at
+    the cap when the period is computed."""
     kind = ind["kind"]
     if kind not in EVENT_KINDS:
         raise SpecError({"indicator": ["Events are recorded only for deduction, bonus and veto indicators."]})
@@ -222,15 +230,7 @@ def check_event(ind: Mapping, existing: Sequence[float], points: float) -> None:
         return
     if points <= 0:
         raise SpecError({"points": ["Points must be positive."]})
-    cap = float(ind["cap"])
-    used = sum(float(x) for x in existing)
-    if used + points > cap + EPS:
-        left = max(cap - used, 0)
-        raise SpecError({"points": [f"This would exceed the indicator's cap of {cap:g} points "
-                                    f"({used:g} already recorded, {left:g} left)."]})
 
-
-# -- raters -------------------------------------------------------------------
 
 def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mapping[str, float]) -> tuple[float | None, dict]:
     """Weighted combination of the rater kinds present.  Each kind's value is
@@ -249,6 +249,20 @@ def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mappi
 
 
 # -- schemes ------------------------------------------------------------------
+
+def missing_mandatory(scheme: Mapping, library: Mapping[str, Mapping]) -> list[str]:
+    """The mandatory common indicators of the library (handed down by the
+    province with ``mandatory: true``) that no counted section of the scheme
+    rates: a scheme missing any of them cannot be active."""
+    used = {c for s in scheme.get("sections") or [] if not s.get("extra") for c in s.get("indicators") or []}
+    return sorted(c for c, ind in library.items() if ind.get("mandatory") and c not in used)
+
+
+def mandatory_error(missing: Sequence[str], library: Mapping[str, Mapping]) -> dict[str, list[str]]:
+    names = "、".join(f"{c} {library[c].get('name') or ''}".strip() for c in missing)
+    return {"sections": [f"The province's mandatory common indicators are missing: {names}. "
+                         "Add them to a section before the scheme can be active."]}
+
 
 def validate_scheme(scheme: Mapping, library: Mapping[str, Mapping]) -> None:
     """Raise SpecError naming the section whose points or weights do not add up."""
@@ -568,6 +582,7 @@ FLAG_LABELS = {
     "priority": ("年度优秀优先", "Priority for 优秀"),
     "cap_tie": ("好等次名额并列待定", "Tie at the 好 cap line"),
     "veto": ("一票否决", "Veto"),
-    "incomplete": ("评价未完成", "Ratings incomplete"),
+    "incomplete": ("未完成", "Inputs incomplete: no grade"),
+    "exempted": ("已豁免", "Exempted from complete inputs"),
     "derived": ("按所分管平均", "Derived from those led"),
 }

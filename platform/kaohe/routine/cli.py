@@ -83,5 +83,26 @@ def compute_cmd(period_id):
     click.echo(result.get("message", "done"))
 
 
+@routine_group.command("check")
+@click.argument("period_id", type=int)
+@one_line_errors
+def check_cmd(period_id):
+    """Whether a period's inputs are complete enough for review and 公示 (exit 1 if not)."""
+    from ..extensions import db
+    from ..tenancy.scope import Scope, apply_scope
+    from .inputs import blockers, input_status
+    from .models import Period
+
+    apply_scope(Scope.system("cli"))
+    period = db.session.get(Period, period_id)
+    if period is None:
+        raise click.ClickException(f"no period {period_id}")
+    exempted = [r for r in input_status(period) if r["exempted"]]
+    problems = blockers(period)
+    if problems:
+        raise click.ClickException(problems[0])
+    click.echo(f"period {period_id}: inputs complete" + (f" ({len(exempted)} exempted)" if exempted else ""))
+
+
 def register(app) -> None:
     app.cli.add_command(routine_group)

@@ -11,7 +11,8 @@ from ..extensions import db
 from ..people.models import LeaderCharge, Person
 from . import calc
 from .common import invalid, period_policy, today
-from .models import CapDecision, Event, Metric, Period, Rating, Result, Task
+from .inputs import exemptions, score_inputs
+from .models import CapDecision, Period, Result, Task
 from .periods import COMPUTE_STATES, CYCLES, participants, require_state
 
 
@@ -22,28 +23,9 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     if not amendment:
         require_state(period, COMPUTE_STATES[:2], "period", "Computing")
     pol = period_policy(period)
-    frozen = period.frozen or {}
-    lib, schemes = frozen.get("library", {}), frozen.get("schemes", {})
     parts = participants(period)
     total = len(parts)
     progress(0, total, "loading")
-    ratings: dict[int, list] = {}
-    for ratee, kind, scores in db.session.execute(select(Rating.ratee_id, Rating.rater_kind, Rating.scores)
-                                                  .where(Rating.period_id == period.id)):
-        ratings.setdefault(ratee, []).append((kind, scores))
-    events: dict[int, dict[str, list[float]]] = {}
-    vetoes: dict[int, list[str]] = {}
-    for pid, code, kind, pts in db.session.execute(select(Event.person_id, Event.indicator_code, Event.kind,
-                                                          Event.points).where(Event.period_id == period.id,
-                                                                              Event.voided.is_(False))):
-        if kind == "veto":
-            vetoes.setdefault(pid, []).append(code)
-        else:
-            events.setdefault(pid, {}).setdefault(code, []).append(pts)
-    metrics: dict[int, dict[str, float]] = {}
-    for pid, code, value in db.session.execute(select(Metric.person_id, Metric.indicator_code, Metric.value)
-                                               .where(Metric.period_id == period.id)):
-        metrics.setdefault(pid, {})[code] = value
     charges: dict[int, set[int]] = {}
     for leader, dept in db.session.execute(select(LeaderCharge.leader_id, LeaderCharge.department_id).where(
             LeaderCharge.root_id == period.root_id, LeaderCharge.org_id == period.org_id)):
@@ -51,25 +33,20 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     history = _history(period)
     decisions = {d.group_key: d.chosen for d in db.session.execute(
         select(CapDecision).where(CapDecision.period_id == period.id)).scalars()}
+    exempt = exemptions(period)
     progress(0, total, "scoring")
-
     unit_id = period.org_id
-    out: dict[int, dict] = {}
-    for i, p in enumerate(parts, start=1):
-        scheme = schemes[p.scheme_code]
-        derived = p.position_role in ("head", "deputy") and scheme.get("leader_score_mode") == "derived"
-        res = calc.score_person(calc.PersonInput(
-            person_id=p.person_id, scheme=scheme, library=lib, ratings=ratings.get(p.person_id, ()),
-            events=events.get(p.person_id, {}), vetoes=vetoes.get(p.person_id, ()),
-            metrics=metrics.get(p.person_id, {}), personal=p.personal))
-        res["derived"] = derived
-        out[p.person_id] = res
-        if i % 50 == 0:
-            progress(i, total, "scoring")
-    # Leaders' scores derived from those they lead (seed 003).
+    out = score_inputs(period, parts)
+    # Who gets a score: complete inputs, or an exemption and every indicator
+    # valued (the rater kinds that answered, renormalised).  Unrated inputs
+    # are never scored as zero.
+    for pid, r in out.items():
+        r["exempted"] = pid in exempt
+        r["scored"] = not r["derived"] and (r["complete"] or (r["exempted"] and not r["unrated"]))
+    # Leaders' scores derived from those they lead (seed 003), from scored staff only.
     derived_ids = [pid for pid, r in out.items() if r["derived"]]
     if derived_ids:
-        dept_of = {p.person_id: p.org_id for p in parts if p.org_id != unit_id and not out[p.person_id]["derived"]}
+        dept_of = {p.person_id: p.org_id for p in parts if p.org_id != unit_id and out[p.person_id]["scored"]}
         staff_scores = {pid: out[pid]["score"] for pid in dept_of}
         roles = {p.person_id: p.position_role for p in parts}
         d = calc.derived_leader_scores(staff_scores, dept_of,
@@ -77,18 +54,25 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
                                        [pid for pid in derived_ids if roles[pid] == "head"])
         for pid in derived_ids:
             r = out[pid]
-            if r["veto"] and r["veto"]["mode"] == "zero":
-                continue
-            r["score"] = d.get(pid) if d.get(pid) is not None else 0.0
             r["derived_from"] = "departments in charge" if roles[pid] == "deputy" else "deputies"
+            if r["veto"] and r["veto"]["mode"] == "zero":
+                r["scored"] = True
+                continue
+            r["score"] = d.get(pid)
+            r["scored"] = r["complete"] = d.get(pid) is not None
+    for r in out.values():
+        if not r["scored"]:
+            r["partial_score"], r["score"] = r["score"], None
+    scored = {pid: r for pid, r in out.items() if r["scored"]}
     bands = pol["routine.grade_bands"]
-    grades = {pid: calc.grade_for(r["score"], bands, (r["veto"] or {}).get("cap_grade")) for pid, r in out.items()}
+    grades = {pid: calc.grade_for(r["score"], bands, (r["veto"] or {}).get("cap_grade")) for pid, r in scored.items()}
     # The 好 cap per department or per unit.
     scope = pol["routine.good_cap_scope"]
     groups: dict[str, dict[int, tuple[float, str]]] = {}
     for p in parts:
-        key = "unit" if scope == "unit" else f"org:{p.org_id}"
-        groups.setdefault(key, {})[p.person_id] = (out[p.person_id]["score"], grades[p.person_id])
+        if p.person_id in scored:
+            key = "unit" if scope == "unit" else f"org:{p.org_id}"
+            groups.setdefault(key, {})[p.person_id] = (out[p.person_id]["score"], grades[p.person_id])
     ties = []
     quotas = {}
     for key, members in groups.items():
@@ -99,7 +83,7 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
         if outcome.tie:
             ties.append({"group": key, **outcome.tie})
     tie_ids = {pid for t in ties if not t.get("resolved") for pid in t["candidates"]}
-    ranks = calc.competition_ranks({pid: r["score"] for pid, r in out.items()})
+    ranks = calc.competition_ranks({pid: r["score"] for pid, r in scored.items()})
     now = utcnow()
     rows, task_rows = [], []
     flag_counts: dict[str, int] = {}
@@ -108,6 +92,15 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     due = WorkCalendar.from_policy(pol).add_workdays(today(), 10)
     for p in parts:
         r = out[p.person_id]
+        if not r["scored"]:
+            # 未完成: no score, grade, rank, talk task or streak; what is missing is in the breakdown
+            flags = ["incomplete"] + (["exempted"] if r["exempted"] else []) + (["derived"] if r["derived"] else [])
+            for f in flags:
+                flag_counts[f] = flag_counts.get(f, 0) + 1
+            rows.append({"root_id": period.root_id, "org_id": p.org_id, "period_id": period.id,
+                         "person_id": p.person_id, "score": None, "grade": None, "rank": None,
+                         "rank_of": len(scored), "breakdown": r, "flags": flags, "computed_at": now})
+            continue
         flags = calc.streak_flags(history.get(p.person_id, []) + [r["score"]], low=float(pol["routine.low_score"]),
                                   high=float(pol["routine.high_score"]), low_streak=int(pol["routine.low_streak"]),
                                   high_streak=int(pol["routine.high_streak"]))
@@ -117,13 +110,13 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
             flags.append("veto")
         if r["derived"]:
             flags.append("derived")
-        elif r["missing_raters"] or r["unrated"]:
-            flags.append("incomplete")
+        if r["exempted"] and not r["complete"]:
+            flags.append("exempted")
         for f in flags:
             flag_counts[f] = flag_counts.get(f, 0) + 1
         rows.append({"root_id": period.root_id, "org_id": p.org_id, "period_id": period.id,
                      "person_id": p.person_id, "score": r["score"], "grade": grades[p.person_id],
-                     "rank": ranks[p.person_id], "rank_of": total, "breakdown": r, "flags": flags,
+                     "rank": ranks[p.person_id], "rank_of": len(scored), "breakdown": r, "flags": flags,
                      "computed_at": now})
         if "criticism_talk" in flags:
             task_rows.append(_task_row(period, p, "routine.criticism_talk",
@@ -156,7 +149,8 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
         db.session.execute(insert(Task), task_rows)
     summary = {"people": total, "ties": ties, "quotas": quotas, "flags": flag_counts,
                "grades": {g: sum(1 for x in grades.values() if x == g) for g in calc.GRADES},
-               "incomplete": flag_counts.get("incomplete", 0), "tasks": len(task_rows)}
+               "incomplete": flag_counts.get("incomplete", 0), "exempted": flag_counts.get("exempted", 0),
+               "tasks": len(task_rows)}
     period.computed_at = now
     period.compute_summary = summary
     db.session.flush()

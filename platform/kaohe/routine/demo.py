@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Person
 from ..tenancy.models import OrgNode
-from . import common, completeness, compute, events, indicators, periods, ratings, schemes
+from . import common, completeness, compute, events, indicators, inputs, periods, ratings, schemes
 from .models import Period, Scheme
 
 DEMO_UNIT = "630122100"
@@ -35,16 +35,16 @@ LIBRARY = [
     {"code": "warning", "name": "受诫勉（等次不高于一般）", "name_en": "Admonished (grade capped)", "dimension": "lian",
      "kind": "veto", "veto": "grade_cap", "cap_grade": "yiban"},
     # business work
-    {"code": "key_work", "name": "重点工作", "name_en": "Key tasks", "dimension": "ji", "kind": "scored", "max": 40},
-    {"code": "village", "name": "包村工作", "name_en": "Village liaison", "dimension": "ji", "kind": "scored", "max": 20},
+    {"code": "key_work", "name": "重点工作", "name_en": "Key tasks", "dimension": "ji", "kind": "scored", "max": 25},
+    {"code": "village", "name": "包村工作", "name_en": "Village liaison", "dimension": "ji", "kind": "scored", "max": 15},
     {"code": "window_service", "name": "窗口服务质量", "name_en": "Window service quality", "dimension": "ji",
-     "kind": "scored", "max": 30},
+     "kind": "scored", "max": 15},
     {"code": "satisfaction", "name": "服务对象满意率", "name_en": "Service-recipient satisfaction (%)",
-     "dimension": "ji", "kind": "data", "max": 30, "formula": {"type": "ratio", "target": 100}},
+     "dimension": "ji", "kind": "data", "max": 25, "formula": {"type": "ratio", "target": 100}},
     {"code": "cases", "name": "一网考：办案数量", "name_en": "One-net: cases handled", "dimension": "ji",
-     "kind": "data", "max": 30, "formula": {"type": "ratio", "target": 25}},
+     "kind": "data", "max": 20, "formula": {"type": "ratio", "target": 25}},
     {"code": "case_quality", "name": "一网考：案件质量", "name_en": "One-net: case quality", "dimension": "ji",
-     "kind": "data", "max": 30, "formula": {"type": "threshold", "steps": [[0, 10], [80, 20], [95, 30]]}},
+     "kind": "data", "max": 20, "formula": {"type": "threshold", "steps": [[0, 7], [80, 14], [95, 20]]}},
     # comprehensive evaluation and bonuses
     {"code": "evaluation", "name": "综合评议", "name_en": "Comprehensive evaluation", "dimension": "de",
      "kind": "scored", "max": 15},
@@ -54,25 +54,29 @@ LIBRARY = [
      "per": 1, "cap": 2},
 ]
 
-COMMON = ["political", "teamwork", "execution", "discipline", "integrity", "warning"]
+# The province's mandatory common indicators (ZZ 政治素质, ZF 作风建设, LZ 廉洁自律,
+# 10 points each, from the qinghai-demo pack) come first: a scheme without
+# them cannot be active.
+MANDATORY = ["ZZ", "ZF", "LZ"]
+COMMON = MANDATORY + ["teamwork", "execution", "discipline", "integrity", "warning"]
 EVAL = {"code": "eval", "name": "综合评议", "points": 15, "indicators": ["evaluation"],
         "raters": {"peer": 0.5, "democratic": 0.5}}
 EXTRA = {"code": "extra", "name": "加减分", "extra": True, "indicators": ["commendation", "innovation"]}
 SCHEMES = [
     {"code": "general", "name": "一般干部平时考核方案", "job_category": "general", "basis": "points", "total": 100,
      "rater_weights": {"supervisor": 0.8, "self": 0.2},
-     "sections": [{"code": "common", "name": "公共项目", "points": 25, "indicators": COMMON},
-                  {"code": "business", "name": "业务工作", "points": 60, "indicators": ["key_work", "village"]},
+     "sections": [{"code": "common", "name": "公共项目", "points": 45, "indicators": COMMON},
+                  {"code": "business", "name": "业务工作", "points": 40, "indicators": ["key_work", "village"]},
                   EVAL, EXTRA]},
     {"code": "window", "name": "窗口服务人员方案", "job_category": "service_window", "basis": "points", "total": 100,
      "rater_weights": {"supervisor": 0.8, "self": 0.2},
-     "sections": [{"code": "common", "name": "公共项目", "points": 25, "indicators": COMMON},
-                  {"code": "business", "name": "窗口服务", "points": 60, "indicators": ["window_service", "satisfaction"]},
+     "sections": [{"code": "common", "name": "公共项目", "points": 45, "indicators": COMMON},
+                  {"code": "business", "name": "窗口服务", "points": 40, "indicators": ["window_service", "satisfaction"]},
                   EVAL, EXTRA]},
     {"code": "police", "name": "派出所民警方案（一网考）", "job_category": "police", "basis": "points", "total": 100,
      "rater_weights": {"supervisor": 0.8, "self": 0.2},
-     "sections": [{"code": "common", "name": "公共项目", "points": 25, "indicators": COMMON},
-                  {"code": "business", "name": "执法办案", "points": 60, "indicators": ["cases", "case_quality"]},
+     "sections": [{"code": "common", "name": "公共项目", "points": 45, "indicators": COMMON},
+                  {"code": "business", "name": "执法办案", "points": 40, "indicators": ["cases", "case_quality"]},
                   EVAL, EXTRA]},
 ]
 
@@ -139,6 +143,8 @@ def _finished_quarter(unit: OrgNode, year: int, q: int, rng) -> Period:
     periods.transition(period, "open", on=period.starts_on)
     _activity(unit, period, rng, period.ends_on, share=1.0)
     periods.transition(period, "rating", on=period.ends_on)
+    for row in inputs.input_status(period):   # nobody may rate them (e.g. no peer and no democratic raters)
+        inputs.exempt(period, row["person_id"], "演示数据：无可评价人员 (demo: nobody can rate this item)")
     periods.transition(period, "review", on=period.ends_on)
     compute.compute_period(period)
     for tie in (period.compute_summary or {}).get("ties", []):
@@ -175,9 +181,9 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
     for rater_id in idx.people:
         rater = by_id[rater_id]
         for ratee_id, kind in idx.ratees_of(rater_id):
-            if kind == "democratic" and rng.random() > 0.6 * share:
+            if kind == "democratic" and share < 1 and rng.random() > 0.6 * share:
                 continue
-            if kind == "peer" and rng.random() > 0.5 * share:
+            if kind == "peer" and share < 1 and rng.random() > 0.5 * share:
                 continue
             if kind in ("supervisor", "self") and rng.random() > share:
                 continue

@@ -392,6 +392,53 @@ class CapDecision(TenantMixin, db.Model):
     )
 
 
+class Exemption(TenantMixin, db.Model):
+    """The office's recorded decision that a person's missing inputs do not
+    hold the period up (e.g. long sick leave, joined in the last week).  The
+    person stays 未完成 unless every indicator has a value; see
+    ``routine.inputs``.  org_id = the unit of the period."""
+
+    __tablename__ = "routine_exemption"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    period_id: Mapped[int] = mapped_column(IdType, nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(IdType, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    missing: Mapped[dict | None] = mapped_column(JSON)     # what was missing when it was recorded
+    by_name: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("period_id", "person_id", name="uq_routine_exemption_period_id_person_id"),
+        tenant_fk("org_id"),
+        _period_fk("fk_routine_exemption_period"),
+        _person_fk("person_id", "fk_routine_exemption_person", "CASCADE"),
+    )
+
+
+class TalkRecord(TenantMixin, db.Model):
+    """A talk held for a routine talk task (批评谈话 / 提醒谈话): when, who
+    talked, what was said and the follow-up; recording it closes the task.
+    org_id = the task's unit."""
+
+    __tablename__ = "routine_talk_record"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    task_id: Mapped[int] = mapped_column(IdType, nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(IdType, nullable=False)
+    talked_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    talked_by: Mapped[str] = mapped_column(String(120), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    follow_up: Mapped[str | None] = mapped_column(Text)
+    by_name: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        tenant_fk("org_id"),
+        _person_fk("person_id", "fk_routine_talk_record_person", "CASCADE"),
+    )
+
+
 class Amendment(TenantMixin, db.Model):
     """A correction to a final period: what changed and why."""
 

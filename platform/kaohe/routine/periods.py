@@ -15,6 +15,7 @@ from ..people.models import LeaderCharge, Person
 from ..policy.resolve import effective_policy
 from ..tenancy.models import OrgNode
 from .common import check_version, invalid, live_policy, period_policy, today
+from . import calc
 from .indicators import library
 from .models import Assignment, Event, Participant, PeerMember, Period, Rating, Scheme
 from .relations import P, RelationIndex
@@ -106,6 +107,11 @@ def transition(period: Period, to: str, expected_version: int | None = None, *, 
     on = on or today()
     if to == "open" and before == "draft":
         _open(period, unit)
+    if to in ("review", "publicised"):
+        from .inputs import blockers   # inputs builds on this module
+        problems = blockers(period)
+        if problems:
+            raise Invalid({"state": problems}, "Inputs are incomplete.")
     if to == "publicised":
         problems = publish_blockers(period)
         if problems:
@@ -137,6 +143,10 @@ def _open(period: Period, unit: OrgNode) -> None:
                                       .order_by(Scheme.code)).scalars())
     if not schemes:
         raise invalid("state", "Set up at least one scheme (考核方案) before opening a period.")
+    for s in schemes:
+        missing = calc.missing_mandatory({"sections": s.sections}, lib)
+        if missing:
+            raise invalid("state", f"Scheme {s.code}: " + calc.mandatory_error(missing, lib)["sections"][0])
     by_id = {s.id: s for s in schemes}
     by_category: dict[str, Scheme] = {}
     for s in schemes:

@@ -54,6 +54,8 @@ class SchemeSchema(Schema):
                                 allow_none=True, load_default=None)
     leader_score_mode = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(["rated", "derived"]))
     democratic_scope = fields.Str(load_default="department", validate=validate.OneOf(["department", "unit"]))
+    active = fields.Bool(metadata={"description": "Used when periods open (default true); an active scheme must "
+                                                  "rate every mandatory common indicator of the province."})
     version = fields.Int()
 
 
@@ -298,6 +300,25 @@ class TaskCloseSchema(Schema):
     note = fields.Str(allow_none=True, load_default=None)
     closed_type = fields.Str(allow_none=True, load_default=None)
     closed_id = fields.Int(allow_none=True, load_default=None)
+
+
+class TalkInSchema(Schema):
+    talked_on = fields.Date(required=True, metadata={"description": "The day of the talk (not in the future)."})
+    talked_by = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    content = fields.Str(required=True, validate=validate.Length(min=1))
+    follow_up = fields.Str(allow_none=True, load_default=None)
+
+
+class TalkSchema(Schema):
+    id = fields.Int()
+    task_id = fields.Int()
+    person_id = fields.Int()
+    talked_on = fields.Date()
+    talked_by = fields.Str()
+    content = fields.Str()
+    follow_up = fields.Str(allow_none=True)
+    by_name = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class TodoSchema(Schema):

@@ -35,6 +35,8 @@ def save_scheme(unit: OrgNode, data: dict, scheme: Scheme | None = None, expecte
         calc.validate_scheme(candidate, lib)
     except calc.SpecError as exc:
         raise Invalid(exc.errors, "The scheme does not add up.")
+    active = bool(data.get("active", scheme.active if scheme is not None else True))
+    check_mandatory(candidate, lib, active)
     if scheme is None:
         if db.session.execute(select(Scheme.id).where(Scheme.org_id == unit.id, Scheme.code == data["code"])).first():
             raise Conflict({"code": ["The unit already has a scheme with this code."]})
@@ -52,10 +54,22 @@ def save_scheme(unit: OrgNode, data: dict, scheme: Scheme | None = None, expecte
     scheme.rater_weights = data.get("rater_weights")
     scheme.leader_score_mode = data.get("leader_score_mode")
     scheme.democratic_scope = data.get("democratic_scope") or "department"
+    scheme.active = active
     db.session.flush()
     record("routine.scheme.save", root_id=unit.root_id, org_id=unit.id, target_type="routine_scheme",
            target_id=scheme.id, before=before, after=scheme_dict(scheme))
     return scheme
+
+
+def check_mandatory(scheme: dict, lib: dict, active: bool = True) -> None:
+    """The one validator every way of activating a scheme goes through (page,
+    API, period opening): an active scheme rates every mandatory common
+    indicator of the province."""
+    if not active:
+        return
+    missing = calc.missing_mandatory(scheme, lib)
+    if missing:
+        raise Invalid(calc.mandatory_error(missing, lib), "Mandatory indicators are missing.")
 
 
 def assign(unit: OrgNode, person: Person, scheme: Scheme, personal: list[dict], letter_note: str | None = None,

@@ -11,7 +11,9 @@ from ..core.db import utcnow
 from ..core.errors import Conflict
 from ..extensions import db
 from .common import invalid
-from .models import Task
+from .models import Task, TalkRecord
+
+TALK_KINDS = ("routine.criticism_talk", "routine.reminder_talk")
 
 
 def my_tasks(person_id: int | None, user_id: int | None, admin_org_ids: Iterable[int] = ()) -> list[Task]:
@@ -41,3 +43,52 @@ def close_task(task: Task, closed_type: str | None = None, closed_id: int | None
     record("routine.task.close", root_id=task.root_id, org_id=task.org_id, target_type="routine_task",
            target_id=task.id, after={"status": status, "closed_by": closed_type, "closed_id": closed_id, "note": note})
     return task
+
+
+def may_handle(task: Task, user, is_unit_admin: bool) -> bool:
+    """The assignee (person, account) or, for the office's tasks, an admin of
+    the task's unit; the unit admin may also record a talk held by a leader."""
+    return (task.assignee_user_id is not None and task.assignee_user_id == user.id) or (
+        task.assignee_person_id is not None and task.assignee_person_id == getattr(user, "person_id", None)) \
+        or is_unit_admin
+
+
+def record_talk(task: Task, talked_on, talked_by: str, content: str, follow_up: str | None,
+                by_name: str | None) -> TalkRecord:
+    """Record the talk a routine talk task asks for and close the task with it."""
+    import datetime as dt
+
+    from .common import today
+
+    if task.kind not in TALK_KINDS:
+        raise invalid("task", "Only talk tasks (批评谈话 / 提醒谈话) are closed with a talk record.")
+    if task.status != "open":
+        raise Conflict({"status": [f"The task is already {task.status}."]})
+    errs: dict[str, list[str]] = {}
+    if not isinstance(talked_on, dt.date):
+        errs["talked_on"] = ["Give the date of the talk (YYYY-MM-DD)."]
+    elif talked_on > today():
+        errs["talked_on"] = ["The talk cannot be dated in the future."]
+    if not (talked_by or "").strip():
+        errs["talked_by"] = ["Say who held the talk."]
+    if not (content or "").strip():
+        errs["content"] = ["Record what was said."]
+    if errs:
+        from ..core.errors import Invalid
+        raise Invalid(errs)
+    rec = TalkRecord(root_id=task.root_id, org_id=task.org_id, task_id=task.id, person_id=task.person_id,
+                     talked_on=talked_on, talked_by=talked_by.strip(), content=content.strip(),
+                     follow_up=(follow_up or "").strip() or None, by_name=by_name)
+    db.session.add(rec)
+    db.session.flush()
+    record("routine.talk.record", root_id=task.root_id, org_id=task.org_id, target_type="routine_task",
+           target_id=task.id, after={"person_id": task.person_id, "talked_on": talked_on.isoformat(),
+                                     "talked_by": rec.talked_by, "talk_record_id": rec.id})
+    close_task(task, "routine_talk_record", rec.id, f"谈话 {talked_on.isoformat()} {rec.talked_by}")
+    return rec
+
+
+def talk_of(task: Task) -> TalkRecord | None:
+    if task.closed_type != "routine_talk_record" or task.closed_id is None:
+        return None
+    return db.session.execute(select(TalkRecord).where(TalkRecord.id == task.closed_id)).scalar_one_or_none()

@@ -11,7 +11,7 @@ from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from .. import tasks
 from ..models import Task
-from ..schemas import TaskCloseSchema, TaskSchema
+from ..schemas import TalkInSchema, TalkSchema, TaskCloseSchema, TaskSchema
 from .common import blp
 
 
@@ -36,3 +36,33 @@ def task_close(data, task_id):
     tasks.close_task(task, data.get("closed_type"), data.get("closed_id"), data.get("note"), data["status"])
     db.session.commit()
     return task
+
+
+def _handled_task(task_id: int) -> Task:
+    task = get_in_scope(Task, task_id)
+    if not tasks.may_handle(task, current_user, has_perm(Perm.unit_admin, db.session.get(OrgNode, task.org_id))):
+        raise Forbidden({"rule": ["Only the assignee or the unit's assessment office handles this task."]})
+    return task
+
+
+@blp.route("/tasks/<int:task_id>/talk", methods=["GET"])
+@blp.response(200, TalkSchema)
+def task_talk_get(task_id):
+    """The talk recorded for a talk task (404 while none is recorded)."""
+    rec = tasks.talk_of(_handled_task(task_id))
+    if rec is None:
+        from flask import abort
+        abort(404)
+    return rec
+
+
+@blp.route("/tasks/<int:task_id>/talk", methods=["POST"])
+@blp.arguments(TalkInSchema)
+@blp.response(201, TalkSchema)
+def task_talk(data, task_id):
+    """Record a routine talk (date, who talked, what was said, follow-up); closes the task."""
+    task = _handled_task(task_id)
+    rec = tasks.record_talk(task, data["talked_on"], data["talked_by"], data["content"], data.get("follow_up"),
+                            getattr(current_user, "display_name", None))
+    db.session.commit()
+    return rec

@@ -5,5 +5,5 @@ post back to their page, are validated by the API's schemas and services,
 and show the same field messages; no page needs JavaScript."""
 from __future__ import annotations
 
-from . import panels, periods, rating, staff, units  # noqa: F401  (routes on the blueprint)
+from . import panels, periods, rating, staff, talks, units  # noqa: F401  (routes on the blueprint)
 from .common import bp  # noqa: F401

@@ -25,8 +25,10 @@ from .. import calc
 from ..common import period_policy, today
 from ..completeness import completeness
 from ..compute import resolve_tie
+from ..inputs import describe as describe_gap
+from ..inputs import exempt, input_status, revoke
 from ..events import import_metrics, read_metrics_xlsx, record_event, void_event
-from ..models import Amendment, Event, Period, Rating, Result
+from ..models import Amendment, Event, Period, Rating, Result, Task
 from ..periods import COMPUTE_STATES, STATE_LABELS, participants, publish_blockers, require_state, transition
 from ..ratings import anonymous_summary, voters
 from ..results import amend, set_feedback
@@ -70,6 +72,10 @@ def period_page(period_id):
     return render("routine/period.html", export_url=export_url, period=period, unit=unit, board=board, results=results, events=events,
                   parts=parts, names=names, event_inds=event_inds, job=job, amendments=amendments, pol=pol,
                   blockers=publish_blockers(period) if period.state == "review" else [],
+                  inputs=input_status(period), describe_gap=describe_gap,
+                  talk_tasks=db.session.execute(select(Task).where(
+                      Task.source_type == "routine_period", Task.source_id == period.id,
+                      Task.status != "cancelled").order_by(Task.id)).scalars().all(),
                   voters=who_voted, errors=_pop_errors(), today=today())
 
 
@@ -98,6 +104,26 @@ def period_transition(period_id):
     except KaoheError as exc:
         return _fail(period_id, exc)
     return redirect(url_for("routine.period_page", period_id=period_id))
+
+
+@bp.route("/periods/<int:period_id>/exemptions", methods=["POST"])
+def period_exempt(period_id):
+    """Record (or withdraw) a per-person exemption from complete inputs, with a reason."""
+    period, _unit = _admin_period(period_id)
+    try:
+        person_id = request.form.get("person_id", type=int)
+        if person_id is None:
+            raise Invalid({"person_id": [_("Choose a person.")]})
+        if request.form.get("revoke"):
+            revoke(period, person_id, request.form.get("reason", ""))
+            flash(_("Exemption withdrawn."), "ok")
+        else:
+            exempt(period, person_id, request.form.get("reason", ""))
+            flash(_("Exemption recorded."), "ok")
+        db.session.commit()
+    except KaoheError as exc:
+        return _fail(period_id, exc, "#inputs")
+    return redirect(url_for("routine.period_page", period_id=period_id) + "#inputs")
 
 
 @bp.route("/periods/<int:period_id>/compute", methods=["POST"])

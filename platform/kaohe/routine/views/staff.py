@@ -73,6 +73,17 @@ def sign():
     return redirect(url_for("routine.me"))
 
 
+def _local_instant(day: str | None, hhmm: str) -> str | None:
+    """A clock time entered for a day, in KAOHE_TIMEZONE, as an ISO instant
+    with its offset (the offset of that day, never a fixed +08:00)."""
+    try:
+        d = dt.date.fromisoformat(day or "")
+        t = dt.time.fromisoformat(hhmm)
+    except ValueError:
+        return None
+    return dt.datetime.combine(d, t, tzinfo=tz()).isoformat()
+
+
 @bp.route("/correction", methods=["GET", "POST"])
 def correction():
     person = current_person()
@@ -82,7 +93,7 @@ def correction():
         raw = dict(values)
         for k in ("sign_in_at", "sign_out_at"):
             if raw.get(k):
-                raw[k] = f"{raw.get('day')}T{raw[k]}:00+08:00"
+                raw[k] = _local_instant(raw.get("day"), raw[k]) or raw[k]
         data, errors = parse_form(CorrectionInSchema(), raw)
         if data is not None:
             try:

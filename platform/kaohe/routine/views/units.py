@@ -18,7 +18,8 @@ from ...tenancy.scope import get_in_scope
 from .. import calc
 from ..common import live_policy, owned_by_unit, today
 from ..indicators import library, save_indicator
-from ..models import Assignment, PeerGroup, PeerMember, Period, Scheme
+from ..models import Assignment, PeerGroup, PeerMember, Period, Scheme, Task
+from ..tasks import TALK_KINDS
 from ..periods import create_period
 from ..schemas import IndicatorSchema
 from ..schemes import assign, save_peer_group, save_scheme
@@ -79,8 +80,11 @@ def unit_page(unit_id):
         covered = covered.where(or_(Person.job_category.in_(categories), Person.id.in_(
             select(Assignment.person_id).where(Assignment.org_id == unit.id))))
     counts["covered"] = db.session.execute(covered).scalar()
+    talk_tasks = db.session.execute(select(Task, Person.name).join(Person, Person.id == Task.person_id).where(
+        Task.root_id == unit.root_id, Task.org_id == unit.id, Task.kind.in_(TALK_KINDS), Task.status == "open")
+        .order_by(Task.due_on, Task.id).limit(50)).all()
     return render("routine/unit.html", unit=unit, periods=periods, pol=pol, counts=counts, errors=errors,
-                  year=today().year), 422 if errors else 200
+                  year=today().year, talk_tasks=talk_tasks), 422 if errors else 200
 
 
 @bp.route("/units/<int:unit_id>/indicators", methods=["GET", "POST"])

@@ -1,0 +1,162 @@
+"""Are a period's inputs complete?  One check for the API, the pages, the CLI
+and the computation.
+
+A person's inputs are complete when every rated or data-fed indicator of
+their scheme has a value and every rater kind the rules give them (谁管理谁考核:
+supervisor, self, peer, democratic) has answered at least once.  A person
+without complete inputs is 未完成: no score, no grade, no rank, no talk task,
+nothing the annual builds on.  Unrated inputs are never scored as zero.
+
+The office may record a per-person exemption with a reason (audited, shown on
+the period page and to the level above): it lets the period move on to
+review and 公示 without that person's missing inputs, and when the only gap
+is a rater kind that did not answer (every indicator has a value) the person
+is scored from the kinds that did, weights renormalised, and flagged
+``exempted``.  A person with an indicator nobody rated stays 未完成 even
+when exempted."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from ..audit.service import current_actor, record
+from ..extensions import db
+from ..people.models import Person
+from . import calc
+from .common import invalid, period_policy
+from .models import Event, Exemption, Metric, Participant, Period, Rating
+from .periods import participants, relation_index, require_state
+
+EXEMPT_STATES = ("open", "rating", "review")
+GATED_STATES = ("review", "publicised")     # moving here needs complete inputs (or exemptions)
+
+
+def score_inputs(period: Period, parts: list[Participant] | None = None) -> dict[int, dict]:
+    """Score every participant from what has been entered (a fixed number of
+    queries), each result carrying ``missing_kinds`` (rater kinds the rules
+    expect that have not answered) and ``complete``."""
+    frozen = period.frozen or {}
+    lib, schemes = frozen.get("library", {}), frozen.get("schemes", {})
+    free = int(period_policy(period)["routine.deduction_free_occurrences"])
+    if free:   # the policy's allowance, unless an indicator sets its own
+        lib = {c: ({"free": free, **i} if i.get("kind") == "deduction" else i) for c, i in lib.items()}
+    parts = parts if parts is not None else participants(period)
+    ratings: dict[int, list] = {}
+    for ratee, kind, scores in db.session.execute(select(Rating.ratee_id, Rating.rater_kind, Rating.scores)
+                                                  .where(Rating.period_id == period.id)):
+        ratings.setdefault(ratee, []).append((kind, scores))
+    events: dict[int, dict[str, list[float]]] = {}
+    vetoes: dict[int, list[str]] = {}
+    for pid, code, kind, pts in db.session.execute(select(Event.person_id, Event.indicator_code, Event.kind,
+                                                          Event.points).where(Event.period_id == period.id,
+                                                                              Event.voided.is_(False))):
+        if kind == "veto":
+            vetoes.setdefault(pid, []).append(code)
+        else:
+            events.setdefault(pid, {}).setdefault(code, []).append(pts)
+    metrics: dict[int, dict[str, float]] = {}
+    for pid, code, value in db.session.execute(select(Metric.person_id, Metric.indicator_code, Metric.value)
+                                               .where(Metric.period_id == period.id)):
+        metrics.setdefault(pid, {})[code] = value
+    expected = expected_kinds(period, parts)
+    out: dict[int, dict] = {}
+    for p in parts:
+        scheme = schemes[p.scheme_code]
+        res = calc.score_person(calc.PersonInput(
+            person_id=p.person_id, scheme=scheme, library=lib, ratings=ratings.get(p.person_id, ()),
+            events=events.get(p.person_id, {}), vetoes=vetoes.get(p.person_id, ()),
+            metrics=metrics.get(p.person_id, {}), personal=p.personal))
+        got = {k for k, _ in ratings.get(p.person_id, ())}
+        res["missing_kinds"] = sorted(expected.get(p.person_id, set()) - got)
+        res["derived"] = p.position_role in ("head", "deputy") and scheme.get("leader_score_mode") == "derived"
+        res["complete"] = res["derived"] or not (res["unrated"] or res["missing_kinds"])
+        out[p.person_id] = res
+    return out
+
+
+def expected_kinds(period: Period, parts: list[Participant]) -> dict[int, set[str]]:
+    """The rater kinds the relation rules give each participant."""
+    idx = relation_index(period, parts)
+    return {p.person_id: {k for _, k in idx.raters_of(p.person_id)} for p in parts}
+
+
+def exemptions(period: Period) -> dict[int, Exemption]:
+    return {e.person_id: e for e in db.session.execute(
+        select(Exemption).where(Exemption.period_id == period.id)).scalars()}
+
+
+def input_status(period: Period) -> list[dict]:
+    """Everyone whose inputs are not complete: name, what is missing, and the
+    exemption if one was recorded."""
+    if period.state == "draft":
+        return []
+    scored = score_inputs(period)
+    ex = exemptions(period)
+    names = dict(db.session.execute(select(Person.id, Person.name).where(
+        Person.root_id == period.root_id, Person.id.in_(list(scored)))).all()) if scored else {}
+    rows = []
+    for pid, res in scored.items():
+        if res["complete"]:
+            continue
+        e = ex.get(pid)
+        rows.append({"person_id": pid, "name": names.get(pid, "?"), "missing_kinds": res["missing_kinds"],
+                     "unrated": res["unrated"], "exempted": e is not None,
+                     "reason": e.reason if e else None, "by": e.by_name if e else None,
+                     "at": e.created_at if e else None})
+    return sorted(rows, key=lambda r: (r["exempted"], r["name"]))
+
+
+def blockers(period: Period) -> list[str]:
+    """Why the period may not move to review or 公示: people with incomplete
+    inputs and no recorded exemption (named, with what is missing)."""
+    open_rows = [r for r in input_status(period) if not r["exempted"]]
+    if not open_rows:
+        return []
+    shown = "; ".join(f"{r['name']} ({describe(r)})" for r in open_rows[:10])
+    more = f" and {len(open_rows) - 10} more" if len(open_rows) > 10 else ""
+    return [f"{len(open_rows)} people have incomplete inputs (未完成): {shown}{more}. "
+            "Complete their ratings or record an exemption with a reason for each."]
+
+
+def describe(row: dict) -> str:
+    parts = []
+    if row["missing_kinds"]:
+        parts.append("no rating by " + ", ".join(row["missing_kinds"]))
+    if row["unrated"]:
+        parts.append("no value for " + ", ".join(row["unrated"]))
+    return "; ".join(parts)
+
+
+def exempt(period: Period, person_id: int, reason: str) -> Exemption:
+    require_state(period, EXEMPT_STATES, "period", "Recording an exemption")
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("reason", "Record the reason for the exemption (e.g. sick leave for the whole quarter).")
+    status = {r["person_id"]: r for r in input_status(period)}
+    row = status.get(int(person_id))
+    if row is None:
+        raise invalid("person_id", "This person takes no part in the period or their inputs are complete; "
+                                   "there is nothing to exempt.")
+    if row["exempted"]:
+        from ..core.errors import Conflict
+        raise Conflict({"person_id": ["An exemption is already recorded for this person."]})
+    e = Exemption(root_id=period.root_id, org_id=period.org_id, period_id=period.id, person_id=int(person_id),
+                  reason=reason, missing={"kinds": row["missing_kinds"], "indicators": row["unrated"]},
+                  by_name=current_actor().name)
+    db.session.add(e)
+    db.session.flush()
+    record("routine.exemption.record", root_id=period.root_id, org_id=period.org_id, target_type="routine_period",
+           target_id=period.id, after={"person_id": int(person_id), "missing": e.missing}, reason=reason)
+    return e
+
+
+def revoke(period: Period, person_id: int, reason: str) -> None:
+    require_state(period, EXEMPT_STATES, "period", "Withdrawing an exemption")
+    e = exemptions(period).get(int(person_id))
+    if e is None:
+        raise invalid("person_id", "No exemption is recorded for this person.")
+    if not (reason or "").strip():
+        raise invalid("reason", "Record why the exemption is withdrawn.")
+    db.session.execute(delete(Exemption).where(Exemption.id == e.id))
+    db.session.flush()
+    record("routine.exemption.revoke", root_id=period.root_id, org_id=period.org_id, target_type="routine_period",
+           target_id=period.id, before={"person_id": int(person_id), "reason": e.reason}, reason=reason.strip())
