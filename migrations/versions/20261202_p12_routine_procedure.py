@@ -1,16 +1,16 @@
 """routine: per-person exemptions from complete inputs, and talk records
 
 Revision ID: p12_routine_procedure
-Revises: f9_principal_account
+Revises: k1_ballots
 Create Date: 2026-12-02
 """
 from alembic import op
 import sqlalchemy as sa
 
-from kaohe.core import rls
+from kaohe.core import citus, rls
 
 revision = "p12_routine_procedure"
-down_revision = "f9_principal_account"
+down_revision = "k1_ballots"
 branch_labels = None
 depends_on = None
 
@@ -39,7 +39,7 @@ def upgrade():
         sa.ForeignKeyConstraint(["root_id", "person_id"], ["person.root_id", "person.id"],
                                 name="fk_routine_exemption_person", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_routine_exemption"),
-        sa.UniqueConstraint("period_id", "person_id", name="uq_routine_exemption_period_id_person_id"),
+        sa.UniqueConstraint("root_id", "period_id", "person_id", name="uq_routine_exemption_root_id_period_id_person_id"),
     )
     with op.batch_alter_table("routine_exemption", schema=None) as batch_op:
         batch_op.create_index("ix_routine_exemption_org_id", ["org_id"], unique=False)
@@ -65,6 +65,8 @@ def upgrade():
         batch_op.create_index("ix_routine_talk_record_org_id", ["org_id"], unique=False)
         batch_op.create_index("ix_routine_talk_record_root_id", ["root_id"], unique=False)
         batch_op.create_index("ix_routine_talk_record_task_id", ["task_id"], unique=False)
+    citus.tenant_primary_key(op, "routine_exemption")
+    citus.tenant_primary_key(op, "routine_talk_record")
     rls.apply_table(op, "routine_exemption", "org")
     rls.apply_table(op, "routine_talk_record", "org")
 

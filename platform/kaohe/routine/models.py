@@ -409,7 +409,7 @@ class Exemption(TenantMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("period_id", "person_id", name="uq_routine_exemption_period_id_person_id"),
+        UniqueConstraint("root_id", "period_id", "person_id", name="uq_routine_exemption_root_id_period_id_person_id"),
         tenant_fk("org_id"),
         _period_fk("fk_routine_exemption_period"),
         _person_fk("person_id", "fk_routine_exemption_person", "CASCADE"),
