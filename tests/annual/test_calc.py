@@ -307,3 +307,26 @@ def test_counters():
     assert c["good_years"] == 2        # 基本称职 not counted
     assert counters([(2024, "chenzhi"), (2025, "buchenzhi")])["good_years"] == 0
     assert counters([(2024, "youxiu"), (2025, None), (2026, "youxiu")])["youxiu_streak"] == 2
+
+
+def test_seed_003_pool_every_assessed_person_contributes():
+    """Finding 7: 「每人提出2000元」— the vetoed person (0 points, 不称职) contributes to
+    the pool too; the pool (10,000.00) is divided by the sum of all scores (353)."""
+    rows = [{"score": s, "grade": g, "code": c} for s, g, c in
+            ((95, "youxiu", "1"), (90, "chenzhi", "2"), (88, "chenzhi", "2"), (80, "chenzhi", "2"),
+             (0, "buchenzhi", "4"))]
+    cents, ex = allocate_pay(rows, pol(pay__contributors="assessed"))
+    assert ex["pool_cents"] == 1_000_000 and ex["contributors"] == 5 and ex["paid"] == 4
+    assert ex["weight_total"] == 353
+    # exact shares 2691.218…, 2549.575…, 2492.917…, 2266.288…: rounding each half-up gives
+    # 10,000.01, so the largest-remainder rule takes the cent from the smallest remainder (2549.575…)
+    assert cents == [269122, 254957, 249292, 226629, 0]
+    assert sum(cents) == 1_000_000 and ex["undistributed_cents"] == 0
+    # the old rule (only those paid put money in) is still available as a setting
+    cents, ex = allocate_pay(rows, pol(pay__contributors="paid"))
+    assert ex["pool_cents"] == 800_000 and sum(cents) == 800_000
+    # people without a grade this year (5B/5C/6A) neither contribute nor get paid; 5A probation does both
+    rows2 = rows + [{"score": 85, "grade": None, "code": "5B"}, {"score": None, "grade": None, "code": "6A"},
+                    {"score": 70, "grade": None, "code": "5A"}]
+    cents, ex = allocate_pay(rows2, pol(pay__contributors="assessed"))
+    assert ex["contributors"] == 6 and sum(cents) == 1_200_000 and cents[5] == cents[6] == 0 and cents[7] > 0

@@ -22,7 +22,7 @@ from . import appeals, records, service, specials
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
 from .schemas import (AnnualAdjustSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
-                      AnnualPublishSchema, AnnualNotifySchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
+                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
                       AnnualReviewSchema, AnnualSpecialResultInSchema, AnnualSummarySchema, AnnualVersionSchema, AnnualYearArgs)
 
 blp = Blueprint("annual_api", __name__, url_prefix="/api/v1/annual", description="Annual assessment (年度考核)")
@@ -149,10 +149,12 @@ def notify(args, org_id, year):
 
 
 @blp.route("/units/<int:org_id>/<int:year>/file", methods=["POST"])
+@blp.arguments(AnnualFileSchema)
 @blp.response(200, AnnualAssessmentSchema)
-def file_result(org_id, year):
-    """File the result with the level above (备案)."""
-    return _step(org_id, year, service.file_with_above)
+def file_result(args, org_id, year):
+    """File the result with the level above (备案), once every review/appeal window has closed or its case
+    is decided, or with a recorded decision (``open_cases_reason``) to file with open cases."""
+    return _step(org_id, year, lambda a: service.file_with_above(a, args.get("open_cases_reason")))
 
 
 @blp.route("/units/<int:org_id>/<int:year>/outcomes")

@@ -15,7 +15,7 @@ from ..tenancy.models import OrgNode
 from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
 from .deadlines import WorkCalendar, appeal_deadlines, on_time
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
-from .service import actor_name, policy, reallocate_pay, today
+from .service import actor_name, policy, reallocate_pay, today, update_filing
 
 
 def _deadline_msg(kind: str, deadline: dt.date, base: dt.date, days: int) -> str:
@@ -47,6 +47,7 @@ def file_review(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     record("annual.appeal.review_filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal",
            target_id=ap.id, after={"person": o.person_id, "grade": o.grade, "filed_on": filed_on,
                                    "decide_by": ap.decide_by})
+    update_filing(a, o, "review filed")
     return ap
 
 
@@ -87,6 +88,7 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     record("annual.appeal.filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal", target_id=ap.id,
            after={"person": o.person_id, "grade": o.grade, "route": route, "filed_on": filed_on,
                   "decide_by": ap.decide_by, "decider": above})
+    update_filing(a, o, "appeal filed")
     return ap
 
 
@@ -162,6 +164,8 @@ def decide_appeal(ap: AnnualAppeal, *, decision: str, note: str, new_grade: str 
                target_id=o.person_id, before=before, after={"grade": o.grade, "code": o.code}, reason=note)
         db.session.flush()
         reallocate_pay(db.session.get(AnnualAssessment, o.assessment_id))
+    o = db.session.get(AnnualOutcome, ap.outcome_id)
+    update_filing(db.session.get(AnnualAssessment, o.assessment_id), o, f"{ap.stage} {decision}")
     db.session.flush()
 
 

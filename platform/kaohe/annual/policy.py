@@ -41,6 +41,7 @@ DEFAULTS: dict = {
     "appeal.extension_days": 30,
     "pay.formula": "score_share",
     "pay.amount_per_person": 2000,
+    "pay.contributors": "paid",
     "pay.grade_coefficients": {"youxiu": 1.2, "chenzhi": 1.0, "jibenchenzhi": 0.5, "buchenzhi": 0},
     "calendar.extra_holidays": [],
     "calendar.extra_workdays": [],

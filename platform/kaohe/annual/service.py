@@ -7,6 +7,7 @@ in ``appeals``, talks in ``talks``."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import Sequence
 
 from sqlalchemy import select, update
@@ -21,14 +22,44 @@ from .calc.codes import GRADE_CODE, GRADES
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
-from .models import AnnualAdjustment, AnnualAssessment, AnnualOutcome, AnnualResult
+from .deadlines import appeal_deadlines
+from .models import AnnualAdjustment, AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult
 from .policy import DEFAULTS, policy_for
 
 ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
 
+_AS_OF: list[dt.date] = []      # set only by ``as_of`` (code, never a request)
+
+
 def today() -> dt.date:
-    return local_today()
+    """The date of every official act (公示, notice, filing, case decisions):
+    the server's today in ``KAOHE_TIMEZONE`` (``kaohe.core.clock``).  No page,
+    API or CLI argument can set it; only code can (``as_of``: the demo building
+    last year's history, and tests moving the clock)."""
+    return _AS_OF[-1] if _AS_OF else local_today()
+
+
+@contextmanager
+def as_of(day: dt.date):
+    """Run official acts as if today were ``day`` -- process-wide, for the demo
+    data and tests only (a live test server runs in another thread)."""
+    _AS_OF.append(day)
+    try:
+        yield
+    finally:
+        _AS_OF.pop()
+
+
+def _act_date(field: str, given, what: str) -> dt.date:
+    """Today; a date typed by the user is accepted only when it is today (an
+    official act is never back-dated nor dated in the future)."""
+    now = today()
+    if given not in (None, "") and given != now:
+        raise Invalid({field: [f"The date of {what} is the day it is done, today {now.isoformat()} "
+                               f"({given.isoformat() if hasattr(given, 'isoformat') else given} was given); "
+                               "it cannot be back-dated or set in the future."]})
+    return now
 
 
 def actor_name() -> str:
@@ -206,7 +237,7 @@ def reopen(a: AnnualAssessment, reason: str) -> None:
 def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
     """公示 of the 优秀 list for at least the policy's working days."""
     _require_status(a, ("confirmed",), "publish")
-    start = start or today()
+    start = _act_date("start", start, "the 公示")
     pol = policy(a)
     n = int(pol.get("annual.publicity_working_days", 5))
     cal = WorkCalendar.from_policy(pol)
@@ -221,10 +252,11 @@ def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
 def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     """Written notice to everyone once the 公示 window is over."""
     _require_status(a, ("publicised",), "send notices")
-    on = on or today()
-    if a.publicity_end and on <= a.publicity_end:
-        raise Invalid({"notice_on": [f"The 公示 runs until {a.publicity_end.isoformat()}; notices may go out "
-                                     "from the next day."]})
+    on = _act_date("notice_on", on, "the written notice")
+    if a.publicity_end is None or on <= a.publicity_end:
+        raise Invalid({"notice_on": [f"The 公示 runs until {a.publicity_end.isoformat() if a.publicity_end else '?'} "
+                                     f"({policy(a).get('annual.publicity_working_days', 5)} working days); notices "
+                                     "may go out from the next day."]})
     O = AnnualOutcome.__table__
     n = db.session.execute(update(O).where(O.c.root_id == a.root_id, O.c.assessment_id == a.id)
                            .values(notice_on=on, version=O.c.version + 1)).rowcount
@@ -245,10 +277,80 @@ def acknowledge(o: AnnualOutcome) -> None:
         db.session.flush()
 
 
-def file_with_above(a: AnnualAssessment) -> None:
+def open_windows(a: AnnualAssessment, on: dt.date | None = None) -> list[dict]:
+    """The review/appeal windows and cases of the unit's outcomes still open
+    on ``on``: a pending case, or an appealable result whose review or appeal
+    period has not run out.  [{"outcome_id", "person_id", "what", "until"}]"""
+    on = on or today()
+    pol = policy(a)
+    appealable = set(pol.get("appeal.appealable_grades") or ["buchenzhi"])
+    cal = WorkCalendar.from_policy(pol)
+    cases: dict[int, list[AnnualAppeal]] = {}
+    for ap in db.session.execute(select(AnnualAppeal).join(
+            AnnualOutcome, (AnnualOutcome.id == AnnualAppeal.outcome_id) & (AnnualOutcome.root_id == AnnualAppeal.root_id))
+            .where(AnnualAppeal.root_id == a.root_id, AnnualOutcome.assessment_id == a.id)
+            .order_by(AnnualAppeal.id)).scalars():
+        cases.setdefault(ap.outcome_id, []).append(ap)
+    out = []
+    for o in outcomes(a):
+        mine = cases.get(o.id, [])
+        pending = [c for c in mine if c.status == "pending"]
+        if pending:
+            out.append({"outcome_id": o.id, "person_id": o.person_id, "what": f"{pending[-1].stage} pending",
+                        "until": pending[-1].decide_by})
+            continue
+        if o.notice_on is None or o.grade not in appealable:
+            continue
+        last = mine[-1] if mine else None
+        if last is None or (last.status == "reversed" and last.decided_on == o.notice_on):
+            d = appeal_deadlines(cal, pol, notice_on=o.notice_on)
+            until, what = max(d["review_apply_by"], d["direct_appeal_by"]), "review/appeal window"
+        elif last.stage == "review":
+            until = appeal_deadlines(cal, pol, review_decided_on=last.decided_on)["appeal_after_review_by"]
+            what = "appeal window after the review"
+        else:
+            continue        # an appeal to the level above has been decided: nothing is open
+        if on <= until:
+            out.append({"outcome_id": o.id, "person_id": o.person_id, "what": what, "until": until})
+    return out
+
+
+def file_with_above(a: AnnualAssessment, open_cases_reason: str | None = None) -> None:
+    """备案 with the level above, on today's date, once every review/appeal
+    window has closed or its case is decided -- or by a recorded decision to
+    file with open cases (the reason is audited; the filing is updated as
+    those cases close)."""
     _require_status(a, ("notified",), "file the result")
+    now = today()
+    windows = open_windows(a, now)
+    reason = (open_cases_reason or "").strip()
+    if windows and len(reason) < 4:
+        last = max(w["until"] for w in windows)
+        raise Invalid({"filing": [f"{len(windows)} review/appeal windows or cases are still open (the last until "
+                                  f"{last.isoformat()}); file after they have closed or been decided, or record a "
+                                  "decision to file with open cases, with its reason."]})
     a.status, a.filed_at, a.filed_by = "filed", utcnow(), actor_name()
-    record("annual.file", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id)
+    a.filed_open_reason = reason if windows else None
+    a.filed_open_cases = [w["outcome_id"] for w in windows] or None
+    record("annual.file", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
+           after={"filed_on": now, "open_cases": [{**w, "until": w["until"].isoformat()} for w in windows]},
+           reason=reason if windows else None)
+    db.session.flush()
+
+
+def update_filing(a: AnnualAssessment, outcome: AnnualOutcome, what: str) -> None:
+    """A case that was open when the unit filed has moved: the filing is
+    updated (audited, the level above sees the date) and the case leaves the
+    open list once nothing is open for it any more."""
+    if a.status != "filed" or outcome.id not in (a.filed_open_cases or []):
+        return
+    still = {w["outcome_id"] for w in open_windows(a)}
+    remaining = [i for i in a.filed_open_cases if i != outcome.id or i in still]
+    a.filed_open_cases = remaining or None
+    a.filing_updated_at = utcnow()
+    record("annual.file.update", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment",
+           target_id=a.id, after={"person": outcome.person_id, "grade": outcome.grade, "code": outcome.code,
+                                  "what": what, "open_left": len(remaining), "on": today()})
     db.session.flush()
 
 

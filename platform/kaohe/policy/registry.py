@@ -384,6 +384,12 @@ _add("pay.formula", lambda: _choice(("score_share", "grade_coefficient")), "scor
 _add("pay.amount_per_person", lambda: StrictFloat(validate=validate.Range(0, 1_000_000)), 2000, BOUNDED, "pay",
      "绩效奖金人均额度（元）", "Performance pay amount per person (yuan)",
      bound=BOUND_NUMBER, number_range=(0, 1_000_000), unit="yuan")
+_add("pay.contributors", lambda: _choice(("paid", "assessed")), "paid", INHERITABLE, "pay",
+     "谁出资构成绩效奖金总额：仅获发奖金的人员，或全部参加考核人员（如“每人提出2000元为镇机关绩效工资总额”，"
+     "被一票否决、不称职者的份额也计入总额）",
+     "Who puts the amount per person into the pool: only the people paid, or everyone assessed (seed 003: "
+     "\"each person contributes 2000\"; a vetoed or 不称职 person's share stays in the pool)",
+     choices=("paid", "assessed"))
 _add("pay.grade_coefficients", _nested(PayCoefficientsSchema),
      {"youxiu": 1.2, "chenzhi": 1.0, "jibenchenzhi": 0.5, "buchenzhi": 0}, INHERITABLE, "pay",
      "各年度等次的奖金系数", "Pay coefficient for each annual grade")
