@@ -330,3 +330,51 @@ def test_seed_003_pool_every_assessed_person_contributes():
                     {"score": 70, "grade": None, "code": "5A"}]
     cents, ex = allocate_pay(rows2, pol(pay__contributors="assessed"))
     assert ex["contributors"] == 6 and sum(cents) == 1_200_000 and cents[5] == cents[6] == 0 and cents[7] > 0
+
+
+# -- seed 000 (issue 12, finding 9) ------------------------------------------------------------------
+
+def _seed000_pol(**kw):
+    return pol(eligibility__routine_rules=["consecutive_low"], **kw)
+
+
+def test_seed_000_priority_takes_the_last_place():
+    """Three quarters ≥ 95 give priority: a priority person at 92 beats a 93.5 without it."""
+    prio = PersonInput(1, routine=[(95, "hao"), (96, "hao"), (97, "hao"), (80, "jiaohao")], leader_score=92)
+    other = PersonInput(2, routine=[(93.5, "hao")] * 4, leader_score=93.5)
+    fill = [person(10 + i, 75) for i in range(3)]      # 5 graded people x 20 % = 1 place
+    prio_score = annual_score(prio, {"routine": 0.5, "review": 0.5})[0]
+    assert prio_score < 93.5
+    out = compute_unit([other, prio] + fill, _seed000_pol(), 2026)
+    by = {r.person_id: r for r in out.results}
+    assert out.quota["all"]["quota"] == 1
+    assert "priority" in by[1].flags and by[1].grade == "youxiu" and by[2].grade == "chenzhi"
+    # configurable: as a flag only, the higher score wins as before
+    out = compute_unit([other, prio] + fill, _seed000_pol(eligibility__priority_in_selection=False), 2026)
+    by = {r.person_id: r for r in out.results}
+    assert by[2].grade == "youxiu" and by[1].grade == "chenzhi"
+
+
+def test_seed_000_criticism_talks_and_the_reminder_talk():
+    """70/60/58/80 with the low line 60: criticism talks for quarters 2 and 3 AND the reminder talk."""
+    p = PersonInput(1, routine=[(70, "yiban"), (60, "yiban"), (58, "jiaocha"), (80, "jiaohao")], leader_score=70)
+    r = compute_unit([p], _seed000_pol(), 2026).results[0]
+    assert r.talks == ["criticism_p2", "criticism_p3", "reminder"]
+    assert not r.eligible_youxiu
+    one_low = PersonInput(2, routine=[(70, "yiban"), (59, "jiaocha"), (75, "yiban"), (80, "jiaohao")])
+    assert compute_unit([one_low], _seed000_pol(), 2026).results[0].talks == ["criticism_p2"]
+    # the former reading (one talk, the reminder replacing the criticism) stays available
+    r = compute_unit([p], _seed000_pol(eligibility__talks_both=False), 2026).results[0]
+    assert r.talks == ["reminder"]
+
+
+def test_routine_not_youxiu_flag_bars_youxiu():
+    """The routine slice's "not 优秀 this year" flag reaches the annual selection."""
+    a = person(1, 96)
+    b = person(2, 90)
+    b.routine_no_youxiu = True
+    fill = [person(10 + i, 75) for i in range(8)]
+    out = compute_unit([b, a] + fill, pol(), 2026)      # 10 people: 2 places
+    by = {r.person_id: r for r in out.results}
+    assert by[1].grade == "youxiu" and by[2].grade == "chenzhi" and not by[2].eligible_youxiu
+    assert any(x["rule"] == "routine_no_youxiu" for x in by[2].rules)

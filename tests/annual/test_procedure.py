@@ -162,3 +162,36 @@ def test_unit_page_explains_the_pay_arithmetic(app, world, login_as):
     assert 'id="pay-explain"' in page
     # six people assessed (d2staff 不称职 included) put in 2000 each: 12,000.00
     assert "12,000.00" in page or "12000.00" in page
+
+
+def test_annual_reads_the_routine_not_youxiu_flag(app, world):
+    """Finding 9: the routine result's "no_youxiu" flag (routine.feed) bars 优秀 in the annual."""
+    from sqlalchemy import insert
+
+    from kaohe.annual import engine, service
+    from kaohe.people.models import Person
+    from kaohe.routine.models import Period, Result
+    from kaohe.tenancy.models import OrgNode
+
+    with app.app_context():
+        ids, aid = seed_unit(world, {"head": 97, "deputy": 90, "d1head": 80, "d1staff": 80, "d2head": 79,
+                                     "d2staff": 78})
+        _sys()
+        t1 = db.session.get(OrgNode, world.ids["P1-T1"])
+        now = dt.datetime.now(dt.timezone.utc)
+        period = db.session.execute(insert(Period).values(
+            root_id=t1.root_id, org_id=t1.id, year=YEAR, cycle="quarter", seq=4, starts_on=dt.date(YEAR, 10, 1),
+            ends_on=dt.date(YEAR, 12, 31), state="final", created_at=now, version=1).returning(Period.id)).scalar_one()
+        org_of = dict(db.session.execute(select(Person.id, Person.org_id).where(Person.unit_id == t1.id)).all())
+        db.session.execute(insert(Result), [
+            {"root_id": t1.root_id, "org_id": org_of[pid], "period_id": period, "person_id": pid, "score": 97.0,
+             "grade": "hao", "breakdown": {}, "flags": (["reminder_talk", "no_youxiu"] if key == "head" else []),
+             "computed_at": now} for key, pid in ids.items() if key in ("head", "deputy")])
+        engine.compute([t1], YEAR)
+        a = db.session.get(service.AnnualAssessment, aid)
+        db.session.refresh(a)
+        res = {r.person_id: r for r in service.current_results(a)}
+        head = res[ids["head"]]
+        assert not head.eligible_youxiu and head.grade == "chenzhi"
+        assert any(x["rule"] == "routine_no_youxiu" for x in head.explain["rules"])
+        assert res[ids["deputy"]].grade == "youxiu"       # the place goes to the next eligible person

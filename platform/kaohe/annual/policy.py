@@ -28,6 +28,8 @@ DEFAULTS: dict = {
     "quota.rank_group_pools": False,
     "eligibility.routine_rules": ["half_hao_none_low"],
     "eligibility.leave_days": 183,
+    "eligibility.priority_in_selection": True,
+    "eligibility.talks_both": True,
     "routine.low_score": 60,
     "routine.high_score": 95,
     "routine.high_streak": 3,

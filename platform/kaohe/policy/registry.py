@@ -361,6 +361,13 @@ _add("quota.rank_group_pools", StrictBool, False, INHERITABLE, "quota_rules",
 _add("eligibility.routine_rules", lambda: fields.List(_choice(ELIGIBILITY_RULES)), ["half_hao_none_low"],
      INHERITABLE, "eligibility", "平时考核结果用于年度评优的规则", "Routine-to-annual rules for 优秀 eligibility",
      choices=ELIGIBILITY_RULES)
+_add("eligibility.priority_in_selection", StrictBool, True, INHERITABLE, "eligibility",
+     "连续高分获得“优先评优”者在年度优秀名额中优先确定（先于未获优先者，按得分排序）",
+     "People with priority for 优秀 (consecutive high routine scores) take the quota places first, "
+     "ahead of those without it (by score among themselves)")
+_add("eligibility.talks_both", StrictBool, True, INHERITABLE, "eligibility",
+     "连续低分时既要对每个低分期进行批评教育谈话，也要进行提醒谈话（诫勉）",
+     "Consecutive low scores need both a criticism talk for each low period and the reminder talk (诫勉)")
 _add("eligibility.leave_days", lambda: StrictInt(validate=validate.Range(1, 366)), 183, PROVINCE_ONLY,
      "eligibility", "年内请假超过多少天不确定等次", "Days of leave in a year above which no grade is given",
      unit="days")
