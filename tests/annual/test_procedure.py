@@ -195,3 +195,64 @@ def test_annual_reads_the_routine_not_youxiu_flag(app, world):
         assert not head.eligible_youxiu and head.grade == "chenzhi"
         assert any(x["rule"] == "routine_no_youxiu" for x in head.explain["rules"])
         assert res[ids["deputy"]].grade == "youxiu"       # the place goes to the next eligible person
+
+
+def test_correction_after_notice_restarts_windows_and_is_seen_above(app, world, login_as):
+    """Finding 5: 补定 after the written notice: reopen with a reason → adjust → confirm →
+    公示 → new notice (windows restart) → file again; audited; the county sees it."""
+    from kaohe.annual import appeals, service
+    from kaohe.audit.models import AuditEntry
+
+    with app.app_context():
+        a, ids = confirmed_unit(world)
+        with service.as_of(MON):
+            service.publish(a)
+        n1 = MON + dt.timedelta(days=7)
+        with service.as_of(n1):
+            service.notify(a)
+        o2 = next(o for o in service.outcomes(a) if o.person_id == ids["d2staff"])
+        with service.as_of(n1 + dt.timedelta(days=5)):
+            ap = appeals.file_review(o2, "请假就医期间的工作量没有计入考核")
+            appeals.decide_appeal(ap, decision="upheld", note="经复核维持原等次")
+        with service.as_of(n1 + dt.timedelta(days=70)):
+            service.file_with_above(a)
+        # before: refused without a reason, refused before the notice
+        with pytest.raises(Invalid):
+            service.correct(a, "")
+        d1 = next(o for o in service.outcomes(a) if o.person_id == ids["d1staff"])
+        grade_before, pay_before = d1.grade, {o.person_id: o.pay_cents for o in service.outcomes(a)}
+        c_day = n1 + dt.timedelta(days=75)
+        with service.as_of(c_day):
+            service.correct(a, "纪检反馈：d1staff 全年考勤记录有误，需补定")
+            assert a.status == "computed" and a.corrections == 1 and a.filed_at is None
+            service.adjust(a, ids["d1staff"], "jibenchenzhi", "考勤更正后重新评定")
+            service.confirm(a)
+            service.publish(a)
+        d1 = next(o for o in service.outcomes(a) if o.person_id == ids["d1staff"])
+        assert grade_before == "chenzhi" and d1.grade == "jibenchenzhi" and d1.notice_on is None
+        assert sum(o.pay_cents for o in service.outcomes(a)) == sum(pay_before.values())
+        # the review case against the first notice is still there
+        assert db.session.get(appeals.AnnualAppeal, ap.id).status == "upheld"
+        n2 = a.publicity_end + dt.timedelta(days=3)
+        with service.as_of(n2):
+            service.notify(a)
+            # the windows restarted from the new notice: d2staff may ask for a review again, filing waits
+            assert {w["person_id"] for w in service.open_windows(a)} == {ids["d2staff"]}
+            with pytest.raises(Invalid):
+                service.file_with_above(a)
+            o2 = next(o for o in service.outcomes(a) if o.person_id == ids["d2staff"])
+            ap2 = appeals.file_review(o2, "补定后再次申请复核：考勤记录同样有误")
+            assert ap2.id != ap.id
+        with service.as_of(n2 + dt.timedelta(days=80)):
+            appeals.decide_appeal(ap2, decision="upheld", note="经复核维持补定后的等次")
+        with service.as_of(n2 + dt.timedelta(days=120)):
+            service.file_with_above(a)
+        assert a.status == "filed"
+        actions = [e.action for e in db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+        assert "annual.correct" in actions and "annual.grade.correct" in actions
+        assert actions.index("annual.correct") < actions.index("annual.grade.correct")
+        db.session.commit()
+        db.session.remove()
+    county = login_as("countysup")
+    page = county.get(f"/annual/?year={YEAR}").get_data(as_text=True)
+    assert 'id="corrections"' in page and "考勤记录有误" in page and "data-corrections=\"1\"" in page

@@ -22,7 +22,7 @@ from . import appeals, records, service, specials
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
 from .schemas import (AnnualAdjustSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
-                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
+                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualCorrectSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
                       AnnualReviewSchema, AnnualSpecialResultInSchema, AnnualSummarySchema, AnnualVersionSchema, AnnualYearArgs)
 
 blp = Blueprint("annual_api", __name__, url_prefix="/api/v1/annual", description="Annual assessment (年度考核)")
@@ -146,6 +146,15 @@ def publish(args, org_id, year):
 def notify(args, org_id, year):
     """Issue the written notices (after the 公示 window)."""
     return _step(org_id, year, lambda a: service.notify(a, args.get("notice_on")))
+
+
+@blp.route("/units/<int:org_id>/<int:year>/correct", methods=["POST"])
+@blp.arguments(AnnualCorrectSchema)
+@blp.response(200, AnnualAssessmentSchema)
+def correct(args, org_id, year):
+    """Correction (补定) after the written notice: reopen with a reason; then adjust or recompute, confirm,
+    publish, notify (the review/appeal windows restart) and file again."""
+    return _step(org_id, year, lambda a: service.correct(a, args["reason"], args.get("version")))
 
 
 @blp.route("/units/<int:org_id>/<int:year>/file", methods=["POST"])

@@ -64,8 +64,8 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
         raise Invalid({"appeal": ["An appeal was already filed for this result."]})
     cal = WorkCalendar.from_policy(pol)
     review = db.session.execute(select(AnnualAppeal).where(
-        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review")
-        .order_by(AnnualAppeal.id.desc())).scalars().first()
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review",
+        AnnualAppeal.filed_on >= o.notice_on).order_by(AnnualAppeal.id.desc())).scalars().first()
     if review is not None:
         days = int(pol["appeal.after_review_days"])
         deadline = cal.period_end(review.decided_on, days)
@@ -112,8 +112,10 @@ def _open_case(o: AnnualOutcome) -> bool:
 
 
 def _has_stage(o: AnnualOutcome, stage: str) -> bool:
+    """A case of ``stage`` against the current notice (a new notice -- after a
+    correction (补定) or a reversal -- restarts the review and appeal windows)."""
     return db.session.execute(select(AnnualAppeal.id).where(
-        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id,
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.filed_on >= o.notice_on,
         AnnualAppeal.stage == stage)).first() is not None
 
 

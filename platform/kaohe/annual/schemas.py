@@ -89,6 +89,11 @@ class AnnualNotifySchema(Schema):
     notice_on = fields.Date(load_default=None)
 
 
+class AnnualCorrectSchema(Schema):
+    reason = fields.Str(required=True, metadata={"description": "Why the notified result is corrected (补定)."})
+    version = fields.Int(allow_none=True)
+
+
 class AnnualFileSchema(Schema):
     open_cases_reason = fields.Str(load_default=None, allow_none=True,
                                    metadata={"description": "The recorded decision to file while review/appeal "

@@ -206,13 +206,16 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     pol = policy(a)
     cents, pay_explain = allocate_pay(finals, pol)
     O = AnnualOutcome.__table__
-    db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
     rows = [{"root_id": a.root_id, "org_id": a.org_id, "assessment_id": a.id, "person_id": f["person_id"],
              "year": a.year, "score": f["score"], "computed_grade": f["computed_grade"], "grade": f["grade"],
              "code": f["code"], "adjusted": f["adjusted"], "reason": f["reason"], "pay_cents": c,
              "changed_by_appeal": False, "version": 1} for f, c in zip(finals, cents)]
-    if rows:
-        db.session.execute(O.insert(), rows)
+    if a.corrections:
+        _confirm_correction(a, rows)
+    else:
+        db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
+        if rows:
+            db.session.execute(O.insert(), rows)
     a.status, a.confirmed_at, a.confirmed_by = "confirmed", utcnow(), actor_name()
     counts = {g: sum(1 for f in finals if f["grade"] == g) for g in GRADES}
     record("annual.confirm", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
@@ -222,12 +225,74 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     return {"counts": counts, "pay": pay_explain}
 
 
+def _confirm_correction(a: AnnualAssessment, rows: list[dict]) -> None:
+    """A correction (补定) round: the outcomes that were notified stay (with
+    their cases); each changed person's grade, code, score and pay is
+    updated with an audit entry, and every outcome waits for the new notice
+    (its review/appeal windows restart from it)."""
+    have = {o.person_id: o for o in outcomes(a)}
+    for r in rows:
+        o = have.pop(r["person_id"], None)
+        if o is None:
+            o = AnnualOutcome(**{k: v for k, v in r.items() if k != "version"})
+            db.session.add(o)
+            record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
+                   target_id=r["person_id"], before=None, after={"grade": r["grade"], "code": r["code"],
+                                                                   "pay_cents": r["pay_cents"]},
+                   reason=f"补定 {a.corrections}")
+            continue
+        before = {"grade": o.grade, "code": o.code, "score": o.score, "pay_cents": o.pay_cents}
+        after = {"grade": r["grade"], "code": r["code"], "score": r["score"], "pay_cents": r["pay_cents"]}
+        if before != after:
+            record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
+                   target_id=o.person_id, before=before, after=after, reason=f"补定 {a.corrections}")
+        for k in ("score", "computed_grade", "grade", "code", "adjusted", "reason", "pay_cents"):
+            setattr(o, k, r[k])
+        o.notice_on, o.acknowledged_at = None, None
+    for o in have.values():         # no longer in the computation: kept, flagged for the new notice
+        o.notice_on, o.acknowledged_at = None, None
+
+
+def correct(a: AnnualAssessment, reason: str, expected_version=None) -> None:
+    """补定 after the written notice (or after filing): reopen with a reason;
+    then adjust or recompute, confirm, publish, a new notice (the review and
+    appeal windows restart from it) and file again.  Audited; the level above
+    sees the corrections on its list."""
+    _check_version(a, expected_version)
+    _require_status(a, ("notified", "filed"), "correct (补定) the result")
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise Invalid({"reason": ["A reason is required for a correction (补定), at least 4 characters."]})
+    before = {"status": a.status, "notified_on": a.notified_on, "filed": a.filed_at is not None}
+    a.corrections = (a.corrections or 0) + 1
+    a.status = "computed"
+    a.publicity_start = a.publicity_end = a.notified_on = None
+    a.filed_at = a.filed_by = a.filed_open_reason = None
+    a.filed_open_cases = None
+    record("annual.correct", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
+           before=before, after={"correction": a.corrections, "on": today()}, reason=reason)
+    db.session.flush()
+
+
+def correction_entries(assessment_ids) -> list:
+    """The audit entries of the corrections (补定) of these assessments, newest first (one query)."""
+    from ..audit.models import AuditEntry
+
+    ids = [str(i) for i in assessment_ids]
+    if not ids:
+        return []
+    return list(db.session.execute(select(AuditEntry).where(
+        AuditEntry.action == "annual.correct", AuditEntry.target_type == "annual_assessment",
+        AuditEntry.target_id.in_(ids)).order_by(AuditEntry.id.desc())).scalars())
+
+
 def reopen(a: AnnualAssessment, reason: str) -> None:
     _require_status(a, ("confirmed",), "reopen")
     if len((reason or "").strip()) < 4:
         raise Invalid({"reason": ["A reason is required to reopen a confirmed result."]})
-    O = AnnualOutcome.__table__
-    db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
+    if not a.corrections:      # in a correction round the notified outcomes (and their cases) stay
+        O = AnnualOutcome.__table__
+        db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
     a.status = "computed"
     record("annual.reopen", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            reason=reason)
@@ -260,6 +325,9 @@ def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     O = AnnualOutcome.__table__
     n = db.session.execute(update(O).where(O.c.root_id == a.root_id, O.c.assessment_id == a.id)
                            .values(notice_on=on, version=O.c.version + 1)).rowcount
+    for obj in list(db.session.identity_map.values()):     # loaded outcomes see the notice
+        if isinstance(obj, AnnualOutcome) and obj.assessment_id == a.id:
+            db.session.expire(obj)
     a.status, a.notified_on = "notified", on
     record("annual.notify", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            after={"notice_on": on, "people": n})
@@ -301,8 +369,9 @@ def open_windows(a: AnnualAssessment, on: dt.date | None = None) -> list[dict]:
             continue
         if o.notice_on is None or o.grade not in appealable:
             continue
+        mine = [c for c in mine if c.filed_on >= o.notice_on]     # a new notice restarts the windows
         last = mine[-1] if mine else None
-        if last is None or (last.status == "reversed" and last.decided_on == o.notice_on):
+        if last is None:
             d = appeal_deadlines(cal, pol, notice_on=o.notice_on)
             until, what = max(d["review_apply_by"], d["direct_appeal_by"]), "review/appeal window"
         elif last.stage == "review":

@@ -46,8 +46,14 @@ def index():
         counts.update(dict(db.session.execute(select(Person.unit_id, func.count()).where(
             Person.unit_id.in_(ids[i:i + 900]), Person.active.is_(True)).group_by(Person.unit_id)).all()))
     supervise_node = next((n for n in units if has_perm(Perm.supervise, n)), None)
+    # corrections (补定) after the notice, visible to the level above with their reasons
+    by_assessment = {a.id: a for a in assessments.values() if a.corrections}
+    unit_of = {u.id: u for u in units}
+    corrections = [{"unit": unit_of[by_assessment[int(e.target_id)].org_id], "entry": e,
+                    "round": (e.after or {}).get("correction")}
+                   for e in service.correction_entries(list(by_assessment))]
     return render_template("annual/index.html", year=year, units=units, assessments=assessments, counts=counts,
-                           can_supervise=supervise_node is not None)
+                           can_supervise=supervise_node is not None, corrections=corrections)
 
 
 # -- the unit's assessment ------------------------------------------------------------------
@@ -189,6 +195,12 @@ def publish(org_id, year):
 def notify(org_id, year):
     return _post_action(org_id, year, lambda a: service.notify(a, form_date("notice_on")),
                         _("Written notices issued."))
+
+
+@bp.route("/unit/<int:org_id>/<int:year>/correct", methods=["POST"])
+def correct(org_id, year):
+    return _post_action(org_id, year, lambda a: service.correct(a, request.form.get("reason", "")),
+                        _("Reopened for a correction (补定): adjust or recompute, confirm, publish, notify and file again."))
 
 
 @bp.route("/unit/<int:org_id>/<int:year>/file", methods=["POST"])
