@@ -21,10 +21,14 @@ def _through_notice(app, client, hdr, t1, notice_on):
     assert client.post(f"/api/v1/annual/units/{t1}/{YEAR}/compute", json={}, headers=hdr).status_code == 202
     r = client.post(f"/api/v1/annual/units/{t1}/{YEAR}/confirm", json={}, headers=hdr)
     assert r.status_code == 200, r.get_json()
-    r = client.post(f"/api/v1/annual/units/{t1}/{YEAR}/publish",
-                    json={"start": (notice_on - dt.timedelta(days=20)).isoformat()}, headers=hdr)
+    from kaohe.annual.service import as_of
+
+    with as_of(notice_on - dt.timedelta(days=20)):      # the clock: the 公示 started 20 days before the notice
+        r = client.post(f"/api/v1/annual/units/{t1}/{YEAR}/publish", json={}, headers=hdr)
     assert r.status_code == 200, r.get_json()
-    r = client.post(f"/api/v1/annual/units/{t1}/{YEAR}/notify", json={"notice_on": notice_on.isoformat()}, headers=hdr)
+    with as_of(notice_on):
+        r = client.post(f"/api/v1/annual/units/{t1}/{YEAR}/notify", json={"notice_on": notice_on.isoformat()},
+                        headers=hdr)
     assert r.status_code == 200, r.get_json()
 
 

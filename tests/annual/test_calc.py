@@ -307,3 +307,74 @@ def test_counters():
     assert c["good_years"] == 2        # 基本称职 not counted
     assert counters([(2024, "chenzhi"), (2025, "buchenzhi")])["good_years"] == 0
     assert counters([(2024, "youxiu"), (2025, None), (2026, "youxiu")])["youxiu_streak"] == 2
+
+
+def test_seed_003_pool_every_assessed_person_contributes():
+    """Finding 7: 「每人提出2000元」— the vetoed person (0 points, 不称职) contributes to
+    the pool too; the pool (10,000.00) is divided by the sum of all scores (353)."""
+    rows = [{"score": s, "grade": g, "code": c} for s, g, c in
+            ((95, "youxiu", "1"), (90, "chenzhi", "2"), (88, "chenzhi", "2"), (80, "chenzhi", "2"),
+             (0, "buchenzhi", "4"))]
+    cents, ex = allocate_pay(rows, pol(pay__contributors="assessed"))
+    assert ex["pool_cents"] == 1_000_000 and ex["contributors"] == 5 and ex["paid"] == 4
+    assert ex["weight_total"] == 353
+    # exact shares 2691.218…, 2549.575…, 2492.917…, 2266.288…: rounding each half-up gives
+    # 10,000.01, so the largest-remainder rule takes the cent from the smallest remainder (2549.575…)
+    assert cents == [269122, 254957, 249292, 226629, 0]
+    assert sum(cents) == 1_000_000 and ex["undistributed_cents"] == 0
+    # the old rule (only those paid put money in) is still available as a setting
+    cents, ex = allocate_pay(rows, pol(pay__contributors="paid"))
+    assert ex["pool_cents"] == 800_000 and sum(cents) == 800_000
+    # people without a grade this year (5B/5C/6A) neither contribute nor get paid; 5A probation does both
+    rows2 = rows + [{"score": 85, "grade": None, "code": "5B"}, {"score": None, "grade": None, "code": "6A"},
+                    {"score": 70, "grade": None, "code": "5A"}]
+    cents, ex = allocate_pay(rows2, pol(pay__contributors="assessed"))
+    assert ex["contributors"] == 6 and sum(cents) == 1_200_000 and cents[5] == cents[6] == 0 and cents[7] > 0
+
+
+# -- seed 000 (issue 12, finding 9) ------------------------------------------------------------------
+
+def _seed000_pol(**kw):
+    return pol(eligibility__routine_rules=["consecutive_low"], **kw)
+
+
+def test_seed_000_priority_takes_the_last_place():
+    """Three quarters ≥ 95 give priority: a priority person at 92 beats a 93.5 without it."""
+    prio = PersonInput(1, routine=[(95, "hao"), (96, "hao"), (97, "hao"), (80, "jiaohao")], leader_score=92)
+    other = PersonInput(2, routine=[(93.5, "hao")] * 4, leader_score=93.5)
+    fill = [person(10 + i, 75) for i in range(3)]      # 5 graded people x 20 % = 1 place
+    prio_score = annual_score(prio, {"routine": 0.5, "review": 0.5})[0]
+    assert prio_score < 93.5
+    out = compute_unit([other, prio] + fill, _seed000_pol(), 2026)
+    by = {r.person_id: r for r in out.results}
+    assert out.quota["all"]["quota"] == 1
+    assert "priority" in by[1].flags and by[1].grade == "youxiu" and by[2].grade == "chenzhi"
+    # configurable: as a flag only, the higher score wins as before
+    out = compute_unit([other, prio] + fill, _seed000_pol(eligibility__priority_in_selection=False), 2026)
+    by = {r.person_id: r for r in out.results}
+    assert by[2].grade == "youxiu" and by[1].grade == "chenzhi"
+
+
+def test_seed_000_criticism_talks_and_the_reminder_talk():
+    """70/60/58/80 with the low line 60: criticism talks for quarters 2 and 3 AND the reminder talk."""
+    p = PersonInput(1, routine=[(70, "yiban"), (60, "yiban"), (58, "jiaocha"), (80, "jiaohao")], leader_score=70)
+    r = compute_unit([p], _seed000_pol(), 2026).results[0]
+    assert r.talks == ["criticism_p2", "criticism_p3", "reminder"]
+    assert not r.eligible_youxiu
+    one_low = PersonInput(2, routine=[(70, "yiban"), (59, "jiaocha"), (75, "yiban"), (80, "jiaohao")])
+    assert compute_unit([one_low], _seed000_pol(), 2026).results[0].talks == ["criticism_p2"]
+    # the former reading (one talk, the reminder replacing the criticism) stays available
+    r = compute_unit([p], _seed000_pol(eligibility__talks_both=False), 2026).results[0]
+    assert r.talks == ["reminder"]
+
+
+def test_routine_not_youxiu_flag_bars_youxiu():
+    """The routine slice's "not 优秀 this year" flag reaches the annual selection."""
+    a = person(1, 96)
+    b = person(2, 90)
+    b.routine_no_youxiu = True
+    fill = [person(10 + i, 75) for i in range(8)]
+    out = compute_unit([b, a] + fill, pol(), 2026)      # 10 people: 2 places
+    by = {r.person_id: r for r in out.results}
+    assert by[1].grade == "youxiu" and by[2].grade == "chenzhi" and not by[2].eligible_youxiu
+    assert any(x["rule"] == "routine_no_youxiu" for x in by[2].rules)

@@ -108,6 +108,10 @@ def random_policy(rng):
     p["eligibility.routine_rules"] = rng.choice([["half_hao_none_low"], [], ALL_RULES, ["consecutive_low"],
                                                  ["at_least_one_hao", "last_place"], ["last_place"], None])
     p["eligibility.leave_days"] = rng.choice([183, 100])
+    # the hashes were written before these settings existed: pinned to the behaviour of then
+    # (priority a flag only, one talk); tests/annual/test_calc.py covers them
+    p["eligibility.priority_in_selection"] = False
+    p["eligibility.talks_both"] = False
     p["routine.low_score"] = rng.choice([60, 80, 75.5])
     p["routine.high_score"] = rng.choice([95, 88])
     p["routine.high_streak"] = rng.choice([3, 2])

@@ -125,7 +125,8 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
         from kaohe.annual.policy import DEFAULTS
 
         def low_rules(nodes):
-            return {n.id: {**DEFAULTS, "eligibility.routine_rules": ["consecutive_low"]} for n in nodes}
+            return {n.id: {**DEFAULTS, "eligibility.routine_rules": ["consecutive_low"],
+                           "eligibility.talks_both": False} for n in nodes}
 
         apply_scope(Scope.system("t"))
         t1 = _db.session.get(OrgNode, world.ids["P1-T1"])
@@ -148,6 +149,15 @@ def test_low_scores_raise_talk_tasks_closed_by_the_record(app, world, runner):
         engine.compute([t1], YEAR, policy_of=low_rules)
         _db.session.commit()
         assert len(_db.session.execute(select(AnnualTalk)).scalars().all()) == 1
+        # seed 000 (eligibility.talks_both, the default): a criticism talk for each low quarter as well
+        engine.compute([t1], YEAR, policy_of=lambda nodes: {n.id: {**DEFAULTS, "eligibility.routine_rules": [
+            "consecutive_low"]} for n in nodes})
+        _db.session.commit()
+        kinds = sorted(t.kind for t in _db.session.execute(select(AnnualTalk)).scalars())
+        assert kinds == ["criticism_p1", "criticism_p2", "criticism_p3", "criticism_p4", "reminder"]
+        titles = _db.session.execute(select(task.c.title).where(task.c.source_type == "annual_talk",
+                                                                task.c.status == "open")).scalars().all()
+        assert len(titles) == 4 and all("批评教育谈话" in t for t in titles)
 
 
 @pytest.mark.pg

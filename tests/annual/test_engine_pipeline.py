@@ -27,7 +27,9 @@ REFERENCE = {
 
 TALK_RULES = {"eligibility.routine_rules": ["half_hao_none_low", "consecutive_low", "last_place"],
               "routine.low_score": 80, "routine.high_score": 88, "routine.high_streak": 2,
-              "annual.special_weight": 0.1}
+              "annual.special_weight": 0.1,
+              # the reference predates these settings: pinned to the behaviour of then
+              "eligibility.priority_in_selection": False, "eligibility.talks_both": False}
 
 
 def _current(root_id):

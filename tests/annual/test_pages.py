@@ -60,8 +60,11 @@ def test_full_procedure(app, world, login_as):
     assert "exceed the quota" in r.get_data(as_text=True)
     admin.post(base + "/adjust", {"person_id": ids["deputy"], "grade": "chenzhi", "reason": "委员会表决：名额已满"})
     assert admin.post(base + "/confirm").status_code == 302
+    from kaohe.annual.service import as_of
+
     start = local_today() - dt.timedelta(days=20)
-    assert admin.post(base + "/publish", {"start": start.isoformat()}).status_code == 302
+    with as_of(start):                  # the 公示 started 20 days ago (the clock, not a typed date)
+        assert admin.post(base + "/publish").status_code == 302
     pub = admin.get(base + "/publicity").get_data(as_text=True)
     assert "年度考核优秀等次人选公示" in pub and "head" in pub
     assert admin.post(base + "/notify", {"notice_on": local_today().isoformat()}).status_code == 302

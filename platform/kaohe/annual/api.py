@@ -23,7 +23,7 @@ from . import alerts, appeals, records, service, specials
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
 from .schemas import (AnnualAdjustSchema, AnnualAlertsSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
-                      AnnualPublishSchema, AnnualNotifySchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
+                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualCorrectSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
                       AnnualReviewSchema, AnnualSpecialResultInSchema, AnnualSummarySchema, AnnualVersionSchema, AnnualYearArgs)
 
 blp = Blueprint("annual_api", __name__, url_prefix="/api/v1/annual", description="Annual assessment (年度考核)")
@@ -149,11 +149,22 @@ def notify(args, org_id, year):
     return _step(org_id, year, lambda a: service.notify(a, args.get("notice_on")))
 
 
-@blp.route("/units/<int:org_id>/<int:year>/file", methods=["POST"])
+@blp.route("/units/<int:org_id>/<int:year>/correct", methods=["POST"])
+@blp.arguments(AnnualCorrectSchema)
 @blp.response(200, AnnualAssessmentSchema)
-def file_result(org_id, year):
-    """File the result with the level above (备案)."""
-    return _step(org_id, year, service.file_with_above)
+def correct(args, org_id, year):
+    """Correction (补定) after the written notice: reopen with a reason; then adjust or recompute, confirm,
+    publish, notify (the review/appeal windows restart) and file again."""
+    return _step(org_id, year, lambda a: service.correct(a, args["reason"], args.get("version")))
+
+
+@blp.route("/units/<int:org_id>/<int:year>/file", methods=["POST"])
+@blp.arguments(AnnualFileSchema)
+@blp.response(200, AnnualAssessmentSchema)
+def file_result(args, org_id, year):
+    """File the result with the level above (备案), once every review/appeal window has closed or its case
+    is decided, or with a recorded decision (``open_cases_reason``) to file with open cases."""
+    return _step(org_id, year, lambda a: service.file_with_above(a, args.get("open_cases_reason")))
 
 
 @blp.route("/units/<int:org_id>/<int:year>/outcomes")

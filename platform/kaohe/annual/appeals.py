@@ -15,7 +15,7 @@ from ..tenancy.models import OrgNode
 from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
 from .deadlines import WorkCalendar, appeal_deadlines, on_time
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
-from .service import actor_name, policy, reallocate_pay, today
+from .service import actor_name, policy, reallocate_pay, today, update_filing
 
 
 def _deadline_msg(kind: str, deadline: dt.date, base: dt.date, days: int) -> str:
@@ -47,6 +47,7 @@ def file_review(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     record("annual.appeal.review_filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal",
            target_id=ap.id, after={"person": o.person_id, "grade": o.grade, "filed_on": filed_on,
                                    "decide_by": ap.decide_by})
+    update_filing(a, o, "review filed")
     return ap
 
 
@@ -63,8 +64,8 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
         raise Invalid({"appeal": ["An appeal was already filed for this result."]})
     cal = WorkCalendar.from_policy(pol)
     review = db.session.execute(select(AnnualAppeal).where(
-        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review")
-        .order_by(AnnualAppeal.id.desc())).scalars().first()
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review",
+        AnnualAppeal.filed_on >= o.notice_on).order_by(AnnualAppeal.id.desc())).scalars().first()
     if review is not None:
         days = int(pol["appeal.after_review_days"])
         deadline = cal.period_end(review.decided_on, days)
@@ -87,6 +88,7 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     record("annual.appeal.filed", root_id=o.root_id, org_id=o.org_id, target_type="annual_appeal", target_id=ap.id,
            after={"person": o.person_id, "grade": o.grade, "route": route, "filed_on": filed_on,
                   "decide_by": ap.decide_by, "decider": above})
+    update_filing(a, o, "appeal filed")
     return ap
 
 
@@ -110,8 +112,10 @@ def _open_case(o: AnnualOutcome) -> bool:
 
 
 def _has_stage(o: AnnualOutcome, stage: str) -> bool:
+    """A case of ``stage`` against the current notice (a new notice -- after a
+    correction (补定) or a reversal -- restarts the review and appeal windows)."""
     return db.session.execute(select(AnnualAppeal.id).where(
-        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id,
+        AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.filed_on >= o.notice_on,
         AnnualAppeal.stage == stage)).first() is not None
 
 
@@ -162,6 +166,8 @@ def decide_appeal(ap: AnnualAppeal, *, decision: str, note: str, new_grade: str 
                target_id=o.person_id, before=before, after={"grade": o.grade, "code": o.code}, reason=note)
         db.session.flush()
         reallocate_pay(db.session.get(AnnualAssessment, o.assessment_id))
+    o = db.session.get(AnnualOutcome, ap.outcome_id)
+    update_filing(db.session.get(AnnualAssessment, o.assessment_id), o, f"{ap.stage} {decision}")
     db.session.flush()
 
 

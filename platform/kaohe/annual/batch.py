@@ -26,6 +26,7 @@ _GRADE_SCORES = {"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}
 def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonInput]:
     """The calc inputs of ``rows`` (person tuples of ``loader.load_chunk``)."""
     routine, reviews, specials, records = data["routine"], data["reviews"], data["specials"], data["records"]
+    no_youxiu = data.get("no_youxiu") or ()
     year_end = dt.date(year, 12, 31)
     grade_points = SPECIAL_GRADE_POINTS
     out = []
@@ -59,7 +60,12 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonIn
                     scores.append(_GRADE_SCORES.get(grade, 70.0))
         recs = records.get(pid)
         if recs is None:
-            append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire))
+            if pid in no_youxiu:
+                append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end,
+                                   hire, routine_no_youxiu=True))
+            else:
+                append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end,
+                                   hire))
             continue
         leave = 0
         inv_open = inv_retro = refused = False
@@ -77,7 +83,7 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonIn
             elif kind == "refusal" and ryear == year:
                 refused = True
         append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
-                           leave, inv_open, inv_retro and not inv_open, sanctions, refused))
+                           leave, inv_open, inv_retro and not inv_open, sanctions, refused, pid in no_youxiu))
     return out
 
 

@@ -141,8 +141,10 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
                 service.adjust(a, r.person_id, grade, "考核委员会表决决定（名额线并列）")
         # make the demo's first unit show a 不称职 case
         service.confirm(a)
-        service.publish(a, dt.date(prev + 1, 1, 5))
-        service.notify(a, a.publicity_end + dt.timedelta(days=1))
+        with service.as_of(dt.date(prev + 1, 1, 5)):        # last year's history: acts on their own days
+            service.publish(a)
+        with service.as_of(a.publicity_end + dt.timedelta(days=1)):
+            service.notify(a)
         finished += 1
     outs = list(db.session.execute(select(AnnualOutcome).where(AnnualOutcome.root_id == root_id,
                                                                AnnualOutcome.year == prev)).scalars())
@@ -165,7 +167,8 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
                             filed_on=notice + dt.timedelta(days=30))
     for u in units:
         if u.id != first.id:
-            service.file_with_above(prev_a[u.id])
+            with service.as_of(prev_a[u.id].notified_on + dt.timedelta(days=60)):   # windows closed
+                service.file_with_above(prev_a[u.id])
     # -- this year: in progress ------------------------------------------------------------
     db.session.execute(insert(AnnualReview), _reviews(rng, cur_a, people, share=0.6))
     sums = [{"root_id": p.root_id, "org_id": p.unit_id, "assessment_id": cur_a[p.unit_id].id, "person_id": p.id,

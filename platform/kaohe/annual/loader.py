@@ -9,7 +9,7 @@ from sqlalchemy import and_, select
 
 from ..core.bulk import fetch_rows, in_ids
 from ..people.models import Person
-from ..routine.feed import counting_periods, scored_results
+from ..routine.feed import counting_periods, no_youxiu_people, scored_results
 from .models import AnnualRecord, AnnualReview, RoutineImport, SpecialCampaign, SpecialResult
 
 
@@ -38,7 +38,8 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
     {seq: (score, grade)}, ``reviews`` (leader_score, votes youxiu, chenzhi,
     jibenchenzhi, buchenzhi), ``specials`` [(result_type, grade, points,
     score)] and ``records`` [(kind, year, sanction_kind, start_date,
-    end_date, days)].  ``periods``: the routine slice's counting periods of
+    end_date, days)], ``no_youxiu`` the people the routine slice flagged
+    "not 优秀 this year" in those periods.  ``periods``: the routine slice's counting periods of
     the year (``routine.feed.counting_periods``, read once per computation);
     ``all_specials``: ``load_specials`` when read once for many chunks."""
     pg = conn.dialect.name == "postgresql"
@@ -68,6 +69,9 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
             if d is None:
                 d = routine[pid] = {}
             d[seq_of[period_id]] = (score, grade)   # the routine module wins over an import
+        no_youxiu = no_youxiu_people(conn, root_id, list(seq_of))
+    else:
+        no_youxiu = set()
     RV = AnnualReview.__table__
     reviews = {r[0]: r[1:] for r in fetch_rows(conn, select(
         RV.c.person_id, RV.c.leader_score, RV.c.votes_youxiu, RV.c.votes_chenzhi, RV.c.votes_jibenchenzhi,
@@ -92,4 +96,4 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
             .order_by(R.c.person_id, R.c.id)):
         records[row[0]].append(tuple(row[1:]))
     return {"people": people, "routine": routine, "reviews": reviews, "specials": dict(specials),
-            "records": dict(records)}
+            "records": dict(records), "no_youxiu": no_youxiu}

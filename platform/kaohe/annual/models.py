@@ -45,6 +45,12 @@ class AnnualAssessment(TenantMixin, db.Model):
     notified_on: Mapped[dt.date | None] = mapped_column(Date)
     filed_at: Mapped[dt.datetime | None] = mapped_column()
     filed_by: Mapped[str | None] = mapped_column(String(80))
+    # filing (备案) while appeal windows/cases were still open: the recorded decision, the outcomes
+    # still open then (they update the filing as they close), when the filing was last updated
+    filed_open_reason: Mapped[str | None] = mapped_column(Text)
+    filed_open_cases: Mapped[list | None] = mapped_column(JSON)
+    filing_updated_at: Mapped[dt.datetime | None] = mapped_column()
+    corrections: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")   # 补定 rounds
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

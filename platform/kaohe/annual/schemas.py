@@ -22,6 +22,10 @@ class AnnualAssessmentSchema(Schema):
     quota = fields.Dict(allow_none=True)
     confirmed_at = fields.DateTime(allow_none=True)
     publicity_start = fields.Date(allow_none=True)
+    filed_open_reason = fields.Str(allow_none=True, dump_only=True)
+    filed_open_cases = fields.List(fields.Int(), allow_none=True, dump_only=True)
+    filing_updated_at = fields.DateTime(allow_none=True, dump_only=True)
+    corrections = fields.Int(dump_only=True)
     publicity_end = fields.Date(allow_none=True)
     notified_on = fields.Date(allow_none=True)
     filed_at = fields.DateTime(allow_none=True)
@@ -83,6 +87,17 @@ class AnnualPublishSchema(Schema):
 
 class AnnualNotifySchema(Schema):
     notice_on = fields.Date(load_default=None)
+
+
+class AnnualCorrectSchema(Schema):
+    reason = fields.Str(required=True, metadata={"description": "Why the notified result is corrected (补定)."})
+    version = fields.Int(allow_none=True)
+
+
+class AnnualFileSchema(Schema):
+    open_cases_reason = fields.Str(load_default=None, allow_none=True,
+                                   metadata={"description": "The recorded decision to file while review/appeal "
+                                             "windows or cases are still open (its reason)."})
 
 
 class AnnualRecordCreateSchema(Schema):

@@ -7,6 +7,7 @@ in ``appeals``, talks in ``talks``."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import Sequence
 
 from sqlalchemy import select, update
@@ -21,14 +22,44 @@ from .calc.codes import GRADE_CODE, GRADES
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
-from .models import AnnualAdjustment, AnnualAssessment, AnnualOutcome, AnnualResult
+from .deadlines import appeal_deadlines
+from .models import AnnualAdjustment, AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult
 from .policy import DEFAULTS, policy_for
 
 ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
 
+_AS_OF: list[dt.date] = []      # set only by ``as_of`` (code, never a request)
+
+
 def today() -> dt.date:
-    return local_today()
+    """The date of every official act (公示, notice, filing, case decisions):
+    the server's today in ``KAOHE_TIMEZONE`` (``kaohe.core.clock``).  No page,
+    API or CLI argument can set it; only code can (``as_of``: the demo building
+    last year's history, and tests moving the clock)."""
+    return _AS_OF[-1] if _AS_OF else local_today()
+
+
+@contextmanager
+def as_of(day: dt.date):
+    """Run official acts as if today were ``day`` -- process-wide, for the demo
+    data and tests only (a live test server runs in another thread)."""
+    _AS_OF.append(day)
+    try:
+        yield
+    finally:
+        _AS_OF.pop()
+
+
+def _act_date(field: str, given, what: str) -> dt.date:
+    """Today; a date typed by the user is accepted only when it is today (an
+    official act is never back-dated nor dated in the future)."""
+    now = today()
+    if given not in (None, "") and given != now:
+        raise Invalid({field: [f"The date of {what} is the day it is done, today {now.isoformat()} "
+                               f"({given.isoformat() if hasattr(given, 'isoformat') else given} was given); "
+                               "it cannot be back-dated or set in the future."]})
+    return now
 
 
 def actor_name() -> str:
@@ -175,13 +206,16 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     pol = policy(a)
     cents, pay_explain = allocate_pay(finals, pol)
     O = AnnualOutcome.__table__
-    db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
     rows = [{"root_id": a.root_id, "org_id": a.org_id, "assessment_id": a.id, "person_id": f["person_id"],
              "year": a.year, "score": f["score"], "computed_grade": f["computed_grade"], "grade": f["grade"],
              "code": f["code"], "adjusted": f["adjusted"], "reason": f["reason"], "pay_cents": c,
              "changed_by_appeal": False, "version": 1} for f, c in zip(finals, cents)]
-    if rows:
-        db.session.execute(O.insert(), rows)
+    if a.corrections:
+        _confirm_correction(a, rows)
+    else:
+        db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
+        if rows:
+            db.session.execute(O.insert(), rows)
     a.status, a.confirmed_at, a.confirmed_by = "confirmed", utcnow(), actor_name()
     counts = {g: sum(1 for f in finals if f["grade"] == g) for g in GRADES}
     record("annual.confirm", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
@@ -191,12 +225,74 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     return {"counts": counts, "pay": pay_explain}
 
 
+def _confirm_correction(a: AnnualAssessment, rows: list[dict]) -> None:
+    """A correction (补定) round: the outcomes that were notified stay (with
+    their cases); each changed person's grade, code, score and pay is
+    updated with an audit entry, and every outcome waits for the new notice
+    (its review/appeal windows restart from it)."""
+    have = {o.person_id: o for o in outcomes(a)}
+    for r in rows:
+        o = have.pop(r["person_id"], None)
+        if o is None:
+            o = AnnualOutcome(**{k: v for k, v in r.items() if k != "version"})
+            db.session.add(o)
+            record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
+                   target_id=r["person_id"], before=None, after={"grade": r["grade"], "code": r["code"],
+                                                                   "pay_cents": r["pay_cents"]},
+                   reason=f"补定 {a.corrections}")
+            continue
+        before = {"grade": o.grade, "code": o.code, "score": o.score, "pay_cents": o.pay_cents}
+        after = {"grade": r["grade"], "code": r["code"], "score": r["score"], "pay_cents": r["pay_cents"]}
+        if before != after:
+            record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
+                   target_id=o.person_id, before=before, after=after, reason=f"补定 {a.corrections}")
+        for k in ("score", "computed_grade", "grade", "code", "adjusted", "reason", "pay_cents"):
+            setattr(o, k, r[k])
+        o.notice_on, o.acknowledged_at = None, None
+    for o in have.values():         # no longer in the computation: kept, flagged for the new notice
+        o.notice_on, o.acknowledged_at = None, None
+
+
+def correct(a: AnnualAssessment, reason: str, expected_version=None) -> None:
+    """补定 after the written notice (or after filing): reopen with a reason;
+    then adjust or recompute, confirm, publish, a new notice (the review and
+    appeal windows restart from it) and file again.  Audited; the level above
+    sees the corrections on its list."""
+    _check_version(a, expected_version)
+    _require_status(a, ("notified", "filed"), "correct (补定) the result")
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise Invalid({"reason": ["A reason is required for a correction (补定), at least 4 characters."]})
+    before = {"status": a.status, "notified_on": a.notified_on, "filed": a.filed_at is not None}
+    a.corrections = (a.corrections or 0) + 1
+    a.status = "computed"
+    a.publicity_start = a.publicity_end = a.notified_on = None
+    a.filed_at = a.filed_by = a.filed_open_reason = None
+    a.filed_open_cases = None
+    record("annual.correct", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
+           before=before, after={"correction": a.corrections, "on": today()}, reason=reason)
+    db.session.flush()
+
+
+def correction_entries(assessment_ids) -> list:
+    """The audit entries of the corrections (补定) of these assessments, newest first (one query)."""
+    from ..audit.models import AuditEntry
+
+    ids = [str(i) for i in assessment_ids]
+    if not ids:
+        return []
+    return list(db.session.execute(select(AuditEntry).where(
+        AuditEntry.action == "annual.correct", AuditEntry.target_type == "annual_assessment",
+        AuditEntry.target_id.in_(ids)).order_by(AuditEntry.id.desc())).scalars())
+
+
 def reopen(a: AnnualAssessment, reason: str) -> None:
     _require_status(a, ("confirmed",), "reopen")
     if len((reason or "").strip()) < 4:
         raise Invalid({"reason": ["A reason is required to reopen a confirmed result."]})
-    O = AnnualOutcome.__table__
-    db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
+    if not a.corrections:      # in a correction round the notified outcomes (and their cases) stay
+        O = AnnualOutcome.__table__
+        db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
     a.status = "computed"
     record("annual.reopen", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            reason=reason)
@@ -206,7 +302,7 @@ def reopen(a: AnnualAssessment, reason: str) -> None:
 def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
     """公示 of the 优秀 list for at least the policy's working days."""
     _require_status(a, ("confirmed",), "publish")
-    start = start or today()
+    start = _act_date("start", start, "the 公示")
     pol = policy(a)
     n = int(pol.get("annual.publicity_working_days", 5))
     cal = WorkCalendar.from_policy(pol)
@@ -221,13 +317,17 @@ def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
 def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     """Written notice to everyone once the 公示 window is over."""
     _require_status(a, ("publicised",), "send notices")
-    on = on or today()
-    if a.publicity_end and on <= a.publicity_end:
-        raise Invalid({"notice_on": [f"The 公示 runs until {a.publicity_end.isoformat()}; notices may go out "
-                                     "from the next day."]})
+    on = _act_date("notice_on", on, "the written notice")
+    if a.publicity_end is None or on <= a.publicity_end:
+        raise Invalid({"notice_on": [f"The 公示 runs until {a.publicity_end.isoformat() if a.publicity_end else '?'} "
+                                     f"({policy(a).get('annual.publicity_working_days', 5)} working days); notices "
+                                     "may go out from the next day."]})
     O = AnnualOutcome.__table__
     n = db.session.execute(update(O).where(O.c.root_id == a.root_id, O.c.assessment_id == a.id)
                            .values(notice_on=on, version=O.c.version + 1)).rowcount
+    for obj in list(db.session.identity_map.values()):     # loaded outcomes see the notice
+        if isinstance(obj, AnnualOutcome) and obj.assessment_id == a.id:
+            db.session.expire(obj)
     a.status, a.notified_on = "notified", on
     record("annual.notify", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            after={"notice_on": on, "people": n})
@@ -245,10 +345,81 @@ def acknowledge(o: AnnualOutcome) -> None:
         db.session.flush()
 
 
-def file_with_above(a: AnnualAssessment) -> None:
+def open_windows(a: AnnualAssessment, on: dt.date | None = None) -> list[dict]:
+    """The review/appeal windows and cases of the unit's outcomes still open
+    on ``on``: a pending case, or an appealable result whose review or appeal
+    period has not run out.  [{"outcome_id", "person_id", "what", "until"}]"""
+    on = on or today()
+    pol = policy(a)
+    appealable = set(pol.get("appeal.appealable_grades") or ["buchenzhi"])
+    cal = WorkCalendar.from_policy(pol)
+    cases: dict[int, list[AnnualAppeal]] = {}
+    for ap in db.session.execute(select(AnnualAppeal).join(
+            AnnualOutcome, (AnnualOutcome.id == AnnualAppeal.outcome_id) & (AnnualOutcome.root_id == AnnualAppeal.root_id))
+            .where(AnnualAppeal.root_id == a.root_id, AnnualOutcome.assessment_id == a.id)
+            .order_by(AnnualAppeal.id)).scalars():
+        cases.setdefault(ap.outcome_id, []).append(ap)
+    out = []
+    for o in outcomes(a):
+        mine = cases.get(o.id, [])
+        pending = [c for c in mine if c.status == "pending"]
+        if pending:
+            out.append({"outcome_id": o.id, "person_id": o.person_id, "what": f"{pending[-1].stage} pending",
+                        "until": pending[-1].decide_by})
+            continue
+        if o.notice_on is None or o.grade not in appealable:
+            continue
+        mine = [c for c in mine if c.filed_on >= o.notice_on]     # a new notice restarts the windows
+        last = mine[-1] if mine else None
+        if last is None:
+            d = appeal_deadlines(cal, pol, notice_on=o.notice_on)
+            until, what = max(d["review_apply_by"], d["direct_appeal_by"]), "review/appeal window"
+        elif last.stage == "review":
+            until = appeal_deadlines(cal, pol, review_decided_on=last.decided_on)["appeal_after_review_by"]
+            what = "appeal window after the review"
+        else:
+            continue        # an appeal to the level above has been decided: nothing is open
+        if on <= until:
+            out.append({"outcome_id": o.id, "person_id": o.person_id, "what": what, "until": until})
+    return out
+
+
+def file_with_above(a: AnnualAssessment, open_cases_reason: str | None = None) -> None:
+    """备案 with the level above, on today's date, once every review/appeal
+    window has closed or its case is decided -- or by a recorded decision to
+    file with open cases (the reason is audited; the filing is updated as
+    those cases close)."""
     _require_status(a, ("notified",), "file the result")
+    now = today()
+    windows = open_windows(a, now)
+    reason = (open_cases_reason or "").strip()
+    if windows and len(reason) < 4:
+        last = max(w["until"] for w in windows)
+        raise Invalid({"filing": [f"{len(windows)} review/appeal windows or cases are still open (the last until "
+                                  f"{last.isoformat()}); file after they have closed or been decided, or record a "
+                                  "decision to file with open cases, with its reason."]})
     a.status, a.filed_at, a.filed_by = "filed", utcnow(), actor_name()
-    record("annual.file", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id)
+    a.filed_open_reason = reason if windows else None
+    a.filed_open_cases = [w["outcome_id"] for w in windows] or None
+    record("annual.file", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
+           after={"filed_on": now, "open_cases": [{**w, "until": w["until"].isoformat()} for w in windows]},
+           reason=reason if windows else None)
+    db.session.flush()
+
+
+def update_filing(a: AnnualAssessment, outcome: AnnualOutcome, what: str) -> None:
+    """A case that was open when the unit filed has moved: the filing is
+    updated (audited, the level above sees the date) and the case leaves the
+    open list once nothing is open for it any more."""
+    if a.status != "filed" or outcome.id not in (a.filed_open_cases or []):
+        return
+    still = {w["outcome_id"] for w in open_windows(a)}
+    remaining = [i for i in a.filed_open_cases if i != outcome.id or i in still]
+    a.filed_open_cases = remaining or None
+    a.filing_updated_at = utcnow()
+    record("annual.file.update", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment",
+           target_id=a.id, after={"person": outcome.person_id, "grade": outcome.grade, "code": outcome.code,
+                                  "what": what, "open_left": len(remaining), "on": today()})
     db.session.flush()
 
 

@@ -15,6 +15,7 @@ from ..core.db import utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..routine.feed import add_tasks, close_tasks_of
+from .calc.eligibility import talk_base
 from .models import AnnualTalk
 
 TALK_TITLES = {"criticism": "批评教育谈话 (criticism talk)", "reminder": "提醒谈话/诫勉 (reminder talk)"}
@@ -36,9 +37,13 @@ def raise_talks(conn, root_id: int, year: int, talk_rows: list[tuple]) -> None:
             T.c.root_id == root_id, T.c.year == year, T.c.person_id.in_(part))).all())
     reasons = {"criticism": "A routine score at or below the low-score line",
                "reminder": "Consecutive routine scores at or below the low-score line"}
+
+    def reason(kind):
+        base, n = talk_base(kind)
+        return reasons[base] + (f" (period {n})" if n else "")
     due = local_today() + dt.timedelta(days=15)
     new = [{"root_id": root_id, "org_id": unit, "year": year, "person_id": pid, "leader_person_id": leader,
-            "kind": kind, "reason": reasons[kind], "due_on": due, "version": 1, "created_at": utcnow()}
+            "kind": kind, "reason": reason(kind), "due_on": due, "version": 1, "created_at": utcnow()}
            for unit, pid, leader, kind in talk_rows if (pid, kind) not in have]
     if new:
         conn.execute(insert(T), new)
@@ -59,8 +64,9 @@ def _raise_tasks(conn, root_id: int, year: int, keys: set[tuple[int, str]]) -> N
                 T.c.id, T.c.org_id, T.c.person_id, T.c.leader_person_id, T.c.kind, T.c.due_on).where(
                 T.c.root_id == root_id, T.c.year == year, T.c.person_id.in_(part))).all():
             if (pid, kind) in keys:
-                rows.append({"root_id": root_id, "org_id": org_id, "kind": f"annual.{kind}_talk",
-                             "title": TALK_TITLES[kind], "person_id": pid, "assignee_person_id": leader,
+                base, n = talk_base(kind)
+                rows.append({"root_id": root_id, "org_id": org_id, "kind": f"annual.{base}_talk",
+                             "title": TALK_TITLES[base] + (f" · 第{n}期 (period {n})" if n else ""), "person_id": pid, "assignee_person_id": leader,
                              "due_on": due, "source_type": TASK_SOURCE, "source_id": tid})
     add_tasks(conn, rows)
 

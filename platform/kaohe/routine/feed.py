@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, select, update
 
 from ..core.bulk import fetch_rows, in_ids
 from ..core.db import utcnow
@@ -44,6 +44,19 @@ def scored_results(conn, root_id: int, period_ids: Sequence[int]) -> list[tuple]
                       .where(R.c.root_id == root_id, in_ids(R.c.period_id, list(period_ids), pg),
                              R.c.score.is_not(None))
                       .order_by(R.c.period_id))
+
+
+def no_youxiu_people(conn, root_id: int, period_ids: Sequence[int]) -> set[int]:
+    """The people whose result in one of ``period_ids`` carries the routine
+    "not 优秀 this year" flag (``calc.streak_flags``: consecutive low
+    results); the annual computation bars them from 优秀.  One query."""
+    if not period_ids:
+        return set()
+    R = Result.__table__
+    pg = conn.dialect.name == "postgresql"
+    return {r[0] for r in fetch_rows(conn, select(R.c.person_id).where(
+        R.c.root_id == root_id, in_ids(R.c.period_id, list(period_ids), pg),
+        cast(R.c.flags, String).like('%"no_youxiu"%')))}
 
 
 def add_tasks(conn, rows: list[dict]) -> None:

@@ -98,14 +98,30 @@ def half_hao_none_low(routine: Sequence[tuple[float | None, str | None]]) -> dic
 
 def routine_rules(routine: Sequence[tuple[float | None, str | None]], rules_on: Iterable[str], *,
                   low_score: float = 60, high_score: float = 95, high_streak: int = 3,
-                  low_streak: int = 2) -> tuple[bool, list[dict], list[str], bool]:
+                  low_streak: int = 2, talks_both: bool = False) -> tuple[bool, list[dict], list[str], bool]:
     """Routine → annual rules.  Returns (may be 优秀, rules fired, talks, priority)."""
-    return apply_routine_rules(routine, set(rules_on or ()), low_score, high_score, high_streak, low_streak)
+    return apply_routine_rules(routine, set(rules_on or ()), low_score, high_score, high_streak, low_streak,
+                               talks_both)
 
 
-def apply_routine_rules(routine, rules_on: set, low_score, high_score, high_streak, low_streak):
+def talk_base(kind: str) -> tuple[str, int | None]:
+    """A talk kind and the routine period it is for: "criticism_p2" →
+    ("criticism", 2); "reminder" → ("reminder", None)."""
+    base, sep, n = kind.partition("_p")
+    return (base, int(n)) if sep and n.isdigit() else (kind, None)
+
+
+def apply_routine_rules(routine, rules_on: set, low_score, high_score, high_streak, low_streak,
+                        talks_both: bool = False):
     """``routine_rules`` with the rule set and the thresholds as they are
-    read once per unit."""
+    read once per unit.
+
+    Talks under ``consecutive_low``: with ``talks_both`` (seed 000,
+    ``eligibility.talks_both``) a criticism talk for every low period
+    (kind ``criticism_p<n>``, n the period's place in the year) AND the
+    reminder talk when the low scores are consecutive -- 70/60/58/80 gives
+    criticism talks for periods 2 and 3 and the reminder talk; without it
+    one talk, the reminder replacing the criticism."""
     ok = True
     fired: list[dict] = []
     talks: list[str] = []
@@ -128,12 +144,17 @@ def apply_routine_rules(routine, rules_on: set, low_score, high_score, high_stre
         for s in scores:
             run = run + 1 if (s is not None and s <= low_score) else 0
             best_low = max(best_low, run)
+        if talks_both and best_low >= 1:
+            low_at = [i for i, sc in enumerate(scores, 1) if sc is not None and sc <= low_score]
+            talks.extend(f"criticism_p{i}" for i in low_at)
+            fired.append({"rule": "low_score", "effect": "talk", "detail": {"threshold": low_score,
+                                                                              "periods": low_at}})
         if best_low >= low_streak:
             ok = False
             talks.append("reminder")
             fired.append({"rule": "consecutive_low", "effect": "not_youxiu",
                           "detail": {"streak": best_low, "threshold": low_score}})
-        elif best_low >= 1:
+        elif best_low >= 1 and not talks_both:
             talks.append("criticism")
             fired.append({"rule": "low_score", "effect": "talk", "detail": {"threshold": low_score}})
         run = best_high = 0

@@ -28,6 +28,7 @@ class PersonInput:
     investigation_closed_retro: bool = False       # closed after the year: graded retroactively (补定)
     sanctions: Sequence[Sanction] = ()
     refused: bool = False
+    routine_no_youxiu: bool = False                # the routine slice's "not 优秀 this year" flag (routine.feed)
 
 
 @dataclass

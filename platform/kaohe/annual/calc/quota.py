@@ -45,22 +45,32 @@ def quota_count(rate: float, denominator: int, rounding: str = "floor") -> int:
     return max(0, min(q, denominator))
 
 
-def assign_youxiu(candidates: Sequence[tuple[int, float]], quota: int) -> tuple[list[int], list[int], float | None]:
+def assign_youxiu(candidates: Sequence[tuple[int, float]], quota: int,
+                  priority: frozenset | set = frozenset()) -> tuple[list[int], list[int], float | None]:
     """Give 优秀 to the highest scores up to ``quota``.
 
-    ``candidates``: (key, score) of the eligible people.  Returns
+    ``candidates``: (key, score) of the eligible people.  ``priority``: the
+    keys that go first (seed 000: three periods in a row at or above the
+    high-score line, ``eligibility.priority_in_selection``): they are placed
+    before everyone else, by score among themselves, so a priority person at
+    92 takes the last place before a 93.5 without priority.  Returns
     (winners, tied, line score).  When the people competing for the last
-    places share a score and there are more of them than places, none of the
-    tied get it here: they are returned as ``tied`` for the committee, and the
-    number of winners stays below the quota."""
+    places share a score (and the same priority) and there are more of them
+    than places, none of the tied get it here: they are returned as ``tied``
+    for the committee, and the number of winners stays below the quota."""
     if quota <= 0 or not candidates:
         return [], [], None
-    ordered = sorted(candidates, key=lambda c: (-c[1], c[0]))
+    if priority:
+        ordered = sorted(candidates, key=lambda c: (c[0] not in priority, -c[1], c[0]))
+        rank = (lambda c: (c[0] in priority, c[1]))
+    else:
+        ordered = sorted(candidates, key=lambda c: (-c[1], c[0]))
+        rank = (lambda c: c[1])
     if len(ordered) <= quota:
         return [k for k, _ in ordered], [], ordered[-1][1]
-    line = ordered[quota - 1][1]
-    if ordered[quota][1] != line:
-        return [k for k, _ in ordered[:quota]], [], line
-    winners = [k for k, s in ordered if s > line]
-    tied = [k for k, s in ordered if s == line]
-    return winners, tied, line
+    line = rank(ordered[quota - 1])
+    if rank(ordered[quota]) != line:
+        return [k for k, _ in ordered[:quota]], [], ordered[quota - 1][1]
+    winners = [c[0] for c in ordered if rank(c) > line]
+    tied = [c[0] for c in ordered if rank(c) == line]
+    return winners, tied, ordered[quota - 1][1]

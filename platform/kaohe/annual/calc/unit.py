@@ -45,7 +45,9 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
     rules_on = pol.get("eligibility.routine_rules") or []
     leave_limit = int(pol.get("eligibility.leave_days", 183))
     rr_args = (set(rules_on), float(pol.get("routine.low_score", 60)), float(pol.get("routine.high_score", 95)),
-               int(pol.get("routine.high_streak", 3)), int(pol.get("routine.low_streak", 2)))
+               int(pol.get("routine.high_streak", 3)), int(pol.get("routine.low_streak", 2)),
+               bool(pol.get("eligibility.talks_both", False)))
+    priority_first = bool(pol.get("eligibility.priority_in_selection", False))
     only_half_hao = rr_args[0] == {"half_hao_none_low"}
     line_chenzhi = float(bands.get("chenzhi", 70))
     line_jiben = float(bands.get("jibenchenzhi", 60))
@@ -133,6 +135,9 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
             ok, fired, talks, priority = apply_routine_rules(rs, *rr_args)
             if fired:
                 rules.extend(fired)
+        if p.routine_no_youxiu:     # the routine slice decided it (consecutive low results): no 优秀 this year
+            ok = False
+            rules.append({"rule": "routine_no_youxiu", "effect": "not_youxiu", "detail": {}})
         flags = []
         if priority:
             flags.append("priority")
@@ -184,7 +189,9 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
             q = max(0, min(int(left_of_allocation), denom)) if len(pools) == 1 else min(q, left_of_allocation)
             left_of_allocation -= q
         cands = [(r.person_id, r.score) for r in members if r.eligible_youxiu]
-        winners, tied, line = assign_youxiu(cands, q)
+        prio = frozenset(r.person_id for r in members if r.eligible_youxiu and "priority" in r.flags) \
+            if priority_first else frozenset()
+        winners, tied, line = assign_youxiu(cands, q, prio)
         win, tie = set(winners), set(tied)
         for r in members:
             if r.person_id in win:

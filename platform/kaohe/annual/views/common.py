@@ -18,6 +18,7 @@ from ...people.models import Person
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from ...web.i18n import pick
+from ..calc.eligibility import talk_base
 from ..calc.codes import CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS
 
 bp = Blueprint("annual", __name__, url_prefix="/annual")
@@ -44,6 +45,7 @@ RULE_LABELS = {
     "consecutive_low": ("连续低分，不得评为优秀并诫勉谈话", "Consecutive low scores: not 优秀, reminder talk"),
     "low_score": ("出现低分，需批评教育谈话", "A low score: criticism talk"),
     "consecutive_high": ("连续高分，优先评优", "Consecutive high scores: priority for 优秀"),
+    "routine_no_youxiu": ("平时考核已确定本年度不得评优秀", "The routine results bar 优秀 this year"),
     "last_place": ("末位，不得评为优秀", "Last place: not 优秀"),
     "no_inputs": ("无考核数据", "No assessment data"),
 }
@@ -61,6 +63,13 @@ def L(table, key):
     return pick(*v) if v else (key or "")
 
 
+def _talk_label(kind):
+    """"criticism_p2" → 批评教育谈话（第2期） / Criticism talk (period 2)."""
+    base, n = talk_base(kind or "")
+    label = L(TALK_LABELS, base)
+    return label if n is None else label + pick(f"（第{n}期）", f" (period {n})")
+
+
 @bp.app_context_processor
 def _labels():
     return {"annual_status": lambda s: L(STATUS_LABELS, s), "annual_grade": lambda g: L(GRADE_LABELS, g),
@@ -68,7 +77,7 @@ def _labels():
             "flag_label": lambda f: L(FLAG_LABELS, f), "yuan": lambda c: "" if c is None else f"{c / 100:,.2f}",
             "appeal_status": lambda s: L(APPEAL_STATUS, s), "stage_label": lambda s: L(STAGE_LABELS, s),
             "route_label": lambda r: L(ROUTE_LABELS, r),
-            "talk_label": lambda k: L(TALK_LABELS, k), "record_label": lambda k: L(RECORD_LABELS, k),
+            "talk_label": _talk_label, "record_label": lambda k: L(RECORD_LABELS, k),
             "sanction_label": lambda k: L({k2: v["label"] for k2, v in SANCTIONS.items()}, k),
             "alert_label": lambda a: L(ALERT_LABELS, a), "routine_grade": lambda g: L(ROUTINE_LABELS, g)}
 

@@ -19,6 +19,7 @@ from ...tenancy.models import OrgNode
 from ...tenancy.scope import current_scope, org_filter
 from .. import service
 from ..calc.codes import GRADES
+from ..calc.pay import allocate_pay
 from ..engine import LOCKED_STATUSES
 from ..models import AnnualAppeal, AnnualAssessment, AnnualReview, AnnualSummary
 from ..policy import policy_for
@@ -45,8 +46,14 @@ def index():
         counts.update(dict(db.session.execute(select(Person.unit_id, func.count()).where(
             Person.unit_id.in_(ids[i:i + 900]), Person.active.is_(True)).group_by(Person.unit_id)).all()))
     supervise_node = next((n for n in units if has_perm(Perm.supervise, n)), None)
+    # corrections (补定) after the notice, visible to the level above with their reasons
+    by_assessment = {a.id: a for a in assessments.values() if a.corrections}
+    unit_of = {u.id: u for u in units}
+    corrections = [{"unit": unit_of[by_assessment[int(e.target_id)].org_id], "entry": e,
+                    "round": (e.after or {}).get("correction")}
+                   for e in service.correction_entries(list(by_assessment))]
     return render_template("annual/index.html", year=year, units=units, assessments=assessments, counts=counts,
-                           can_supervise=supervise_node is not None)
+                           can_supervise=supervise_node is not None, corrections=corrections)
 
 
 # -- the unit's assessment ------------------------------------------------------------------
@@ -74,13 +81,19 @@ def _unit_context(unit: OrgNode, year: int) -> dict:
         if g:
             counts[g] += 1
     pay_total = sum(o.pay_cents or 0 for o in outs.values())
+    pay_explain = None
+    if outs:   # the arithmetic behind the pay column, from the stored outcomes (the same function confirm uses)
+        _cents, pay_explain = allocate_pay([{"score": o.score, "grade": o.grade, "code": o.code}
+                                            for o in outs.values()], pol)
     dem_for = pol.get("annual.democratic_eval_for") or []
     need_votes = [p for p in roster if ("section_chief" in dem_for and p.position_role == "dept_head")
                   or "all" in dem_for]
     missing_votes = [p for p in need_votes if p.id not in reviews or not any(reviews[p.id].votes().values())]
     return {"missing_votes": missing_votes, "unit": unit, "year": year, "a": a, "results": results, "adj": adj, "outs": outs, "people": people,
             "roster": roster, "pol": pol, "summaries": summaries, "reviews": reviews, "appeals": appeals,
-            "counts": counts, "pay_total": pay_total,
+            "counts": counts, "pay_total": pay_total, "pay_explain": pay_explain,
+            "act_today": service.today(),
+            "open_windows": service.open_windows(a) if a is not None and a.status == "notified" else [],
             "can_admin": has_perm(Perm.unit_admin, unit), "can_supervise": has_perm(Perm.supervise, unit),
             "ties": [r for r in results if "tie_at_line" in (r.flags or []) and r.person_id not in adj]}
 
@@ -184,9 +197,17 @@ def notify(org_id, year):
                         _("Written notices issued."))
 
 
+@bp.route("/unit/<int:org_id>/<int:year>/correct", methods=["POST"])
+def correct(org_id, year):
+    return _post_action(org_id, year, lambda a: service.correct(a, request.form.get("reason", "")),
+                        _("Reopened for a correction (补定): adjust or recompute, confirm, publish, notify and file again."))
+
+
 @bp.route("/unit/<int:org_id>/<int:year>/file", methods=["POST"])
 def file_result(org_id, year):
-    return _post_action(org_id, year, service.file_with_above, _("Filed with the level above (备案)."))
+    return _post_action(org_id, year,
+                        lambda a: service.file_with_above(a, request.form.get("open_cases_reason") or None),
+                        _("Filed with the level above (备案)."))
 
 
 @bp.route("/unit/<int:org_id>/<int:year>/publicity")
