@@ -15,7 +15,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths
+from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
 from . import principal
 from .models import ApiToken, LoginThrottle, RoleGrant, User
 from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
@@ -286,9 +286,23 @@ def revoke_grant(grant: RoleGrant, org: OrgNode) -> None:
            before=before)
 
 
+def revoke_all_credentials(user: User) -> int:
+    """End every session (new session epoch) and revoke every bearer token of
+    the account; returns how many tokens were revoked.  The tokens are
+    reached under the account's own scope (a manager cannot see them)."""
+    from sqlalchemy import update
+
+    rotate_session(user)
+    with scoped(Scope(user_id=user.id, label="revoke-credentials")):
+        res = db.session.execute(
+            update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    return res.rowcount or 0
+
+
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    rotate_session(user)
+    revoke_all_credentials(user)
     if user.root_id is not None:
         record("user.password", root_id=user.root_id, org_id=user.org_id or user.root_id,
                target_type="user", target_id=user.id, after={"changed": True})
@@ -296,3 +310,29 @@ def set_password(user: User, password: str) -> None:
 
 def minimal_scope_paths(grants: list[GrantInfo]) -> tuple[str, ...]:
     return minimal_paths(gr.path for gr in grants if gr.path)
+
+
+def update_account(user: User, data: dict) -> None:
+    """Apply a checked change (display name, e-mail, active, password) and
+    audit it.  The caller has already applied the management rule
+    (``kaohe.auth.manage``).  Deactivation revokes every token and session,
+    so reactivating does not revive them."""
+    before = {"display_name": user.display_name, "email": user.email, "active": user.active}
+    if "display_name" in data:
+        user.display_name = data["display_name"]
+    if "email" in data:
+        user.email = data["email"]
+    if "active" in data:
+        if user.id == current_scope().user_id and not data["active"]:
+            raise Invalid({"active": ["You cannot deactivate your own account."]})
+        was_active = user.active
+        user.active = data["active"]
+        if was_active and not user.active:
+            revoke_all_credentials(user)
+    if "password" in data:
+        set_password(user, data["password"])
+    after = {"display_name": user.display_name, "email": user.email, "active": user.active}
+    if before != after and user.root_id is not None:
+        record("user.update", root_id=user.root_id, org_id=user.org_id or user.root_id, target_type="user",
+               target_id=user.id, before=before, after=after)
+    db.session.flush()

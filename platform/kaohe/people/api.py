@@ -36,15 +36,23 @@ class PeopleArgs(Schema):
 @blp.arguments(PeopleArgs, location="query")
 @blp.response(200, PersonSchema(many=True))
 def people_list(args):
-    """People on the rosters in your scope (keyset paging with after_id)."""
+    """People on the rosters you may read (assessment-office admins of the
+    unit; keyset paging with after_id).  The same rule as the roster page."""
+    from ..auth import capabilities as caps
+
     scope = current_scope()
+    caps.require(caps.ROSTER_READ, None)
     stmt = select(Person).where(Person.id > args["after_id"])
     if not scope.all_roots:
-        stmt = stmt.where(Person.root_id == scope.root_id, org_filter(Person.org_id, scope))
+        stmt = stmt.where(Person.root_id == scope.root_id, org_filter(Person.org_id, scope),
+                          caps.node_filter(Person.org_id, caps.ROSTER_READ))
     if "unit_id" in args:
-        stmt = stmt.where(Person.unit_id == get_in_scope(OrgNode, args["unit_id"]).id)
+        unit = get_in_scope(OrgNode, args["unit_id"])
+        caps.require(caps.ROSTER_READ, unit)
+        stmt = stmt.where(Person.unit_id == unit.id)
     if "org_id" in args:
         org = get_in_scope(OrgNode, args["org_id"])
+        caps.require(caps.ROSTER_READ, org)
         stmt = stmt.where(Person.org_id.in_(select(OrgNode.id).where(OrgNode.path.like(org.path + "%"))))
     return db.session.execute(stmt.order_by(Person.id).limit(args["limit"])).scalars().all()
 
@@ -52,7 +60,14 @@ def people_list(args):
 @blp.route("/<int:person_id>")
 @blp.response(200, PersonSchema)
 def person_get(person_id):
-    return get_in_scope(Person, person_id)
+    """One person: your own record, or anyone on a roster you may read."""
+    from ..auth import capabilities as caps
+    from ..core.errors import Forbidden
+
+    person = get_in_scope(Person, person_id)
+    if not caps.can_read_person(person, get_in_scope(OrgNode, person.org_id)):
+        raise Forbidden()
+    return person
 
 
 # -- roster import (Excel in) ---------------------------------------------------
