@@ -141,6 +141,60 @@ def register(app) -> None:
         db.session.commit()
         click.echo(f"created {user.username} (id {user.id})" + (f" with role {role_e.value}" if role_e else ""))
 
+    def _cli_user(username):
+        from sqlalchemy import func, select
+
+        from .auth.models import User
+        from .core.errors import Invalid
+        from .extensions import db
+
+        user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
+        if user is None:
+            raise Invalid({"username": [f"unknown account {username}"]})
+        return user
+
+    @users.command("link")
+    @click.argument("username")
+    @click.argument("unit_code")
+    @click.argument("staff_no")
+    @one_line_errors
+    def users_link(username, unit_code, staff_no):
+        """Link an account to the person with STAFF_NO on UNIT_CODE's roster."""
+        from .extensions import db
+        from .people import accounts
+        from .tenancy.scope import Scope, apply_scope
+        from sqlalchemy import select
+
+        from .core.errors import Invalid
+        from .tenancy.models import OrgNode
+
+        apply_scope(Scope.system("cli"))
+        user = _cli_user(username)
+        unit = db.session.execute(select(OrgNode).where(OrgNode.root_id == user.root_id,
+                                                        OrgNode.code == unit_code)).scalar_one_or_none()
+        if unit is None:
+            raise Invalid({"unit": [f"no unit {unit_code} in the account's province"]})
+        data = accounts.PersonLinkSchema().load({"unit_id": unit.id, "staff_no": staff_no})
+        person = accounts.find_person(data, lambda model, ident: db.session.get(model, ident))
+        accounts.link(user, person)
+        db.session.commit()
+        click.echo(f"linked {user.username} to {person.staff_no} {person.name}")
+
+    @users.command("unlink")
+    @click.argument("username")
+    @one_line_errors
+    def users_unlink(username):
+        """Remove an account's link to its person."""
+        from .extensions import db
+        from .people import accounts
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("cli"))
+        user = _cli_user(username)
+        accounts.unlink(user)
+        db.session.commit()
+        click.echo(f"unlinked {user.username}")
+
     app.cli.add_command(users)
 
     audit = AppGroup("audit", help="The audit log.")

@@ -18,7 +18,7 @@ from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from . import roster_check, roster_format
+from . import accounts, roster_check, roster_format
 from .models import LeaderCharge, Person, RosterImport
 
 BATCH = 1000
@@ -243,6 +243,9 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
             for p in chunk:
                 note(p["staff_no"], {"active": True}, {"active": False})
         counts["deactivated"] = len(gone)
+        # Who leaves the roster loses the account's sign-in and every token.
+        counts["accounts_deactivated"] = accounts.deactivate_for_people(
+            unit.root_id, unit.id, [p["id"] for p in gone], reason=f"roster import {imp.id} ({imp.filename})")
 
     # 分管: a non-empty charges sheet is the unit's whole list.
     if charge_pairs is not None:

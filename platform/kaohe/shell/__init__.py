@@ -40,6 +40,7 @@ def init_api(app: Flask) -> None:
     from ..extensions import api, csrf
     from ..jobs.api import blp as jobs_blp
     from ..people.api import blp as people_blp
+    from ..people.api import blp_accounts as people_accounts_blp
     from ..policy import api as policy_api
     from ..routine import api as routine_api
     from ..supervision import api as supervision_api
@@ -53,7 +54,7 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]
-    for blp in [health_blp, auth_blp, org_blp, people_blp, audit_blp, jobs_blp] + slices:
+    for blp in [health_blp, auth_blp, org_blp, people_blp, people_accounts_blp, audit_blp, jobs_blp] + slices:
         api.register_blueprint(blp)
         csrf.exempt(blp)
 
