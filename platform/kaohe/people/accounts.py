@@ -8,10 +8,11 @@ account-management rule (``kaohe.auth.manage``).  Flush, never commit.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.service import record
@@ -19,7 +20,8 @@ from ..auth import service as auth_service
 from ..auth.models import ApiToken, RoleGrant, User
 from ..auth.roles import Role
 from ..core.db import utcnow
-from ..core.errors import Conflict, Invalid
+from ..auth.manage import may_manage
+from ..core.errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import Scope, scoped
@@ -142,3 +144,171 @@ def _deactivate(root_id: int, org_id: int, person_ids: list[int], reason: str) -
            target_id=",".join(str(i) for i in ids[:50]), before={"active": True},
            after={"active": False, "accounts": len(ids), "tokens_revoked": True}, reason=reason)
     return len(ids)
+
+
+# -- provisioning -------------------------------------------------------------
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L: read off paper
+CODE_LENGTH = 10
+CODE_DAYS = 14
+MODES = ("code", "password")
+
+
+class ProvisionSchema(Schema):
+    """A provisioning request: everyone active on the unit's roster, or the
+    given staff numbers; activation codes or initial passwords; re-issue
+    codes to people who already have an account only when asked."""
+
+    staff_nos = fields.List(fields.Str(validate=validate.Length(min=1, max=32)), load_default=None,
+                            validate=validate.Length(max=20000))
+    mode = fields.Str(load_default="code", validate=validate.OneOf(MODES))
+    reissue = fields.Bool(load_default=False)
+    days = fields.Int(load_default=CODE_DAYS, validate=validate.Range(min=1, max=90))
+
+
+def username_for(rule: str, unit_code: str, staff_no: str) -> str:
+    """The username a person gets by the province's rule (pure)."""
+    return rule.replace("{unit}", unit_code).replace("{staff_no}", staff_no)[:64]
+
+
+def code_digest(code: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(code.strip().upper().replace("-", "").replace(" ", "").encode("utf-8")).hexdigest()
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def new_password() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET + "abcdefghjkmnpqrstuvwxyz") for _ in range(12))
+
+
+def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True) -> list[dict]:
+    """Accounts for the people of ``unit`` (all active, or ``staff_nos``):
+    one per person, username by ``rule``, staff role on the unit (and leader
+    role for its head and deputies), and a one-time activation code (only
+    its SHA-256 kept, expiring) or an initial password that must be changed
+    at the first sign-in.  Idempotent: a person with an account gets no
+    second one, and a new code only with ``reissue``.  Returns a row per
+    person for the sheet (the codes appear only here).  Audited."""
+    from ..auth.passwords import hash_password
+
+    stmt = select(Person).where(Person.root_id == unit.root_id, Person.unit_id == unit.id, Person.active.is_(True))
+    wanted = data.get("staff_nos")
+    if wanted is not None:
+        wanted = [s.strip() for s in wanted if s.strip()]
+        stmt = stmt.where(Person.staff_no.in_(wanted))
+    people = db.session.execute(stmt.order_by(Person.org_id, Person.staff_no)).scalars().all()
+    if wanted is not None:
+        missing = sorted(set(wanted) - {p.staff_no for p in people})
+        if missing:
+            raise Invalid({"staff_nos": [f"Not active on this unit's roster: {', '.join(missing[:20])}."]})
+    if not people:
+        raise Invalid({"staff_nos": ["Nobody on this unit's roster to provision."]})
+    ids = [p.id for p in people]
+    with scoped(Scope.province(unit.root_id, label="provision")):
+        have = {u.person_id: u for u in db.session.execute(
+            select(User).where(User.root_id == unit.root_id, User.person_id.in_(ids))).scalars()}
+    names = {username_for(rule, unit.code, p.staff_no): p for p in people if p.id not in have}
+    taken = set()
+    if names:
+        taken = set(db.session.execute(select(func.lower(User.username)).where(
+            func.lower(User.username).in_([n.lower() for n in names])).execution_options(kaohe_unscoped=True))
+            .scalars())
+    if taken:
+        raise Conflict({"username": [f"Usernames by the rule are taken by other accounts: {', '.join(sorted(taken)[:20])}."]})
+    mode, reissue = data.get("mode", "code"), bool(data.get("reissue"))
+    expires = utcnow() + dt.timedelta(days=data.get("days", CODE_DAYS))
+    depts = {n.id: n for n in db.session.execute(select(OrgNode).where(
+        OrgNode.id.in_({p.org_id for p in people}))).scalars()}
+    rows: list[dict] = []
+    created: list[User] = []
+
+    def secret_for(user: User) -> dict:
+        if mode == "password":
+            pw = new_password()
+            user.password_hash = hash_password(pw)
+            user.activation_hash = None
+            user.activation_expires_at = None
+            user.must_change_password = True
+            return {"password": pw, "code": None, "expires_at": None}
+        code = new_code()
+        user.activation_hash = code_digest(code)
+        user.activation_expires_at = expires
+        user.must_change_password = True
+        return {"password": None, "code": code, "expires_at": expires}
+
+    for p in people:
+        dept = depts.get(p.org_id)
+        row = {"person_id": p.id, "staff_no": p.staff_no, "name": p.name,
+               "department": dept.name if dept is not None else "", "department_en": dept.name_en if dept else "",
+               "department_id": p.org_id}
+        user = have.get(p.id)
+        if user is None:
+            user = User(username=username_for(rule, unit.code, p.staff_no), display_name=p.name,
+                        password_hash="!" + secrets.token_hex(16), session_token=secrets.token_hex(16),
+                        root_id=unit.root_id, org_id=p.org_id, person_id=p.id, active=True)
+            row.update(status="created", **secret_for(user))
+            created.append(user)
+            db.session.add(user)
+        elif reissue and user.active:
+            if check_manage and not may_manage(user):
+                raise Forbidden({"reissue": [f"You may not manage the account {user.username}."]})
+            row.update(status="reissued", **secret_for(user))
+            auth_service.revoke_all_credentials(user)
+        else:
+            row.update(status="existing" if user.active else "inactive", password=None, code=None, expires_at=None)
+        row["username"] = user.username
+        rows.append(row)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict({"username": ["Another provisioning of these people ran at the same time; try again."]})
+    if created:
+        grants = [{"user_id": u.id, "role": Role.staff.value, "org_id": unit.id, "root_id": unit.root_id}
+                  for u in created]
+        leaders = {p.id for p in people if p.position_role in ("head", "deputy")}
+        grants += [{"user_id": u.id, "role": Role.leader.value, "org_id": unit.id, "root_id": unit.root_id}
+                   for u in created if u.person_id in leaders]
+        db.session.add_all([RoleGrant(**g) for g in grants])
+    record("user.provision", root_id=unit.root_id, org_id=unit.id, target_type="org", target_id=unit.id,
+           after={"mode": mode, "reissue": reissue,
+                  "created": [r["username"] for r in rows if r["status"] == "created"],
+                  "reissued": [r["username"] for r in rows if r["status"] == "reissued"]})
+    db.session.flush()
+    return rows
+
+
+def activate(username: str, code: str, password: str) -> User:
+    """A person activates the account with the code from the sheet and sets
+    a password.  The code works once and until it expires."""
+    from ..auth.passwords import hash_password
+
+    from ..tenancy.scope import apply_scope
+
+    name = (username or "").strip().lower()[:64]
+    # Only the account being activated is visible while checking it.
+    apply_scope(Scope(login_name=name, label="activate"))
+    user = db.session.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
+    if user is None or not user.active or not user.activation_hash or not code or \
+            not secrets.compare_digest(user.activation_hash, code_digest(code)):
+        raise Invalid({"code": ["Wrong username or activation code, or the code was already used."]})
+    expires = user.activation_expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    if expires is None or expires <= utcnow():
+        raise Invalid({"code": ["This activation code has expired; ask your unit's administrator for a new one."]})
+    auth_service.establish(user)       # the account's own scope from here on
+    user.password_hash = hash_password(password)
+    user.activation_hash = None
+    user.activation_expires_at = None
+    user.must_change_password = False
+    auth_service.revoke_all_credentials(user)
+    if user.root_id is not None:
+        record("user.activate", root_id=user.root_id, org_id=user.org_id or user.root_id, target_type="user",
+               target_id=user.id, after={"activated": True})
+    db.session.flush()
+    return user
