@@ -247,13 +247,15 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
         counts["accounts_deactivated"] = accounts.deactivate_for_people(
             unit.root_id, unit.id, [p["id"] for p in gone], reason=f"roster import {imp.id} ({imp.filename})")
 
-    # 分管: a non-empty charges sheet is the unit's whole list.
-    if charge_pairs is not None:
-        wanted = {(id_of[leader], dept) for leader, dept in charge_pairs}
+    # 分管: the sheet's rows are added; only a row marked "删除" ends a charge
+    # (an empty or partial sheet never removes what it leaves out).
+    if charge_pairs:
+        wanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if not remove}
+        unwanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if remove and leader in id_of}
         current = {(r.leader_id, r.department_id): r.id for r in db.session.execute(
             select(LeaderCharge.id, LeaderCharge.leader_id, LeaderCharge.department_id)
             .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id))}
-        removed = [cid for pair, cid in current.items() if pair not in wanted]
+        removed = [cid for pair, cid in current.items() if pair in unwanted and pair not in wanted]
         added = sorted(wanted - set(current))
         charge_t = LeaderCharge.__table__
         for i in range(0, len(removed), BATCH):
