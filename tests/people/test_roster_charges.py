@@ -89,3 +89,26 @@ def test_only_a_marked_row_removes_a_charge(app, client, world, api_token):
     report = _import(client, h, unit, _with_charges(clean_rows(), [("deputy", "T1-D1", "删除")]))
     assert report["summary"]["charges_removed"] == 1
     assert _charges(app, unit) == sorted(set(after) - set(before))
+
+
+def test_leaders_named_in_charges_get_the_leader_role(app, client, world, api_token):
+    from kaohe.auth.models import RoleGrant
+    from kaohe.testing.world import PASSWORD
+
+    unit = world.p1.nodes["T1"].id
+    h = api_token("t1admin")
+    resp = client.post("/api/v1/users", headers=h, json={
+        "username": "headacct", "display_name": "head", "password": PASSWORD, "org_id": unit,
+        "grants": [{"role": "staff", "org_id": unit}]})
+    uid = resp.get_json()["id"]
+    assert client.put(f"/api/v1/users/{uid}/person", headers=h,
+                      json={"unit_id": unit, "staff_no": "head"}).status_code == 200
+
+    def roles():
+        with app.app_context():
+            apply_scope(Scope.system("test"))
+            return {g.role for g in db.session.execute(select(RoleGrant).where(RoleGrant.user_id == uid)).scalars()}
+    assert roles() == {"staff"}
+    report = _import(client, h, unit, _with_charges(clean_rows(), [("head", "T1-D2", None)]))
+    assert report["summary"]["leader_roles_granted"] == 1
+    assert roles() == {"staff", "leader"}

@@ -312,3 +312,28 @@ def activate(username: str, code: str, password: str) -> User:
                target_id=user.id, after={"activated": True})
     db.session.flush()
     return user
+
+
+def grant_leader_role(unit: OrgNode, person_ids: set[int], reason: str) -> int:
+    """Leaders named in the roster's 分管 data get the leader role on the
+    unit for the accounts linked to them (set-based; returns how many grants
+    were added)."""
+    if not person_ids:
+        return 0
+    with scoped(Scope.province(unit.root_id, label="leader-roles")):
+        users = dict(db.session.execute(select(User.id, User.username).where(
+            User.root_id == unit.root_id, User.person_id.in_(sorted(person_ids)), User.active.is_(True))).all())
+        if not users:
+            return 0
+        have = set(db.session.execute(select(RoleGrant.user_id).where(
+            RoleGrant.user_id.in_(sorted(users)), RoleGrant.role == Role.leader.value,
+            RoleGrant.org_id == unit.id)).scalars())
+        missing = sorted(set(users) - have)
+        if missing:
+            db.session.add_all([RoleGrant(user_id=uid, role=Role.leader.value, org_id=unit.id, root_id=unit.root_id)
+                                for uid in missing])
+            db.session.flush()
+            record("grant.roster_leaders", root_id=unit.root_id, org_id=unit.id, target_type="org",
+                   target_id=unit.id, after={"role": Role.leader.value, "users": [users[u] for u in missing]},
+                   reason=reason)
+    return len(missing)

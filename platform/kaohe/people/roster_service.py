@@ -265,6 +265,9 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
                 {"root_id": unit.root_id, "org_id": unit.id, "leader_id": lid, "department_id": did}
                 for lid, did in added])
         counts["charges_added"], counts["charges_removed"] = len(added), len(removed)
+        # The leaders named there get the leader role (their accounts, if linked).
+        counts["leader_roles_granted"] = accounts.grant_leader_role(
+            unit, {lid for lid, _d in wanted}, reason=f"roster import {imp.id} ({imp.filename})")
         if added or removed:
             dept_code = {v[0]: k for k, v in ctx.departments.items()}
             record("people.roster.charges", root_id=unit.root_id, org_id=unit.id, target_type="roster_import",
