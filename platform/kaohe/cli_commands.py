@@ -148,6 +148,114 @@ def register(app) -> None:
         db.session.commit()
         click.echo(f"created {user.username} (id {user.id})" + (f" with role {role_e.value}" if role_e else ""))
 
+    def _cli_user(username):
+        from sqlalchemy import func, select
+
+        from .auth.models import User
+        from .core.errors import Invalid
+        from .extensions import db
+
+        user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
+        if user is None:
+            raise Invalid({"username": [f"unknown account {username}"]})
+        return user
+
+    @users.command("link")
+    @click.argument("username")
+    @click.argument("unit_code")
+    @click.argument("staff_no")
+    @one_line_errors
+    def users_link(username, unit_code, staff_no):
+        """Link an account to the person with STAFF_NO on UNIT_CODE's roster."""
+        from .extensions import db
+        from .people import accounts
+        from .tenancy.scope import Scope, apply_scope
+        from sqlalchemy import select
+
+        from .core.errors import Invalid
+        from .tenancy.models import OrgNode
+
+        apply_scope(Scope.system("cli"))
+        user = _cli_user(username)
+        unit = db.session.execute(select(OrgNode).where(OrgNode.root_id == user.root_id,
+                                                        OrgNode.code == unit_code)).scalar_one_or_none()
+        if unit is None:
+            raise Invalid({"unit": [f"no unit {unit_code} in the account's province"]})
+        data = accounts.PersonLinkSchema().load({"unit_id": unit.id, "staff_no": staff_no})
+        person = accounts.find_person(data, lambda model, ident: db.session.get(model, ident))
+        accounts.link(user, person)
+        db.session.commit()
+        click.echo(f"linked {user.username} to {person.staff_no} {person.name}")
+
+    @users.command("unlink")
+    @click.argument("username")
+    @one_line_errors
+    def users_unlink(username):
+        """Remove an account's link to its person."""
+        from .extensions import db
+        from .people import accounts
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("cli"))
+        user = _cli_user(username)
+        accounts.unlink(user)
+        db.session.commit()
+        click.echo(f"unlinked {user.username}")
+
+    @users.command("provision")
+    @click.argument("unit_code")
+    @click.option("--province", "province_code", default=None, help="Province code, when unit codes repeat")
+    @click.option("--people", "people", default=None, help="Staff numbers, comma-separated (default: everyone)")
+    @click.option("--mode", type=click.Choice(["code", "password"]), default="code", show_default=True)
+    @click.option("--reissue", is_flag=True, help="New codes for people who already have an account")
+    @click.option("--days", type=int, default=14, show_default=True, help="Days an activation code stays valid")
+    @click.option("--xlsx", "xlsx_path", default=None, help="Write the activation sheet to this .xlsx file")
+    @one_line_errors
+    def users_provision(unit_code, province_code, people, mode, reissue, days, xlsx_path):
+        """Accounts for everyone on UNIT_CODE's roster (or --people): one per
+        person, usernames by the province's rule, activation codes or initial
+        passwords.  Idempotent; prints the sheet or writes it with --xlsx."""
+        from sqlalchemy import select
+
+        from .audit.service import Actor, reset_actor, set_actor
+        from .core.errors import Invalid
+        from .extensions import db
+        from .people.accounts import ProvisionSchema
+        from .shell.accounts import run_provision, sheet_xlsx
+        from .tenancy.models import OrgNode
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("cli"))
+        stmt = select(OrgNode).where(OrgNode.code == unit_code)
+        if province_code:
+            stmt = stmt.where(OrgNode.root_id.in_(select(OrgNode.id).where(
+                OrgNode.parent_id.is_(None), OrgNode.code == province_code)))
+        found = db.session.execute(stmt).scalars().all()
+        if len(found) != 1:
+            raise Invalid({"unit": [f"unknown unit code {unit_code}" if not found else
+                                    f"unit code {unit_code} exists in several provinces; add --province"]})
+        raw = {"mode": mode, "reissue": reissue, "days": days}
+        if people:
+            raw["staff_nos"] = [s for s in people.replace(" ", ",").split(",") if s]
+        data = ProvisionSchema().load(raw)
+        token = set_actor(Actor(None, "cli"))
+        try:
+            rows = run_provision(found[0], data, check_manage=False)
+            db.session.commit()
+        finally:
+            reset_actor(token)
+        if xlsx_path:
+            with open(xlsx_path, "wb") as fh:
+                fh.write(sheet_xlsx(found[0], rows))
+        else:
+            for r in rows:
+                click.echo("\t".join([r["department"], r["staff_no"], r["name"], r["username"],
+                                      r["code"] or r["password"] or "", r["status"]]))
+        created = sum(r["status"] == "created" for r in rows)
+        reissued = sum(r["status"] == "reissued" for r in rows)
+        click.echo(f"provisioned {unit_code}: created={created} reissued={reissued} unchanged={len(rows) - created - reissued}"
+                   + (f" sheet={xlsx_path}" if xlsx_path else ""))
+
     app.cli.add_command(users)
 
     audit = AppGroup("audit", help="The audit log.")

@@ -36,6 +36,9 @@ def token_create(data):
     if user is None:
         db.session.commit()  # keep the failure count
         abort(401, message="Wrong username or password.")
+    if user.must_change_password:
+        db.session.commit()
+        abort(403, message="Set your own password on the sign-in page first (first sign-in or reset).")
     service.establish(user)
     raw, tok = service.issue_token(user, data["name"])
     db.session.commit()

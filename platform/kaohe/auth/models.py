@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, and_, func, or_
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import IdType, tenant_fk, utcnow
@@ -30,6 +31,12 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     person_id: Mapped[int | None] = mapped_column(IdType, index=True)
+    # Set a new password at the next sign-in (initial password, reset).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                       server_default=sa_false())
+    # A one-time activation code: only its SHA-256, and when it expires.
+    activation_hash: Mapped[str | None] = mapped_column(String(64))
+    activation_expires_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -39,6 +46,8 @@ class User(db.Model):
     __table_args__ = (
         tenant_fk("org_id"),
         Index("uq_user_account_username_lower", func.lower(username), unique=True),
+        # One account per person.
+        Index("uq_user_account_root_id_person_id", "root_id", "person_id", unique=True),
     )
 
     # Flask-Login protocol

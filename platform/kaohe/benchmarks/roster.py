@@ -105,7 +105,7 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
     ch = wb.create_sheet(" ".join(roster_format.CHARGE_SHEET))
     ch.append([c.header for c in roster_format.CHARGE_COLUMNS])
     for leader, (code, dname) in charges:
-        ch.append([{"leader_staff_no": leader, "dept_code": code, "dept_name": dname}[c.key]
+        ch.append([{"leader_staff_no": leader, "dept_code": code, "dept_name": dname}.get(c.key)
                    for c in roster_format.CHARGE_COLUMNS])
     notes = wb.create_sheet(" ".join(roster_format.NOTES_SHEET))
     notes.append(["基准测试名册", "Benchmark roster"])

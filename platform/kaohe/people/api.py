@@ -5,6 +5,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
+from . import accounts
+from .accounts import PersonLinkSchema
 from .models import Person
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/people", description="Rosters")
@@ -194,3 +196,47 @@ def import_apply(import_id):
     imp = get_in_scope(RosterImport, import_id)
     job_id = start_apply(imp)
     return {"import_id": import_id, "job_id": job_id, "status": "importing"}
+
+
+# -- accounts of people ------------------------------------------------------
+
+blp_accounts = Blueprint("people_accounts", __name__, url_prefix="/api/v1",
+                         description="Accounts of the people on a roster")
+
+
+def _link_target(user_id: int):
+    """The account (404 outside scope) and the check that the caller may
+    manage it (the one rule, ``kaohe.auth.manage``)."""
+    from ..auth.manage import require_manage
+    from ..auth.models import User
+
+    user = get_in_scope(User, user_id)
+    require_manage(user)
+    return user
+
+
+@blp_accounts.route("/users/<int:user_id>/person", methods=["PUT"])
+@blp_accounts.arguments(PersonLinkSchema)
+@blp_accounts.response(200, PersonSchema)
+def user_person_link(data, user_id):
+    """Link the account to a person on a roster (one account per person);
+    the account gets the staff role on the person's unit.  409 when either
+    is already linked elsewhere."""
+    from ..api.common import require
+    from ..auth.roles import Perm
+
+    user = _link_target(user_id)
+    person = accounts.find_person(data, get_in_scope)
+    require(Perm.user_manage, get_in_scope(OrgNode, person.unit_id))
+    accounts.link(user, person)
+    db.session.commit()
+    return person
+
+
+@blp_accounts.route("/users/<int:user_id>/person", methods=["DELETE"])
+@blp_accounts.response(204)
+def user_person_unlink(user_id):
+    """Remove the account's link to its person."""
+    user = _link_target(user_id)
+    accounts.unlink(user)
+    db.session.commit()

@@ -386,9 +386,10 @@ def iter_people(wb, ctx: UnitContext) -> Iterator[dict]:
         yield out
 
 
-def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int]] | None:
-    """(leader staff no, department id) pairs, or None when the workbook has
-    no (or an empty) charges sheet — the unit's charges then stay as they are."""
+def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int, bool]] | None:
+    """(leader staff no, department id, remove) rows, or None when the workbook
+    has no (or an empty) charges sheet — the unit's charges then stay as they
+    are.  Only a row marked in the remove column ends a charge."""
     ws = _find_sheet(wb, CHARGE_SHEET)
     if ws is None:
         return None
@@ -401,5 +402,5 @@ def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int]] | None:
         for _row_no, values, _ok in _rows(ws, positions, CHARGE_COLUMNS, ws.title, None):
             dept_id, _c, _p = _dept_of(ctx, values.get("dept_code"), values.get("dept_name"))
             if dept_id is not None:
-                yield values["leader_staff_no"], dept_id
+                yield values["leader_staff_no"], dept_id, values.get("remove") == "yes"
     return gen()

@@ -69,6 +69,9 @@ CHARGE_COLUMNS: tuple[Column, ...] = (
     Column("leader_staff_no", "分管领导工号", "Leader staff no.", required=True, kind="code", max_len=32),
     Column("dept_code", "科室编码", "Department code", kind="code", max_len=32),
     Column("dept_name", "科室名称", "Department name"),
+    Column("remove", "删除", "Remove", kind="enum", choices={"yes": ("删除", "是", "yes", "remove", "y", "x", "1")},
+           hint_zh="填“删除”则取消该分管关系；不在本页的分管关系保持不变",
+           hint_en="\"删除\" ends this charge; charges not listed here stay as they are"),
 )
 
 PEOPLE_SHEET = ("人员", "People")

@@ -18,7 +18,7 @@ from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from . import roster_check, roster_format
+from . import accounts, roster_check, roster_format
 from .models import LeaderCharge, Person, RosterImport
 
 BATCH = 1000
@@ -244,14 +244,19 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
             for p in chunk:
                 note(p["staff_no"], {"active": True}, {"active": False})
         counts["deactivated"] = len(gone)
+        # Who leaves the roster loses the account's sign-in and every token.
+        counts["accounts_deactivated"] = accounts.deactivate_for_people(
+            unit.root_id, unit.id, [p["id"] for p in gone], reason=f"roster import {imp.id} ({imp.filename})")
 
-    # 分管: a non-empty charges sheet is the unit's whole list.
-    if charge_pairs is not None:
-        wanted = {(id_of[leader], dept) for leader, dept in charge_pairs}
+    # 分管: the sheet's rows are added; only a row marked "删除" ends a charge
+    # (an empty or partial sheet never removes what it leaves out).
+    if charge_pairs:
+        wanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if not remove}
+        unwanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if remove and leader in id_of}
         current = {(r.leader_id, r.department_id): r.id for r in db.session.execute(
             select(LeaderCharge.id, LeaderCharge.leader_id, LeaderCharge.department_id)
             .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id))}
-        removed = [cid for pair, cid in current.items() if pair not in wanted]
+        removed = [cid for pair, cid in current.items() if pair in unwanted and pair not in wanted]
         added = sorted(wanted - set(current))
         charge_t = LeaderCharge.__table__
         for i in range(0, len(removed), BATCH):
@@ -261,6 +266,9 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
                 {"root_id": unit.root_id, "org_id": unit.id, "leader_id": lid, "department_id": did}
                 for lid, did in added])
         counts["charges_added"], counts["charges_removed"] = len(added), len(removed)
+        # The leaders named there get the leader role (their accounts, if linked).
+        counts["leader_roles_granted"] = accounts.grant_leader_role(
+            unit, {lid for lid, _d in wanted}, reason=f"roster import {imp.id} ({imp.filename})")
         if added or removed:
             dept_code = {v[0]: k for k, v in ctx.departments.items()}
             record("people.roster.charges", root_id=unit.root_id, org_id=unit.id, target_type="roster_import",

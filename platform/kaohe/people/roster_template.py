@@ -48,8 +48,9 @@ def template_workbook(departments: list[tuple[str, str]], unit_name: str, out) -
         ("红色表头为必填列；第2行为示例，请替换。", "Red titles are required; row 2 is an example, replace it."),
         ("请填写数值，不要使用公式。", "Enter values, not formulas."),
         ("按工号更新：已有工号的人员将被更新，新工号将新增。", "Existing staff numbers are updated, new ones added."),
-        ("“分管”页：每行一个分管领导与其分管科室；该页留空则不改变现有分管关系。",
-         "Charges sheet: one leader–department pair per row; leave it empty to keep the current ones."),
+        ("“分管”页：每行一个分管领导与其分管科室，导入时新增；“删除”列填“删除”才取消该分管关系，未列出的分管关系保持不变。",
+         "Charges sheet: one leader–department pair per row, added on import; only a row marked \"删除\" in the "
+         "Remove column ends a charge, charges not listed stay as they are."),
         ("", ""),
         ("本单位科室 Departments", ""),
     ]

@@ -53,6 +53,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "publicity": ("公示", "Publicity (公示)"),
     "pay": ("绩效奖金", "Performance pay"),
     "calendar": ("工作日历", "Working calendar"),
+    "accounts": ("账号", "Accounts"),
 }
 
 ROUTINE_GRADES = ("hao", "jiaohao", "yiban", "jiaocha")
@@ -273,6 +274,16 @@ def _nested(schema_cls):
 
 
 # -- the settings ---------------------------------------------------------
+def _username_rule(value: str) -> None:
+    import re
+
+    if "{staff_no}" not in value:
+        raise ValidationError("must contain {staff_no}")
+    rest = re.sub(r"\{(unit|staff_no)\}", "", value)
+    if "{" in rest or "}" in rest or not re.fullmatch(r"[A-Za-z0-9_.@-]*", rest):
+        raise ValidationError("only {unit}, {staff_no} and letters, digits, _ . @ -")
+
+
 _add("routine.cycle", lambda: _choice(("month", "quarter", "half_year")), "quarter", BOUNDED, "cycle",
      "平时考核周期（按月、按季度或按半年）", "Routine assessment cycle (monthly, quarterly or half-yearly)",
      bound=BOUND_CHOICE, choices=("month", "quarter", "half_year"))
@@ -412,6 +423,12 @@ _add("indicators.common", lambda: fields.Nested(AdditiveSchema, required=True), 
      ADDITIVE, "indicators",
      "共性指标库：上级下发的指标（必选项不可删除）加本级新增指标",
      "Common indicators: items handed down from above (mandatory ones cannot be dropped) plus local ones")
+
+
+_add("accounts.username_rule",
+     lambda: fields.String(validate=[validate.Length(1, 40), _username_rule]), "{unit}-{staff_no}", PROVINCE_ONLY,
+     "accounts", "批量开通账号时的用户名规则（{unit} 为单位编码，{staff_no} 为工号）",
+     "Username rule when accounts are provisioned ({unit}: unit code, {staff_no}: staff number)")
 
 
 class UnknownSetting(Invalid):

@@ -58,6 +58,8 @@ def init_api(app: Flask) -> None:
     from ..extensions import api, csrf
     from ..jobs.api import blp as jobs_blp
     from ..people.api import blp as people_blp
+    from ..people.api import blp_accounts as people_accounts_blp
+    from .accounts import blp_provision
     from ..policy import api as policy_api
     from ..routine import api as routine_api
     from ..supervision import api as supervision_api
@@ -77,12 +79,13 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]
-    for blp in [health_blp, auth_blp, org_blp, people_blp, audit_blp, jobs_blp] + slices:
+    for blp in [health_blp, auth_blp, org_blp, people_blp, people_accounts_blp, blp_provision, audit_blp, jobs_blp] + slices:
         api.register_blueprint(blp)
         csrf.exempt(blp)
 
 
 def init_web(app: Flask) -> None:
+    from . import accounts as shell_accounts
     from . import views  # noqa: F401  (routes)
     from ..auth.roles import ROLE_LABELS, Role
     from ..tenancy.models import KIND_LABELS, OrgKind
@@ -100,6 +103,7 @@ def init_web(app: Flask) -> None:
     from ..notify import views as _notify_views  # noqa: F401
 
     app.register_blueprint(bp)
+    app.before_request(shell_accounts.force_password_change)
     for blueprint in page_blueprints():
         app.register_blueprint(blueprint)
 

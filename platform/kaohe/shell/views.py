@@ -19,6 +19,7 @@ from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
 from ..extensions import db
 from ..jobs.api import job_status
+from ..people import accounts as person_accounts
 from ..people.models import Person
 from ..tenancy import service as org_service
 from ..tenancy.models import CHILD_KINDS, OrgKind, OrgNode
@@ -314,8 +315,39 @@ def user_page(user_id):
     grant_orgs = {n.id: n for n in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_([g.org_id for g in user.grants if g.org_id]))).scalars()}
     home = grant_orgs.get(user.org_id) or (db.session.get(OrgNode, user.org_id) if user.org_id else None)
+    person = db.session.get(Person, user.person_id) if user.person_id else None
+    units = [o for o in _manageable_orgs() if o.is_assessment_unit]
     return render_template("user.html", user=user, grant_orgs=grant_orgs, home=home, orgs=_manageable_orgs(),
-                           roles=_grantable_roles(), errors={}, can_manage=may_manage(user))
+                           roles=_grantable_roles(), errors={}, can_manage=may_manage(user), person=person,
+                           link_units=units)
+
+
+@bp.route("/users/<int:user_id>/person", methods=["POST"])
+def user_person(user_id):
+    """Link the account to a person (unit + staff number), or unlink it:
+    the same schema and service as ``PUT/DELETE /api/v1/users/<id>/person``."""
+    user = get_in_scope(User, user_id)
+    if not may_manage(user):
+        abort(403)
+    try:
+        if request.form.get("action") == "unlink":
+            person_accounts.unlink(user)
+            msg = _("The account is no longer linked to a person.")
+        else:
+            data, errors = parse_form(person_accounts.PersonLinkSchema(), request.form)
+            if data is None:
+                raise KaoheError(errors)
+            person = person_accounts.find_person(data, get_in_scope)
+            if not has_perm(Perm.user_manage, get_in_scope(OrgNode, person.unit_id)):
+                abort(403)
+            person_accounts.link(user, person)
+            msg = _("The account is linked to %(name)s (%(staff_no)s).", name=person.name, staff_no=person.staff_no)
+        db.session.commit()
+        flash(msg, "ok")
+    except KaoheError as exc:
+        db.session.rollback()
+        flash("; ".join(m for msgs in (exc.errors or {}).values() for m in msgs) or exc.message, "error")
+    return redirect(url_for("web.user_page", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/grants", methods=["POST"])

@@ -28,4 +28,7 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
     el.addEventListener("click", function (e) { if (!confirm(el.dataset.confirm)) { e.preventDefault(); } });
   });
+  document.querySelectorAll("[data-print]").forEach(function (el) {
+    el.addEventListener("click", function () { window.print(); });
+  });
 });

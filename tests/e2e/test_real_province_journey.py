@@ -1,0 +1,237 @@
+"""Issue 13: a real province from an empty database, with no demo data.
+
+An empty database is migrated; tenants/national and a small non-demo
+province pack are loaded; the operator and the province's policy admin are
+created from the command line; in the browser the policy admin creates a
+county supervisor and a township admin, the township admin imports a
+60-person roster, provisions accounts and downloads the activation sheet;
+a staff member activates at phone width and signs attendance.
+Screenshots at each step (test-artifacts/screenshots/)."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from .conftest import DESKTOP, PHONE, LiveServer, _QuietHandler, _context_page
+
+REPO = Path(__file__).resolve().parents[2]
+PW = "journey-password-1"
+
+PACK = {
+    "org.yaml": "code: ZT\nkind: province\nname: 试验省\nname_en: Trial Province\n",
+    "ZT01-county/org.yaml": "code: ZT01\nkind: county\nname: 试验县\nname_en: Trial County\n",
+    "ZT01-county/ZT0101-town/org.yaml": ("code: ZT0101\nkind: township\nname: 试验镇\nname_en: Trial Town\n"
+                                         "is_assessment_unit: true\n"),
+    "ZT01-county/ZT0101-town/D1/org.yaml": "code: ZT0101-D1\nkind: department\nname: 党政办\nname_en: Office\n",
+    "ZT01-county/ZT0101-town/D2/org.yaml": "code: ZT0101-D2\nkind: department\nname: 经济办\nname_en: Economy\n",
+}
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory):
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from kaohe import create_app
+    from kaohe.extensions import db
+
+    tmp = tmp_path_factory.mktemp("real")
+    url = f"sqlite:///{tmp / 'real.db'}"
+    app = create_app({
+        "SECRET_KEY": "real-secret", "INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
+        "KAOHE_MIGRATE_DATABASE_URL": url, "KAOHE_JOBS_MODE": "thread",
+    })
+    with app.app_context():
+        upgrade(revision="heads")
+        db.session.remove()
+    pack = tmp / "pack"
+    for rel, text in PACK.items():
+        (pack / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pack / rel).write_text(text, encoding="utf-8")
+    runner = app.test_cli_runner()
+    for args in (["tenants", "load", str(REPO / "tenants" / "national")], ["tenants", "load", str(pack)],
+                 ["users", "create", "operator", "--password", PW],
+                 ["users", "create", "zt-policy", "--org", "ZT", "--role", "policy_admin", "--password", PW]):
+        res = runner.invoke(args=args)
+        assert res.exit_code == 0, (args, res.output)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="real-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, "127.0.0.1", server.server_port)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _node(server, code):
+    from sqlalchemy import select
+
+    from kaohe.extensions import db
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        node_id = db.session.execute(select(OrgNode.id).where(OrgNode.code == code)).scalar_one()
+        db.session.remove()
+        return node_id
+
+
+def _login(page, server, username, password=PW):
+    page.goto(server.url("/login"))
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("form.login button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "/login" not in page.url, f"login as {username} failed"
+
+
+def _logout(page, server):
+    page.context.clear_cookies()
+
+
+def _new_account(page, server, username, org_code, role):
+    page.goto(server.url("/users/new"))
+    page.fill("#u-username", username)
+    page.fill("#u-name", username)
+    page.fill("#u-pw", PW)
+    page.select_option("#u-org", str(_node(server, org_code)))
+    page.select_option("#u-role", role)
+    with page.expect_navigation():
+        page.click("#user-new button[type=submit]")
+    assert "/users/" in page.url and "/new" not in page.url, page.url
+
+
+def _roster(path: Path, header):
+    def row(no, name, dept, role, rank, sup):
+        values = {"工号": no, "姓名": name, "性别": "男" if int(no[1:]) % 2 else "女", "科室编码": dept, "岗位": "科员",
+                  "人员类别": rank, "职位类别": "综合管理", "职务角色": role, "入职日期": dt.date(2015, 7, 1),
+                  "直接上级工号": sup}
+        return [values.get(h.split("\n")[0]) for h in header]
+    rows = [row("S001", "镇长甲", None, "主要领导", "领导班子", None),
+            row("S002", "副镇长乙", None, "分管领导", "领导班子", "S001"),
+            row("S003", "副镇长丙", None, "分管领导", "领导班子", "S001"),
+            row("S004", "主任丁", "ZT0101-D1", "科室负责人", "一般干部", "S002"),
+            row("S005", "主任戊", "ZT0101-D2", "科室负责人", "一般干部", "S003")]
+    for i in range(6, 61):
+        dept, head = ("ZT0101-D1", "S004") if i % 2 else ("ZT0101-D2", "S005")
+        rows.append(row(f"S{i:03d}", f"干部{i:02d}", dept, "工作人员", "一般干部", head))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "人员 People"
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return len(rows)
+
+
+def test_real_province_from_an_empty_database(chromium, empty_server, request, tmp_path):
+    from .conftest import SCREENSHOTS, _save, _slug
+
+    server = empty_server
+    stem = _slug(request.node.nodeid)
+
+    def shot(page, name):
+        return _save(page, SCREENSHOTS / f"{stem}-{name}.png")
+
+    desk_gen = _context_page(chromium, request, DESKTOP)
+    page = next(desk_gen)
+    try:
+        # The province's policy admin creates a county supervisor and a township admin.
+        _login(page, server, "zt-policy")
+        shot(page, "01-policy-admin-home")
+        _new_account(page, server, "zt01-sup", "ZT01", "supervisor")
+        _new_account(page, server, "zt0101-admin", "ZT0101", "unit_admin")
+        shot(page, "02-township-admin-created")
+        _logout(page, server)
+
+        # The township admin imports a 60-person roster.
+        _login(page, server, "zt0101-admin")
+        unit = _node(server, "ZT0101")
+        page.goto(server.url(f"/people/units/{unit}"))
+        with page.expect_download() as dl:
+            page.locator("a[href$='template.xlsx']").click()
+        template = tmp_path / "template.xlsx"
+        dl.value.save_as(template)
+        header = [c.value for c in load_workbook(template)["人员 People"][1]]
+        roster = tmp_path / "roster.xlsx"
+        assert _roster(roster, header) == 60
+        page.set_input_files("#roster-file", str(roster))
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#apply-import", timeout=30_000)
+        assert page.locator("#error-count").inner_text().strip() == "0"
+        shot(page, "03-roster-checked")
+        page.click("#apply-import")
+        page.wait_for_selector("#n-created", timeout=60_000)
+        assert page.locator("#n-created").inner_text().strip() == "60"
+        shot(page, "04-roster-imported")
+
+        # Accounts for everyone, and the activation sheet as xlsx.
+        page.goto(server.url(f"/units/{unit}/accounts"))
+        shot(page, "05-accounts-page")
+        with page.expect_download() as dl:
+            page.click("#provision-form button[value=xlsx]")
+        sheet = tmp_path / "sheet.xlsx"
+        dl.value.save_as(sheet)
+        wb = load_workbook(sheet)
+        codes = {}
+        for ws in wb.worksheets:
+            for r in ws.iter_rows(min_row=2, values_only=True):
+                codes[r[3]] = r[4]
+        assert len(codes) == 60 and all(codes.values())
+        # Provisioning again: no second account, no new code; the printable sheet says so.
+        page.goto(server.url(f"/units/{unit}/accounts"))
+        page.click("#provision-form button[value=sheet]")
+        page.wait_for_selector(".sheet-dept")
+        shot(page, "06-activation-sheet-again")
+        assert all(not t.strip() for t in page.locator("td.code").all_inner_texts())
+        assert "已有账号" in page.inner_text("main") or "has an account" in page.inner_text("main")
+    finally:
+        next(desk_gen, None)
+
+    # A staff member activates at phone width and signs attendance.
+    phone_gen = _context_page(chromium, request, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    phone = next(phone_gen)
+    try:
+        phone.goto(server.url("/activate"))
+        phone.fill("#a-username", "ZT0101-S010")
+        phone.fill("#a-code", codes["ZT0101-S010"])
+        phone.fill("#a-pw", "my-own-password-9")
+        phone.fill("#a-pw2", "my-own-password-9")
+        shot(phone, "07-activate-phone")
+        with phone.expect_navigation():
+            phone.click("#activate-form button[type=submit]")
+        assert "/activate" not in phone.url
+        overflow = phone.evaluate("() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+        assert overflow <= 1
+        phone.goto(server.url("/routine/"))
+        assert phone.locator("form[action$='/routine/sign']").count() >= 1
+        shot(phone, "08-staff-home-phone")
+        with phone.expect_navigation():
+            phone.locator("form[action$='/routine/sign'] button").first.click()
+        shot(phone, "09-signed-in-phone")
+        assert not phone.js_errors, phone.js_errors
+    finally:
+        next(phone_gen, None)
+
+    from sqlalchemy import select
+
+    from kaohe.extensions import db
+    from kaohe.people.models import Person
+    from kaohe.routine.models import Attendance
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        pid = db.session.execute(select(Person.id).where(Person.staff_no == "S010")).scalar_one()
+        assert db.session.execute(select(Attendance).where(Attendance.person_id == pid)).scalar_one()
+        db.session.remove()
