@@ -461,3 +461,5 @@ def _register_panel():
 
 
 _register_panel()
+
+from . import holiday_views  # noqa: E402,F401  (the holiday calendar page, same blueprint)
