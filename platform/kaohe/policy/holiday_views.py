@@ -19,13 +19,13 @@ from .views import _top_nodes, bp
 
 
 def _province() -> OrgNode:
-    """The caller's province, when they may edit its policy (else 404: the
-    page exists only for the province's policy administrators)."""
+    """The caller's province, when they may edit its policy (else 403: the
+    page is for the province's policy administrators)."""
     for n in _top_nodes():
         root = n if n.parent_id is None else db.session.get(OrgNode, n.root_id)
         if root is not None and has_perm(Perm.policy_edit, root):
             return root
-    abort(404)
+    abort(403)
 
 
 def _package_days(year: int) -> tuple[str, str]:
