@@ -207,6 +207,9 @@ class IndicatorItemSchema(_Strict):
     category = _choice(INDICATOR_CATEGORIES, required=True)
     max_points = StrictFloat(validate=validate.Range(0, 100))
     mandatory = StrictBool(load_default=False)
+    # what 优/良/中/差 mean for this indicator (optional, shown to raters)
+    standards = fields.Dict(keys=_choice(("you", "liang", "zhong", "cha")),
+                            values=fields.String(validate=validate.Length(max=200)))
 
 
 class AdditiveSchema(_Strict):
@@ -220,7 +223,8 @@ class AdditiveSchema(_Strict):
         codes = [i["code"] for i in data.get("add", [])]
         dup = sorted({c for c in codes if codes.count(c) > 1})
         if dup:
-            raise ValidationError(f"item code(s) listed twice: {', '.join(dup)}")
+            raise ValidationError({"add": {i: {"code": [f"item code {c} listed twice"]}
+                                           for i, c in enumerate(codes) if c in dup}})
 
 
 def _iso_date(value: str) -> str:
@@ -432,7 +436,12 @@ def validate_value(key: str, value: Any) -> Any:
     try:
         out = f.deserialize(value)
     except ValidationError as exc:
-        raise Invalid({key: [_flatten(exc.messages)]}) from None
+        inv = Invalid({key: [_flatten(exc.messages)]})
+        # for the structured editor: {row index: {field: [messages]}} of the items added
+        add = exc.messages.get("add") if isinstance(exc.messages, dict) else None
+        inv.row_errors = {int(i): {f: m if isinstance(m, list) else [_flatten(m)] for f, m in errs.items()}
+                          for i, errs in add.items() if isinstance(errs, dict)} if isinstance(add, dict) else {}
+        raise inv from None
     if setting.kind == ADDITIVE:
         out = {"add": [dict(i) for i in out.get("add", [])], "remove": list(out.get("remove", []))}
     return _plain(out)
