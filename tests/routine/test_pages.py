@@ -203,3 +203,24 @@ def test_office_cannot_edit_another_units_group_or_scheme_through_its_own_page(r
         apply_scope(Scope.system("test"))
         assert db.session.get(PeerGroup, gid).name == "T2互评组"
         db.session.remove()
+
+
+def test_rater_sees_progress_done_of_total(rt, login):
+    """Issue 16, finding 7: the to-do list and the rating form show done / total."""
+    import re
+
+    def progress(html):
+        m = re.search(r'data-testid="rating-progress" data-done="(\d+)" data-total="(\d+)"', html)
+        assert m, "no progress shown"
+        return int(m.group(1)), int(m.group(2))
+
+    b = login("t1staff")        # d1staff: self, peers d2staff and d2head, democratic colleague d1head
+    page = b.get("/routine/").get_data(as_text=True)
+    done, total = progress(page)
+    assert done == 0 and total == 4
+    assert "已评 0 / 共 4" in page
+    url = f"/routine/periods/{rt.period_id}/rate/{rt.ids['d1staff']}/self"
+    assert progress(b.get(url).get_data(as_text=True)) == (0, 4)
+    assert b.post(url, {"s_ethics": "you", "s_work": "58"}).status_code == 302
+    assert progress(b.get("/routine/").get_data(as_text=True)) == (1, 4)
+    assert progress(b.get(url).get_data(as_text=True)) == (1, 4)

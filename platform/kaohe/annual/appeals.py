@@ -15,6 +15,7 @@ from ..tenancy.models import OrgNode
 from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
 from .deadlines import WorkCalendar, appeal_deadlines, on_time
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
+from .policy import policy_for
 from .service import actor_name, policy, reallocate_pay, today, update_filing
 
 
@@ -96,13 +97,57 @@ def _appealable(o: AnnualOutcome, pol: dict, grounds: str) -> None:
     errors = {}
     if o.notice_on is None:
         errors["notice"] = ["The written notice has not been issued yet."]
-    if o.grade not in (pol.get("appeal.appealable_grades") or ["buchenzhi"]):
-        labels = "/".join(GRADE_LABELS[g][0] for g in pol.get("appeal.appealable_grades") or ["buchenzhi"])
+    grades = appealable_grades(o, pol)
+    if o.grade not in grades:
+        labels = "/".join(GRADE_LABELS[g][0] for g in grades)
         errors["grade"] = [f"Only these grades may be appealed here: {labels}."]
     if len((grounds or "").strip()) < 10:
         errors["grounds"] = ["State the grounds (at least 10 characters)."]
     if errors:
         raise Invalid(errors)
+
+
+def appealable_grades(o: AnnualOutcome, pol: dict | None = None) -> list[str]:
+    """The grades that may be reviewed or appealed for this outcome: those of
+    the policy frozen with the result, plus those the province has made
+    appealable for that year since (a right granted later applies to results
+    still within their deadlines; one withdrawn later is not taken away)."""
+    a = db.session.get(AnnualAssessment, o.assessment_id)
+    frozen = (pol or policy(a)).get("appeal.appealable_grades") or ["buchenzhi"]
+    live = policy_for(db.session.get(OrgNode, a.org_id), a.year).get("appeal.appealable_grades") or []
+    return [g for g in GRADES if g in frozen or g in live]
+
+
+def filing_options(o: AnnualOutcome, on: dt.date | None = None) -> dict:
+    """What this person can file on this result today, with the deadlines:
+    ``{"review": deadline | None, "appeal": deadline | None, "why": code | None,
+    "grades": [...], **deadlines}``.  ``why`` says why nothing can be filed:
+    ``no_notice``, ``grade`` (not an appealable grade), ``pending`` (a case is
+    open), ``done`` (review and appeal both used), ``deadline`` (every
+    deadline has passed).  The same rules as ``file_review``/``file_appeal``."""
+    on = on or today()
+    a = db.session.get(AnnualAssessment, o.assessment_id)
+    pol = policy(a)
+    grades = appealable_grades(o, pol)
+    dl = appeal_deadlines_for(o)
+    out = {**dl, "review": None, "appeal": None, "why": None, "grades": grades}
+    if o.notice_on is None:
+        out["why"] = "no_notice"
+    elif o.grade not in grades:
+        out["why"] = "grade"
+    elif _open_case(o):
+        out["why"] = "pending"
+    else:
+        has_review, has_appeal = _has_stage(o, "review"), _has_stage(o, "appeal")
+        if not has_review and not has_appeal and on_time(on, dl["review_apply_by"]):
+            out["review"] = dl["review_apply_by"]
+        if not has_appeal:
+            by = dl.get("appeal_after_review_by") if has_review else dl.get("direct_appeal_by")
+            if by is not None and on_time(on, by):
+                out["appeal"] = by
+        if out["review"] is None and out["appeal"] is None:
+            out["why"] = "done" if has_appeal else "deadline"
+    return out
 
 
 def _open_case(o: AnnualOutcome) -> bool:

@@ -83,7 +83,9 @@ def save_summary(a: AnnualAssessment, person: Person, text: str, submit: bool) -
 
 
 def save_review(a: AnnualAssessment, person: Person, *, leader_score=None, recommended_grade=None, comment=None,
-                votes: dict | None = None) -> AnnualReview:
+                votes: dict | None = None, clear: tuple[str, ...] = ()) -> AnnualReview:
+    """``clear`` names fields emptied on purpose (leader_score,
+    recommended_grade): a None value otherwise means "not given"."""
     if a.status not in ("open", "computed"):
         raise Invalid({"status": ["The assessment is confirmed; reviews can no longer change."]})
     errors = {}
@@ -107,8 +109,12 @@ def save_review(a: AnnualAssessment, person: Person, *, leader_score=None, recom
         before = {"leader_score": rv.leader_score, "recommended_grade": rv.recommended_grade, "votes": rv.votes()}
     if leader_score is not None:
         rv.leader_score = float(leader_score)
+    elif "leader_score" in clear:
+        rv.leader_score = None
     if recommended_grade:
         rv.recommended_grade = recommended_grade
+    elif "recommended_grade" in clear:
+        rv.recommended_grade = None
     if comment is not None:
         rv.comment = comment
     for k, v in (votes or {}).items():

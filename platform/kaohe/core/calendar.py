@@ -1,5 +1,6 @@
 """Working days in China: public holidays and the weekend days made working
-days (调休) come from the maintained ``chinese_calendar`` package; a
+days (调休) come from the maintained ``chinese_calendar`` package, or, for a
+year the province entered itself (kaohe.policy.holidays), from that list; a
 tenant's policy may add local holidays (calendar.extra_holidays) and extra
 working days (calendar.extra_workdays) as ISO dates.  Used for 公示 windows
 and appeal deadlines (routine and annual slices)."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from typing import Iterable
+from typing import Callable, Iterable
 
 try:  # the package covers a fixed range of years; see covers_year
     import chinese_calendar as _cc
@@ -20,6 +21,26 @@ except Exception:  # pragma: no cover - dependency missing
 _KNOWN = range(min(_cc.holidays).year, max(_cc.holidays).year + 1) if _cc is not None else range(0)
 
 log = logging.getLogger("kaohe.calendar")
+
+# A year's national holidays entered by the province (kaohe.policy.holidays,
+# registered by the shell): year -> (holidays, make-up working days) or None.
+_year_provider: Callable[[int], tuple[set, set] | None] | None = None
+
+
+def set_year_provider(fn: Callable[[int], tuple[set, set] | None] | None) -> None:
+    global _year_provider
+    _year_provider = fn
+
+
+def entered_year(year: int) -> tuple[set, set] | None:
+    """The holidays and make-up working days the caller's province entered
+    for ``year`` (they win over the package), or None."""
+    return _year_provider(year) if _year_provider is not None else None
+
+
+def known_year(year: int) -> bool:
+    """True when the province entered the year or the package knows it."""
+    return entered_year(year) is not None or covers_year(year)
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,8 +56,9 @@ def covers_year(year: int) -> bool:
 
 
 def uncovered_years(start: dt.date, end: dt.date) -> list[int]:
-    """Years in [start, end] whose national holidays the package does not know."""
-    return [y for y in range(start.year, end.year + 1) if not covers_year(y)]
+    """Years in [start, end] whose national holidays neither the province
+    entered nor the package knows."""
+    return [y for y in range(start.year, end.year + 1) if not known_year(y)]
 
 
 def _dates(values: Iterable | None) -> set[dt.date]:
@@ -53,6 +75,7 @@ class WorkCalendar:
     def __init__(self, extra_holidays: Iterable | None = None, extra_workdays: Iterable | None = None):
         self.extra_holidays = _dates(extra_holidays)
         self.extra_workdays = _dates(extra_workdays)
+        self._entered: dict[int, tuple[set, set] | None] = {}
 
     @classmethod
     def from_policy(cls, policy: dict | None) -> "WorkCalendar":
@@ -64,6 +87,12 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
+        if day.year not in self._entered:
+            self._entered[day.year] = entered_year(day.year)
+        entered = self._entered[day.year]
+        if entered is not None:       # the province's own list for the year wins over the package
+            holidays, workdays = entered
+            return day in workdays or (day not in holidays and day.weekday() < 5)
         if covers_year(day.year):
             return bool(_cc.is_workday(day))
         # A year the package does not know yet: weekends only, and the pages

@@ -182,3 +182,23 @@ class QuotaAllocation(TenantMixin, db.Model):
             return false()
         return and_(QuotaAllocation.root_id == scope.root_id,
                     or_(org_filter(QuotaAllocation.org_id, scope), org_filter(QuotaAllocation.child_id, scope)))
+
+
+class CalendarYear(db.Model):
+    """A year's national public holidays and make-up working days (调休) as the
+    province's policy administrator entered them; ``core.calendar`` uses them
+    in preference to the ``chinese_calendar`` package for that year."""
+
+    __tablename__ = "calendar_year"
+    __tenant__ = "root"
+
+    root_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[list] = mapped_column(JSON, nullable=False, default=list)   # [{"day": iso, "name": str}]
+    workdays: Mapped[list] = mapped_column(JSON, nullable=False, default=list)   # [iso]
+    updated_by_name: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __table_args__ = (CheckConstraint("year >= 2000 AND year <= 2100", name="year"),)
+    __mapper_args__ = {"version_id_col": version}

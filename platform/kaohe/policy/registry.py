@@ -76,6 +76,8 @@ ANNUAL_GRADE_LABELS = {"youxiu": ("优秀", "Excellent"), "chenzhi": ("称职", 
 CHOICE_LABELS: dict[str, tuple[str, str]] = {
     "month": ("按月", "Monthly"), "quarter": ("按季度", "Quarterly"), "half_year": ("按半年", "Half-yearly"),
     "department": ("按科室", "Per department"), "unit": ("按单位", "Per unit"),
+    "strongest": ("同一人只评一次，按最主要的关系评价", "Once per colleague, under the strongest relation"),
+    "every_relation": ("每种关系各评一次", "Once for each relation"),
     "rated": ("直接评价", "Rated directly"), "derived": ("由下属得分推算", "Derived from subordinates' scores"),
     "add_subtract": ("加减分", "Add / subtract points"), "weighted": ("加权计入", "Weighted"),
     "floor": ("向下取整", "Round down"), "half_up": ("四舍五入", "Round half up"), "ceil": ("向上取整", "Round up"),
@@ -206,6 +208,9 @@ class IndicatorItemSchema(_Strict):
     category = _choice(INDICATOR_CATEGORIES, required=True)
     max_points = StrictFloat(validate=validate.Range(0, 100))
     mandatory = StrictBool(load_default=False)
+    # what 优/良/中/差 mean for this indicator (optional, shown to raters)
+    standards = fields.Dict(keys=_choice(("you", "liang", "zhong", "cha")),
+                            values=fields.String(validate=validate.Length(max=200)))
 
 
 class AdditiveSchema(_Strict):
@@ -219,7 +224,8 @@ class AdditiveSchema(_Strict):
         codes = [i["code"] for i in data.get("add", [])]
         dup = sorted({c for c in codes if codes.count(c) > 1})
         if dup:
-            raise ValidationError(f"item code(s) listed twice: {', '.join(dup)}")
+            raise ValidationError({"add": {i: {"code": [f"item code {c} listed twice"]}
+                                           for i, c in enumerate(codes) if c in dup}})
 
 
 def _iso_date(value: str) -> str:
@@ -307,6 +313,12 @@ _add("routine.rater_weights", _nested(RaterWeightsSchema),
 _add("routine.min_anonymous_raters", lambda: StrictInt(validate=validate.Range(1, 50)), 3, BOUNDED, "raters",
      "匿名评价结果展示所需的最少评价人数", "Fewest raters before anonymous ratings are shown",
      bound=BOUND_NUMBER, number_range=(1, 50), unit="people")
+_add("routine.rating_overlap", lambda: _choice(("strongest", "every_relation")), "strongest", INHERITABLE, "raters",
+     "同一评价人对同一被评价人在同一周期内有多种评价关系（如既是互评又是民主测评）时：只评一次，"
+     "按最主要的关系（主管评价 > 互评 > 民主测评）评价；或每种关系各评一次",
+     "When a rater has several relations to the same colleague in one period (e.g. peer and democratic): "
+     "rate once, under the strongest relation (supervisor > peer > democratic), or once for each relation",
+     choices=("strongest", "every_relation"))
 _add("routine.reveal_votes_to_admin", StrictBool, False, PROVINCE_ONLY, "raters",
      "管理员能否看到匿名评价的具体投票", "Whether administrators may see individual anonymous votes")
 _add("routine.low_score", lambda: StrictInt(validate=validate.Range(0, 100)), 60, BOUNDED, "signals",
@@ -458,7 +470,12 @@ def validate_value(key: str, value: Any) -> Any:
     try:
         out = f.deserialize(value)
     except ValidationError as exc:
-        raise Invalid({key: [_flatten(exc.messages)]}) from None
+        inv = Invalid({key: [_flatten(exc.messages)]})
+        # for the structured editor: {row index: {field: [messages]}} of the items added
+        add = exc.messages.get("add") if isinstance(exc.messages, dict) else None
+        inv.row_errors = {int(i): {f: m if isinstance(m, list) else [_flatten(m)] for f, m in errs.items()}
+                          for i, errs in add.items() if isinstance(errs, dict)} if isinstance(add, dict) else {}
+        raise inv from None
     if setting.kind == ADDITIVE:
         out = {"add": [dict(i) for i in out.get("add", [])], "remove": list(out.get("remove", []))}
     return _plain(out)

@@ -116,11 +116,53 @@ def _number(raw: str, name: str, integer: bool) -> float | int:
         raise Invalid({name: [_("Enter a whole number") if integer else _("Enter a number")]}) from None
 
 
+LEVEL_KEYS = ("you", "liang", "zhong", "cha")
+ROW_FIELDS = ("code", "name", "name_en", "category", "max_points", "mandatory",
+              *(f"std_{lv}" for lv in LEVEL_KEYS))
+
+
+def additive_from_rows(form) -> dict:
+    """The structured indicator editor: rows ``row-<i>-<field>`` (blank rows
+    and rows marked for deletion are dropped, ``move=up:<i>``/``down:<i>``
+    reorders), inherited items to drop as ``remove`` checkboxes.  Values are
+    passed on as typed so the registry's validator names each row's errors."""
+    n = min(int(form.get("rows", "0") or 0) if (form.get("rows") or "0").isdigit() else 0, 500)
+    rows = []
+    for i in range(n):
+        raw = {f: (form.get(f"row-{i}-{f}") or "").strip() for f in ROW_FIELDS}
+        if form.get(f"row-{i}-delete") or not any(raw[f] for f in ROW_FIELDS if f != "category"):
+            continue
+        item: dict = {"code": raw["code"], "name": raw["name"], "category": raw["category"],
+                      "mandatory": raw["mandatory"] == "on"}
+        if raw["name_en"]:
+            item["name_en"] = raw["name_en"]
+        if raw["max_points"]:
+            try:
+                item["max_points"] = float(raw["max_points"])
+            except ValueError:
+                item["max_points"] = raw["max_points"]      # the validator names it
+        stds = {lv: raw[f"std_{lv}"] for lv in LEVEL_KEYS if raw[f"std_{lv}"]}
+        if stds:
+            item["standards"] = stds
+        rows.append(item)
+    move = form.get("move", "")
+    if ":" in move:
+        way, _sep, idx = move.partition(":")
+        if idx.isdigit():
+            i = int(idx)
+            j = i - 1 if way == "up" else i + 1
+            if 0 <= i < len(rows) and 0 <= j < len(rows):
+                rows[i], rows[j] = rows[j], rows[i]
+    return {"add": rows, "remove": form.getlist("remove")}
+
+
 def value_from_form(key: str, form) -> object:
     """Turn the edit form of a setting into a typed value (the registry
     validates it afterwards)."""
     s = reg.get(key)
     d = s.default
+    if s.kind == reg.ADDITIVE and form.get("editor") == "rows":
+        return additive_from_rows(form)
     if s.kind == reg.ADDITIVE or key.startswith("calendar."):
         text = form.get("value_text", "")
         if key.startswith("calendar."):
@@ -189,11 +231,12 @@ def index():
     return render_template("policy/index.html", nodes=nodes, target="policy.node_policy")
 
 
-def _render_policy(node, year, errors=None, status=200, open_key=None):
+def _render_policy(node, year, errors=None, status=200, open_key=None, row_errors=None, entered=None):
     can_edit = has_perm(Perm.policy_edit, node)
     view = settings.describe(node, year, can_edit=can_edit)
     return render_template("policy/policy.html", node=node, view=view, year=year, can_edit=can_edit,
-                           errors=errors or {}, open_key=open_key,
+                           errors=errors or {}, open_key=open_key, row_errors=row_errors or {},
+                           entered=entered, blank_rows=3, level_keys=LEVEL_KEYS,
                            can_supervise=has_perm(Perm.supervise, node)), status
 
 
@@ -254,7 +297,9 @@ def change(org_id, key, action):
         flash(exc.message if not exc.errors else "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v)
                                                           for v in exc.errors.values()), "error")
         return _render_policy(node, year, errors=exc.errors or {key: [exc.message]}, status=exc.status,
-                              open_key=key)
+                              open_key=key, row_errors=getattr(exc, "row_errors", {}),
+                              entered=additive_from_rows(request.form)
+                              if request.form.get("editor") == "rows" else None)
     flash(msg, "success")
     return redirect(url_for("policy.node_policy", org_id=org_id, year=year) + f"#k-{key.replace('.', '-')}")
 
@@ -461,3 +506,5 @@ def _register_panel():
 
 
 _register_panel()
+
+from . import holiday_views  # noqa: E402,F401  (the holiday calendar page, same blueprint)

@@ -18,7 +18,7 @@ from .common import check_version, invalid, live_policy, period_policy, today
 from . import calc
 from .indicators import library
 from .models import Assignment, Event, Participant, PeerMember, Period, Rating, Scheme
-from .relations import P, RelationIndex
+from .relations import OVERLAP_MODES, P, RelationIndex
 from .schemes import scheme_dict
 
 CYCLES = {"month": 12, "quarter": 4, "half_year": 2}
@@ -239,12 +239,15 @@ def relation_index(period: Period, parts: list[Participant] | None = None, *,
     charges = db.session.execute(charge_q).all()
     members = db.session.execute(member_q).all()
     schemes = (period.frozen or {}).get("schemes", {})
+    # a period frozen before the setting existed keeps rating every relation
+    overlap = (period.policy or {}).get("routine.rating_overlap", "every_relation")
     return RelationIndex.build(
         [P(p.person_id, None if p.org_id == unit_id else p.org_id, p.position_role, p.scheme_code) for p in parts],
         charges=[(c[0], c[1]) for c in charges], memberships=[(m[0], m[1]) for m in members],
         derived_schemes={c for c, s in schemes.items() if s.get("leader_score_mode") == "derived"},
         democratic_unit_schemes={c for c, s in schemes.items() if s.get("democratic_scope") == "unit"},
         rater_kinds={c: _kinds_used(s) for c, s in schemes.items()},
+        overlap=overlap if overlap in OVERLAP_MODES else "strongest",
     )
 
 

@@ -29,7 +29,14 @@ RULES = {
     "not_colleague": "Democratic ratings (民主测评) are given only by colleagues of the same department.",
     "not_participant": "The rater does not take part in this period.",
     "kind_not_used": "The scheme of this person gives no weight to this kind of rater.",
+    "stronger_relation": "You already rate this colleague under a stronger relation this period; one rating per "
+                         "colleague (routine.rating_overlap).",
 }
+
+# strongest first: with ``overlap="strongest"`` a pair is rated only under the
+# first of these kinds the rules allow
+STRENGTH = ("supervisor", "peer", "democratic")
+OVERLAP_MODES = ("strongest", "every_relation")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class RelationIndex:
     derived_schemes: set[str] = field(default_factory=set)          # schemes whose leaders are derived
     democratic_unit_schemes: set[str] = field(default_factory=set)  # democratic scope = whole unit
     rater_kinds: dict[str, set[str]] = field(default_factory=dict)  # scheme → kinds with weight > 0
+    overlap: str = "strongest"      # routine.rating_overlap: strongest | every_relation
 
     @classmethod
     def build(cls, people: Iterable[P], charges: Iterable[tuple[int, int]] = (),
@@ -62,7 +70,17 @@ class RelationIndex:
         return idx
 
     def check(self, rater_id: int, ratee_id: int, kind: str) -> str | None:
-        """None when allowed, else the code of the rule that forbids it."""
+        """None when allowed, else the code of the rule that forbids it.
+        Under ``overlap="strongest"`` a rater who may rate a colleague under
+        several relations rates them once, under the strongest."""
+        rule = self._check(rater_id, ratee_id, kind)
+        if rule is None and self.overlap == "strongest" and kind in STRENGTH:
+            for stronger in STRENGTH[:STRENGTH.index(kind)]:
+                if self._check(rater_id, ratee_id, stronger) is None:
+                    return "stronger_relation"
+        return rule
+
+    def _check(self, rater_id: int, ratee_id: int, kind: str) -> str | None:
         rater, ratee = self.people.get(rater_id), self.people.get(ratee_id)
         if rater is None or ratee is None:
             return "not_participant"

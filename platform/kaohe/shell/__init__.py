@@ -24,6 +24,16 @@ def load_jobs() -> None:
     from ..supervision import jobs as _supervision_jobs  # noqa: F401
     from ..ballots import jobs as _ballots_jobs  # noqa: F401
     from ..notify import jobs as _notify_jobs  # noqa: F401
+    init_calendar()
+
+
+def init_calendar() -> None:
+    """Working days use the holidays a province entered for a year before the
+    ``chinese_calendar`` package (pages, API and jobs alike)."""
+    from ..core import calendar
+    from ..policy import holidays
+
+    calendar.set_year_provider(holidays.year_tables)
 
 
 def _slice_blueprints(module) -> list:

@@ -111,24 +111,43 @@ def job_label(kind: str | None) -> str:
     return pick(*zh_en) if zh_en else str(kind or "")
 
 
-def calendar_gap(start=None, end=None) -> str | None:
-    """A warning when working days in [start, end] (default: today and the
+def calendar_gap(start=None, end=None):
+    """A notice when working days in [start, end] (default: today and the
     next 90 days, which covers a 公示 and the review/appeal periods) fall in a
-    year whose national holidays the installed ``chinese_calendar`` does not
-    know yet; None when every year is known."""
+    year whose public holidays neither the province entered nor the built-in
+    calendar knows; None when every year is known, and None for everyone but
+    the administrators it concerns: the province's policy administrators get
+    a link to the page where they enter the holidays, unit administrators and
+    supervisors are told whom to ask."""
     import datetime as dt
 
+    from flask import url_for
     from flask_babel import gettext
+    from markupsafe import Markup, escape
 
+    from ..auth.roles import Perm
+    from ..auth.service import has_perm
     from ..core.calendar import uncovered_years
     from ..core.clock import local_today
+    from ..extensions import db
+    from ..tenancy.models import OrgNode
+    from ..tenancy.scope import current_scope
 
+    root_id = current_scope().root_id
+    root = db.session.get(OrgNode, root_id) if root_id else None
+    province_admin = root is not None and has_perm(Perm.policy_edit, root)
+    if not (province_admin or has_perm(Perm.unit_admin) or has_perm(Perm.supervise)):
+        return None
     start = start or local_today()
     end = end or start + dt.timedelta(days=90)
     years = uncovered_years(start, end)
     if not years:
         return None
-    return gettext("The national holidays of %(years)s are not in the installed holiday calendar yet: working days "
-                   "and deadlines in that year count Monday to Friday, plus the policy's extra holidays and working "
-                   "days (calendar.extra_holidays / calendar.extra_workdays). Add the year's holidays and 调休 days "
-                   "there, or update the chinese_calendar package.", years=", ".join(str(y) for y in years))
+    names = "、".join(str(y) for y in years)
+    text = escape(gettext("The public holidays of %(years)s have not been entered yet, so deadlines in that year "
+                          "count only Saturdays and Sundays as rest days.", years=names))
+    if province_admin:
+        link = Markup(' <a href="{}">{}</a>').format(url_for("policy.holidays_year", year=years[0]),
+                                                      gettext("Enter the public holidays and make-up working days"))
+        return text + link
+    return text + " " + escape(gettext("Ask your province's policy administrator to enter them."))

@@ -16,9 +16,8 @@ from ...people.models import Person
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from .. import service
-from ..appeals import appeal_deadlines_for, file_appeal, file_review
+from ..appeals import file_appeal, file_review, filing_options
 from ..models import AnnualAppeal, AnnualOutcome, AnnualResult, AnnualSummary
-from ..policy import policy_for
 from ..records import save_summary
 from .common import bp, fail, my_person, year_arg
 
@@ -69,16 +68,14 @@ def me():
     for o in outs:
         if o.notice_on is not None:
             visible_outs.append(o)
-            deadlines[o.id] = appeal_deadlines_for(o)
+            deadlines[o.id] = filing_options(o)
     summary = db.session.execute(select(AnnualSummary).where(AnnualSummary.assessment_id == a.id,
                                                              AnnualSummary.person_id == p.id)).scalar_one_or_none() if a else None
     cases = list(db.session.execute(select(AnnualAppeal).where(AnnualAppeal.person_id == p.id)
                                     .order_by(AnnualAppeal.id.desc())).scalars())
-    pol = service.policy(a) if a else policy_for(unit, year)
     return render_template("annual/me.html", p=p, unit=unit, a=a, year=year, outs=visible_outs, summary=summary,
                            cases=cases, deadlines=deadlines, counters=service.person_counters(p.id, p.root_id),
-                           history=service.history(p.id, p.root_id),
-                           appealable=pol.get("appeal.appealable_grades") or ["buchenzhi"], today=local_today())
+                           history=service.history(p.id, p.root_id), today=local_today())
 
 
 @bp.route("/me/summary", methods=["POST"])

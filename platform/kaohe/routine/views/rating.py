@@ -14,6 +14,7 @@ from ...people.models import Person
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from .. import calc
+from ..completeness import todo_for
 from ..models import Period, Rating, WorkRecord
 from ..periods import RATING_STATES, participant, rated_indicators, relation_index
 from ..ratings import submit_rating
@@ -76,7 +77,7 @@ def rate(period_id, person_id, kind):
                                                               WorkRecord.person_id == ratee.id)
                                      .order_by(WorkRecord.on_date)).scalars().all()
     return render("routine/rate.html", period=period, ratee=ratee, kind=kind, inds=inds, existing=existing,
-                  records=records,
+                  records=records, todo=todo_for(period, rater.id),
                   values=values, comment=comment, errors=errors, conflict=conflict,
                   anonymous=kind in calc.ANONYMOUS_KINDS,
                   editable=period.state in RATING_STATES), 409 if conflict else 422 if errors else 200
