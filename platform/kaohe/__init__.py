@@ -37,6 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO if not app.testing else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from .core.guard import init_guard, install_converters
+
+    install_converters(app)  # before any route is added
+    init_guard(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=migrations_dir())
     from .core.dbrole import install as install_db_role_check

@@ -88,6 +88,13 @@ def register(app) -> None:
         from .jobs.queue import queue_name
 
         check_database_role(current_app)  # refuse a privileged role before taking work
+        from .jobs import health
+        from .tenancy.scope import Scope, apply_scope
+
+        apply_scope(Scope.system("worker"))
+        reaped = health.reap_all()  # jobs a previous worker left "running"/"queued" (issue 14)
+        if reaped:
+            click.echo(f"{reaped} abandoned job(s) marked failed (retry them from their page)")
         Worker([Queue(queue_name(), connection=conn)], connection=conn).work(burst=burst)
 
     users = AppGroup("users", help="Accounts.")

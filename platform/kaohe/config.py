@@ -88,6 +88,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "KAOHE_LOGIN_MAX_FAILURES": int(env.get("KAOHE_LOGIN_MAX_FAILURES", 5)),
         "KAOHE_LOGIN_LOCK_SECONDS": int(env.get("KAOHE_LOGIN_LOCK_SECONDS", 900)),
         "KAOHE_TOKEN_DAYS": int(env.get("KAOHE_TOKEN_DAYS", 30)),
+        # Log-in attempts per client address (Flask-Limiter syntax), and how
+        # many reverse proxies in front set X-Forwarded-For.
+        "KAOHE_LOGIN_IP_LIMIT": env.get("KAOHE_LOGIN_IP_LIMIT", "30 per minute;300 per hour"),
+        "KAOHE_TRUSTED_PROXIES": int(env.get("KAOHE_TRUSTED_PROXIES", 0)),
         "KAOHE_REFUSE_PRIVILEGED_DB_ROLE": _bool(env.get("KAOHE_REFUSE_PRIVILEGED_DB_ROLE"), production),
         "KAOHE_MAIL_SERVER": env.get("KAOHE_MAIL_SERVER") or None,
         # Notification robots (kaohe.notify): the only hosts ever contacted, tries per message, seconds between

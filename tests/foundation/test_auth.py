@@ -203,7 +203,8 @@ def test_password_change_kills_other_sessions(app, world, backend):
     other = PageClient(app).login("t1admin")
     h = {"Authorization": f"Bearer {_token(app.test_client(), 't1admin').get_json()['token']}"}
     me = app.test_client().get("/api/v1/auth/me", headers=h).get_json()
-    resp = app.test_client().patch(f"/api/v1/users/{me['id']}", headers=h, json={"password": "a-new-password-9"})
+    resp = app.test_client().patch(f"/api/v1/users/{me['id']}", headers=h, json={"password": "a-new-password-9",
+                                                                                 "current_password": PASSWORD})
     assert resp.status_code == 200
     assert other.get("/").status_code == 302
     assert _token(app.test_client(), "t1admin", "a-new-password-9").status_code == 201

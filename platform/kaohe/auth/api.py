@@ -1,17 +1,19 @@
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from ..api.common import require
 from ..audit.service import record
-from ..core.errors import Invalid
+from ..core.errors import Forbidden, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from ..tenancy.scope import current_scope, get_in_scope, org_filter
+from ..tenancy.scope import get_in_scope
+from . import capabilities as caps
 from . import service
+from .manage import require_manage
 from .models import RoleGrant, User
+from .passwords import verify_password
+from .ratelimit import limiter, login_ip_limit
 from .roles import Perm, Role
 from .schemas import (GrantSchema, TokenRequestSchema, TokenSchema, UserCreateSchema, UserListArgs,
                       UserSchema, UserUpdateSchema)
@@ -20,6 +22,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Authenticat
 
 
 @blp.route("/auth/token", methods=["POST"])
+@limiter.limit(login_ip_limit)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.doc(security=[])
@@ -59,30 +62,19 @@ def me():
     return current_user
 
 
-def _user_in_scope(user_id: int) -> User:
-    user = get_in_scope(User, user_id)
-    if user.id == current_user.id:
-        return user
-    return user
-
-
 @blp.route("/users")
 class Users(MethodView):
     @blp.arguments(UserListArgs, location="query")
     @blp.response(200, UserSchema(many=True))
     def get(self, args):
-        """Accounts homed inside your scope."""
-        scope = current_scope()
-        stmt = select(User).options(selectinload(User.grants))
-        if not scope.all_roots:
-            stmt = stmt.where(User.root_id == scope.root_id, org_filter(User.org_id, scope))
+        """Accounts homed at nodes where you may manage accounts."""
+        caps.require(caps.ACCOUNTS_READ, None)
+        org = None
         if "org_id" in args:
             org = get_in_scope(OrgNode, args["org_id"])
-            stmt = stmt.where(User.org_id == org.id)
-        if args.get("q"):
-            like = f"%{args['q'].lower()}%"
-            stmt = stmt.where(or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like)))
-        return db.session.execute(stmt.order_by(User.username).limit(1000)).scalars().all()
+            caps.require(caps.ACCOUNTS_READ, org)
+        stmt = caps.accounts_statement(args.get("q"), org)
+        return db.session.execute(stmt.limit(1000)).scalars().all()
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
@@ -103,30 +95,29 @@ class Users(MethodView):
 class UserItem(MethodView):
     @blp.response(200, UserSchema)
     def get(self, user_id):
-        return get_in_scope(User, user_id)
+        """An account: your own, or one homed where you may manage accounts."""
+        user = get_in_scope(User, user_id)
+        org = get_in_scope(OrgNode, user.org_id) if user.org_id else None
+        if not caps.can_read_account(user, org):
+            raise Forbidden()
+        return user
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, data, user_id):
+        """Change an account.  Your own: display name, and password with
+        `current_password`.  Anyone else's (and your own e-mail or status):
+        only when you may manage the account (your scope covers every grant
+        it holds and your role ranks at least each of its roles).  A password
+        change or deactivation revokes every token and session of the account."""
         user = get_in_scope(User, user_id)
-        org = get_in_scope(OrgNode, user.org_id) if user.org_id else None
-        if user.id != current_user.id or set(data) - {"password", "display_name"}:
-            require(Perm.user_manage, org)
-        before = {"display_name": user.display_name, "active": user.active}
-        if "display_name" in data:
-            user.display_name = data["display_name"]
-        if "active" in data:
-            if user.id == current_user.id and not data["active"]:
-                raise Invalid({"active": ["You cannot deactivate your own account."]})
-            user.active = data["active"]
-            if not user.active:
-                service.rotate_session(user)
-        if "password" in data:
-            service.set_password(user, data["password"])
-        after = {"display_name": user.display_name, "active": user.active}
-        if before != after and org is not None:
-            record("user.update", root_id=org.root_id, org_id=org.id, target_type="user", target_id=user.id,
-                   before=before, after=after)
+        own = user.id == current_user.id
+        if not own or set(data) - {"password", "current_password", "display_name"}:
+            require_manage(user)
+        if "password" in data and own:
+            if not verify_password(user.password_hash, data.get("current_password") or ""):
+                raise Invalid({"current_password": ["Give your current password to change it."]})
+        service.update_account(user, data)
         db.session.commit()
         return user
 
@@ -139,6 +130,7 @@ def grant_create(data, user_id):
     user = get_in_scope(User, user_id)
     org = get_in_scope(OrgNode, data["org_id"]) if data.get("org_id") is not None else None
     require(Perm.user_manage, org)
+    require_manage(user)
     grant = service.grant_role(user, Role(data["role"]), org)
     db.session.commit()
     return grant
@@ -153,5 +145,6 @@ def grant_delete(user_id, grant_id):
         abort(404)
     org = get_in_scope(OrgNode, grant.org_id)
     require(Perm.user_manage, org)
+    require_manage(user)
     service.revoke_grant(grant, org)
     db.session.commit()

@@ -46,8 +46,11 @@ class UserCreateSchema(Schema):
 
 class UserUpdateSchema(Schema):
     display_name = fields.Str(validate=validate.Length(min=1, max=120))
+    email = fields.Email(allow_none=True)
     active = fields.Bool()
     password = fields.Str(load_only=True, validate=validate.Length(min=10, max=256))
+    # Required to change your own password (not when managing another account).
+    current_password = fields.Str(load_only=True, validate=validate.Length(max=256))
 
 
 class UserListArgs(Schema):

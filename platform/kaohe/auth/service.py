@@ -15,7 +15,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths
+from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
 from . import principal
 from .models import ApiToken, LoginThrottle, RoleGrant, User
 from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
@@ -44,13 +44,18 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 # -- authentication --------------------------------------------------------
 
 def authenticate(username: str, password: str) -> User | None:
-    """Check a password; count failures per username and lock after too many.
-    Raises LoginLocked while locked (even for the right password)."""
+    """Check a password; count attempts per username and lock after too many.
+    Raises LoginLocked while locked (even for the right password).
+
+    The attempt is counted BEFORE the password is checked, in one atomic
+    statement committed on its own connection (or one Redis INCR when
+    KAOHE_REDIS_URL is set): however many requests arrive at once, at most
+    KAOHE_LOGIN_MAX_FAILURES passwords are checked per lock period."""
     name = (username or "").strip().lower()[:64]
-    now = utcnow()
-    throttle = db.session.get(LoginThrottle, name)
-    if throttle and throttle.locked_until and _aware(throttle.locked_until) > now:
-        raise LoginLocked(_aware(throttle.locked_until))
+    throttle = _throttle()
+    until = throttle.reserve(name)
+    if until is not None:
+        raise LoginLocked(until)
     # Only the account being logged into is visible while checking it.
     apply_scope(Scope(login_name=name, label="login"))
     user = db.session.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
@@ -60,24 +65,104 @@ def authenticate(username: str, password: str) -> User | None:
     else:
         ok = verify_password(user.password_hash, password or "") and user.active
     if not ok:
-        if throttle is None:
-            throttle = LoginThrottle(username=name, failures=0)
-            db.session.add(throttle)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= current_app.config["KAOHE_LOGIN_MAX_FAILURES"]:
-            throttle.locked_until = now + dt.timedelta(seconds=current_app.config["KAOHE_LOGIN_LOCK_SECONDS"])
-            throttle.failures = 0
-        db.session.flush()
         return None
-    if throttle is not None:
-        db.session.delete(throttle)
+    throttle.clear(name)
+    now = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     apply_scope(Scope(login_name=name, user_id=user.id, label="login"))
     db.session.flush()
     return user
+
+
+class _DbThrottle:
+    """Attempts per username in ``login_throttle``: one INSERT ... ON
+    CONFLICT DO UPDATE ... RETURNING per attempt, committed at once on its
+    own connection (so concurrent requests each see every earlier count, and
+    a failed request's count survives its rollback)."""
+
+    def __init__(self, max_attempts: int, lock_seconds: int):
+        self.max, self.lock = max_attempts, lock_seconds
+
+    def _insert(self, conn):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(LoginThrottle.__table__)
+
+    def reserve(self, name: str) -> dt.datetime | None:
+        from sqlalchemy import case, literal
+        from sqlalchemy.types import DateTime
+
+        t = LoginThrottle.__table__
+        now = utcnow().astimezone(dt.timezone.utc).replace(tzinfo=None)
+        lock_at = now + dt.timedelta(seconds=self.lock)
+        now_v, lock_v = literal(now, DateTime()), literal(lock_at, DateTime())
+        expired = t.c.locked_until.is_not(None) & (t.c.locked_until <= now_v)
+        count = case((expired, 1), else_=t.c.failures + 1)
+        with db.engine.begin() as conn:
+            stmt = self._insert(conn).values(
+                username=name, failures=1, last_failure_at=now,
+                locked_until=lock_at if self.max <= 1 else None)
+            stmt = stmt.on_conflict_do_update(index_elements=[t.c.username], set_={
+                "failures": count,
+                "locked_until": case((expired, case((literal(1) >= self.max, lock_v), else_=None)),
+                                     (t.c.locked_until.is_not(None), t.c.locked_until),
+                                     (t.c.failures + 1 >= self.max, lock_v), else_=None),
+                "last_failure_at": now_v,
+            }).returning(t.c.failures, t.c.locked_until)
+            failures, locked_until = conn.execute(stmt).one()
+        if failures > self.max:
+            return _aware(locked_until) or _aware(lock_at)
+        return None
+
+    def clear(self, name: str) -> None:
+        from sqlalchemy import delete
+
+        with db.engine.begin() as conn:
+            conn.execute(delete(LoginThrottle.__table__).where(LoginThrottle.__table__.c.username == name))
+
+
+_REDIS_CLIENTS: dict = {}
+
+_REDIS_RESERVE = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+"""
+
+
+class _RedisThrottle:
+    """The same counting with Redis: INCR (with an expiry set by the first
+    attempt of a period) in one script, so it is atomic across workers."""
+
+    def __init__(self, url: str, max_attempts: int, lock_seconds: int):
+        import redis
+
+        if url not in _REDIS_CLIENTS:
+            _REDIS_CLIENTS[url] = redis.Redis.from_url(url)
+        self.client = _REDIS_CLIENTS[url]
+        self.max, self.lock = max_attempts, lock_seconds
+
+    @staticmethod
+    def key(name: str) -> str:
+        return "kaohe:login:" + hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+    def reserve(self, name: str) -> dt.datetime | None:
+        n, pttl = self.client.eval(_REDIS_RESERVE, 1, self.key(name), self.lock)
+        if int(n) > self.max:
+            return utcnow() + dt.timedelta(milliseconds=max(int(pttl), 0))
+        return None
+
+    def clear(self, name: str) -> None:
+        self.client.delete(self.key(name))
+
+
+def _throttle():
+    cfg = current_app.config
+    if cfg.get("KAOHE_REDIS_URL"):
+        return _RedisThrottle(cfg["KAOHE_REDIS_URL"], cfg["KAOHE_LOGIN_MAX_FAILURES"], cfg["KAOHE_LOGIN_LOCK_SECONDS"])
+    return _DbThrottle(cfg["KAOHE_LOGIN_MAX_FAILURES"], cfg["KAOHE_LOGIN_LOCK_SECONDS"])
 
 
 def load_grants(user: User) -> list[GrantInfo]:
@@ -286,9 +371,23 @@ def revoke_grant(grant: RoleGrant, org: OrgNode) -> None:
            before=before)
 
 
+def revoke_all_credentials(user: User) -> int:
+    """End every session (new session epoch) and revoke every bearer token of
+    the account; returns how many tokens were revoked.  The tokens are
+    reached under the account's own scope (a manager cannot see them)."""
+    from sqlalchemy import update
+
+    rotate_session(user)
+    with scoped(Scope(user_id=user.id, label="revoke-credentials")):
+        res = db.session.execute(
+            update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    return res.rowcount or 0
+
+
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    rotate_session(user)
+    revoke_all_credentials(user)
     if user.root_id is not None:
         record("user.password", root_id=user.root_id, org_id=user.org_id or user.root_id,
                target_type="user", target_id=user.id, after={"changed": True})
@@ -296,3 +395,29 @@ def set_password(user: User, password: str) -> None:
 
 def minimal_scope_paths(grants: list[GrantInfo]) -> tuple[str, ...]:
     return minimal_paths(gr.path for gr in grants if gr.path)
+
+
+def update_account(user: User, data: dict) -> None:
+    """Apply a checked change (display name, e-mail, active, password) and
+    audit it.  The caller has already applied the management rule
+    (``kaohe.auth.manage``).  Deactivation revokes every token and session,
+    so reactivating does not revive them."""
+    before = {"display_name": user.display_name, "email": user.email, "active": user.active}
+    if "display_name" in data:
+        user.display_name = data["display_name"]
+    if "email" in data:
+        user.email = data["email"]
+    if "active" in data:
+        if user.id == current_scope().user_id and not data["active"]:
+            raise Invalid({"active": ["You cannot deactivate your own account."]})
+        was_active = user.active
+        user.active = data["active"]
+        if was_active and not user.active:
+            revoke_all_credentials(user)
+    if "password" in data:
+        set_password(user, data["password"])
+    after = {"display_name": user.display_name, "email": user.email, "active": user.active}
+    if before != after and user.root_id is not None:
+        record("user.update", root_id=user.root_id, org_id=user.org_id or user.root_id, target_type="user",
+               target_id=user.id, before=before, after=after)
+    db.session.flush()

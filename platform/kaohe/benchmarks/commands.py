@@ -128,3 +128,7 @@ bench_group.add_command(bench_routine)
 from .roster import bench_roster  # noqa: E402  (the people slice)
 
 bench_group.add_command(bench_roster)
+
+from .faults import bench_faults  # noqa: E402  (issue 14: kill/restart/outage drills)
+
+bench_group.add_command(bench_faults)

@@ -7,44 +7,13 @@ import logging
 import uuid
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .exceptions import Conflict, Forbidden, Invalid, KaoheError  # noqa: F401  (raised by every slice)
+
 log = logging.getLogger("kaohe")
-
-
-class KaoheError(Exception):
-    status = 400
-    default = "Invalid request."
-
-    def __init__(self, errors: dict | str | None = None, message: str | None = None):
-        if isinstance(errors, str):
-            message, errors = errors, None
-        self.errors = errors or {}
-        self.message = message or self.default
-        super().__init__(self.message)
-
-
-class Invalid(KaoheError):
-    """Input that breaks a rule: 422 with the field and the rule named."""
-
-    status = 422
-    default = "The input is not valid."
-
-
-class Conflict(KaoheError):
-    """A duplicate, or an edit based on a stale version: 409."""
-
-    status = 409
-    default = "The request conflicts with the current state."
-
-
-class Forbidden(KaoheError):
-    """Inside the caller's scope but not allowed to their role: 403."""
-
-    status = 403
-    default = "You are not allowed to do this."
 
 
 def is_api_request() -> bool:
@@ -64,6 +33,22 @@ _STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404:
                  422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
+def _keep_headers(exc: HTTPException, body, status: int):
+    """The response for ``exc`` with the headers it carries (``Allow`` on a
+    405, ``Retry-After`` on a 429, ``WWW-Authenticate``)."""
+    from flask import make_response
+
+    resp = make_response(body, status)
+    for key, value in exc.get_headers():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    if getattr(exc, "response", None) is not None:
+        for key, value in exc.response.headers.items():
+            if key.lower() in ("retry-after", "allow", "www-authenticate"):
+                resp.headers[key] = value
+    return resp
+
+
 def register_error_handlers(app: Flask) -> None:
     from .. import extensions
 
@@ -72,6 +57,23 @@ def register_error_handlers(app: Flask) -> None:
             extensions.db.session.rollback()
         except Exception:  # pragma: no cover - connection already gone
             pass
+
+    @app.teardown_appcontext
+    def _remove_session_safely(exc):
+        """Registered after Flask-SQLAlchemy's, so it runs first: ending the
+        session rolls back, and a connection that died meanwhile (a database
+        restart) must not turn a finished request into a raw 500.  The dead
+        connection is invalidated and the pool (pre-ping) replaces it."""
+        session = extensions.db.session
+        try:
+            session.remove()
+        except Exception as err:  # noqa: BLE001
+            log.warning("session teardown: connection lost (%s); discarded", type(err).__name__)
+            try:
+                session.registry().invalidate()
+            except Exception:  # noqa: BLE001
+                pass
+            session.registry.clear()
 
     @app.errorhandler(KaoheError)
     def _kaohe_error(exc: KaoheError):
@@ -103,7 +105,8 @@ def register_error_handlers(app: Flask) -> None:
             rollback()
         if not is_api_request():
             if exc.code in (400, 403, 404, 405, 409, 413, 422, 429):
-                return render_template("error.html", status=exc.code, message=exc.description, errors={}), exc.code
+                return _keep_headers(exc, render_template("error.html", status=exc.code, message=exc.description,
+                                                          errors={}), exc.code)
             return exc
         data = getattr(exc, "data", None) or {}
         errors = data.get("messages") or data.get("errors")
@@ -116,7 +119,19 @@ def register_error_handlers(app: Flask) -> None:
                 else:
                     flat.setdefault("_schema", []).extend(loc if isinstance(loc, list) else [loc])
             errors = flat
-        return _api_error(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+        body, status = _api_error(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+        return _keep_headers(exc, body, status)
+
+    @app.errorhandler(DataError)
+    def _bad_value(exc):
+        # A value the database cannot hold (a number out of range, bad text):
+        # the request's fault, not the server's.
+        rollback()
+        log.warning("data error: %s", getattr(exc, "orig", exc))
+        msg = "A value in the request is out of range or not valid."
+        if is_api_request():
+            return _api_error(422, msg)
+        return render_template("error.html", status=422, message=msg, errors={}), 422
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):
@@ -132,6 +147,10 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _connection_lost(exc):  # a dead connection seen as another DBAPI error class
+            return _db_down(exc)
+        if isinstance(exc, OverflowError):  # SQLite: an integer beyond 64 bits
+            return _bad_value(exc)
         rollback()
         ref = uuid.uuid4().hex[:8]
         log.exception("unhandled error %s", ref)
@@ -139,3 +158,11 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return _api_error(500, msg)
         return render_template("error.html", status=500, message=msg, errors={}), 500
+
+
+def _connection_lost(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, PendingRollbackError
+
+    if isinstance(exc, (InterfaceError, PendingRollbackError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))

@@ -28,6 +28,10 @@ class Job(TenantMixin, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # The lease (kaohe.jobs.health): which process runs the job ("host:pid")
+    # and when it last said it is alive; a job whose worker is gone is failed.
+    worker: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (tenant_fk("org_id"),)
 
@@ -42,4 +46,5 @@ class Job(TenantMixin, db.Model):
             "id": self.id, "kind": self.kind, "status": self.status, "progress": self.progress,
             "total": self.total, "percent": self.percent, "message": self.message, "result": self.result,
             "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+            "retryable": self.status == "failed",
         }

@@ -20,6 +20,7 @@ from ..audit.service import Actor, reset_actor, set_actor
 from ..core.db import utcnow
 from ..extensions import db
 from ..tenancy.scope import Scope, apply_scope, in_scope, scoped
+from . import health
 from .models import Job
 
 log = logging.getLogger("kaohe.jobs")
@@ -70,9 +71,14 @@ def queue_name() -> str:
 
 
 def create_job(kind: str, *, root_id: int, org_id: int, scope: Scope, params: dict | None = None,
-               created_by: int | None = None) -> Job:
+               created_by: int | None = None, mode: str | None = None) -> Job:
     if kind not in JOB_FUNCS:
         raise KeyError(kind)
+    if (mode or current_app.config.get("KAOHE_JOBS_MODE")) == "rq":
+        # Redis down: 503 "nothing was saved, try again" before anything is
+        # saved (the caller's transaction rolls back), never a job row that
+        # stays "queued" with nobody to run it.
+        health.ensure_queue()
     if scope.is_empty:
         # A job without a scope would see nothing (RLS fails closed); refuse
         # it here, loudly, instead of queueing work that silently does nothing.
@@ -96,8 +102,16 @@ def dispatch(job_row: Job, mode: str | None = None) -> None:
         from redis import Redis
         from rq import Queue
 
-        q = Queue(queue_name(), connection=Redis.from_url(current_app.config["KAOHE_REDIS_URL"]))
-        q.enqueue("kaohe.shell.worker.rq_entry", *args, job_id=job_row.id, job_timeout=3600)
+        try:
+            q = Queue(queue_name(), connection=health.redis_connection())
+            q.enqueue("kaohe.shell.worker.rq_entry", *args, job_id=job_row.id, job_timeout=3600)
+        except Exception as exc:  # noqa: BLE001 - Redis went away after the row was saved
+            log.warning("job %s could not be queued: %s", job_row.id, exc)
+            db.session.rollback()
+            job_row = db.session.get(Job, args[0])
+            health.mark_failed(job_row, health.NOT_STARTED)
+            db.session.commit()
+            raise health.QueueUnavailable(health.NOT_STARTED)
     elif mode == "thread":
         app = current_app._get_current_object()
 
@@ -113,7 +127,8 @@ def dispatch(job_row: Job, mode: str | None = None) -> None:
 def submit(kind: str, *, root_id: int, org_id: int, scope: Scope, params: dict | None = None,
            created_by: int | None = None, mode: str | None = None) -> str:
     """Create, commit and start a job; returns its id."""
-    job_row = create_job(kind, root_id=root_id, org_id=org_id, scope=scope, params=params, created_by=created_by)
+    job_row = create_job(kind, root_id=root_id, org_id=org_id, scope=scope, params=params, created_by=created_by,
+                         mode=mode)
     job_id = job_row.id
     db.session.commit()
     dispatch(db.session.get(Job, job_id), mode)
@@ -167,13 +182,16 @@ def run_job(job_id: str, root_id: int, paths: list[str]) -> None:
     scope = scope_of(root_id, paths, user_id=job_row.created_by)
     apply_scope(scope)
     job_row.status, job_row.started_at, job_row.progress = "running", utcnow(), 0
+    job_row.worker, job_row.heartbeat_at = health.worker_id(), health.now()   # the lease
     session.commit()
+    lease = health.Lease(job_id, scope).start()
     separate = db.engine.dialect.name != "sqlite"
     ctx = JobContext(job_id=job_id, scope=scope, actor=actor, separate_progress=separate)
     token = set_actor(actor)
     succeeded = False
     try:
         apply_scope(scope)
+        health.take_exclusive(session.get(Job, job_id))   # one annual compute per province at a time
         result = fn(ctx, **params) or {}
         job_row = session.get(Job, job_id)
         done, total, msg = _live_progress.get(job_id, (0, 0, None))
@@ -191,8 +209,10 @@ def run_job(job_id: str, root_id: int, paths: list[str]) -> None:
         job_row = session.get(Job, job_id)
         job_row.status, job_row.finished_at = "failed", utcnow()
         job_row.message = _public_message(exc)
+        health.release(job_row)   # e.g. an upload "importing" goes back to "valid"
         session.commit()
     finally:
+        lease.stop()
         reset_actor(token)
         _live_progress.pop(job_id, None)
     if succeeded:

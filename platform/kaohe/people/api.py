@@ -36,15 +36,23 @@ class PeopleArgs(Schema):
 @blp.arguments(PeopleArgs, location="query")
 @blp.response(200, PersonSchema(many=True))
 def people_list(args):
-    """People on the rosters in your scope (keyset paging with after_id)."""
+    """People on the rosters you may read (assessment-office admins of the
+    unit; keyset paging with after_id).  The same rule as the roster page."""
+    from ..auth import capabilities as caps
+
     scope = current_scope()
+    caps.require(caps.ROSTER_READ, None)
     stmt = select(Person).where(Person.id > args["after_id"])
     if not scope.all_roots:
-        stmt = stmt.where(Person.root_id == scope.root_id, org_filter(Person.org_id, scope))
+        stmt = stmt.where(Person.root_id == scope.root_id, org_filter(Person.org_id, scope),
+                          caps.node_filter(Person.org_id, caps.ROSTER_READ))
     if "unit_id" in args:
-        stmt = stmt.where(Person.unit_id == get_in_scope(OrgNode, args["unit_id"]).id)
+        unit = get_in_scope(OrgNode, args["unit_id"])
+        caps.require(caps.ROSTER_READ, unit)
+        stmt = stmt.where(Person.unit_id == unit.id)
     if "org_id" in args:
         org = get_in_scope(OrgNode, args["org_id"])
+        caps.require(caps.ROSTER_READ, org)
         stmt = stmt.where(Person.org_id.in_(select(OrgNode.id).where(OrgNode.path.like(org.path + "%"))))
     return db.session.execute(stmt.order_by(Person.id).limit(args["limit"])).scalars().all()
 
@@ -52,7 +60,14 @@ def people_list(args):
 @blp.route("/<int:person_id>")
 @blp.response(200, PersonSchema)
 def person_get(person_id):
-    return get_in_scope(Person, person_id)
+    """One person: your own record, or anyone on a roster you may read."""
+    from ..auth import capabilities as caps
+    from ..core.errors import Forbidden
+
+    person = get_in_scope(Person, person_id)
+    if not caps.can_read_person(person, get_in_scope(OrgNode, person.org_id)):
+        raise Forbidden()
+    return person
 
 
 # -- roster import (Excel in) ---------------------------------------------------
@@ -64,9 +79,10 @@ from flask_login import current_user  # noqa: E402
 
 from ..api.common import require  # noqa: E402
 from ..auth.roles import Perm  # noqa: E402
+from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
-from ..jobs import queue  # noqa: E402
-from . import roster_service  # noqa: E402
+from ..jobs import health, queue  # noqa: E402
+from . import roster_format, roster_service  # noqa: E402
 from .roster_template import template_workbook  # noqa: E402
 from .models import RosterImport  # noqa: E402
 from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
@@ -88,6 +104,7 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
     if file_storage is None or not getattr(file_storage, "filename", ""):
         raise Invalid({"file": ["Choose an .xlsx file to upload."]})
     data = file_storage.read()
+    xlsx_guard.check(data, ignore_sheets=roster_format.NOTES_SHEET, config=current_app.config)  # zip bomb, merged cells: 422 on "file"
     user_id = current_user.id if current_user.is_authenticated else None
     imp = roster_service.upload(unit, filename=file_storage.filename, data=data,
                                 deactivate_missing=deactivate_missing, user_id=user_id)
@@ -103,6 +120,8 @@ def start_upload(unit: OrgNode, file_storage, deactivate_missing: bool) -> tuple
 def start_apply(imp: RosterImport) -> str:
     unit = get_in_scope(OrgNode, imp.org_id)
     require(Perm.unit_admin, unit)
+    if imp.status == "importing" and health.reap_by_id(imp.job_id):  # its worker died: released
+        imp = get_in_scope(RosterImport, imp.id)
     if imp.status != "valid":
         raise Invalid({"import": ["Only a checked, clean file can be imported (status is %s)." % imp.status]})
     user_id = current_user.id if current_user.is_authenticated else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import Invalid
 from ..extensions import db
+from ..jobs import health
 from ..jobs.queue import job
 from ..tenancy.scope import get_in_scope
 from . import roster_service
@@ -43,3 +44,19 @@ def roster_import(ctx, import_id: int):
     return {"import_id": imp.id, "status": "imported", **counts,
             "message": (f"{counts['created']} created, {counts['updated']} updated, "
                         f"{counts['unchanged']} unchanged"), "next_url": _next_url(imp.id)}
+
+
+@health.on_abandon("people.roster_import")
+def _release_upload(job_row) -> None:
+    """The apply's worker died (or it failed): the upload goes back to
+    "valid" so applying again works, instead of "importing" forever."""
+    imp = db.session.get(RosterImport, (job_row.params or {}).get("import_id"))
+    if imp is not None and imp.status == "importing" and imp.job_id in (job_row.id, None):
+        imp.status = "valid"
+
+
+@health.on_retry("people.roster_import")
+def _retake_upload(new_job) -> None:
+    imp = db.session.get(RosterImport, (new_job.params or {}).get("import_id"))
+    if imp is not None and imp.status == "valid":
+        imp.job_id, imp.status = new_job.id, "importing"

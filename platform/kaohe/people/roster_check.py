@@ -16,8 +16,9 @@ import re
 import zipfile
 from typing import Any, Iterator
 
-from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, PEOPLE_COLUMNS, PEOPLE_SHEET, Column, Problem, Report,
-                            UnitContext, choice_index, jsonable, norm)
+from ..core import xlsx_guard
+from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, NOTES_SHEET, PEOPLE_COLUMNS, PEOPLE_SHEET, Column, N_,
+                            Problem, Report, UnitContext, choice_index, jsonable, norm)
 
 
 # -- opening the workbook ----------------------------------------------------
@@ -29,7 +30,7 @@ class Unreadable(Exception):
         super().__init__(code)
 
 
-def open_workbook(data: bytes):
+def open_workbook(data: bytes, config=None):
     """The workbook in streaming mode, or Unreadable('empty_file'|'not_xlsx')."""
     from openpyxl import load_workbook
 
@@ -37,6 +38,10 @@ def open_workbook(data: bytes):
         raise Unreadable("empty_file")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise Unreadable("not_xlsx")
+    try:  # a zip bomb or merged cells are refused before openpyxl reads anything
+        xlsx_guard.check(data, ignore_sheets=NOTES_SHEET, config=config)
+    except xlsx_guard.XlsxRefused as exc:
+        raise Unreadable(exc.code, **exc.params)
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # noqa: BLE001 - any parse failure is "not a workbook we can read"
@@ -95,6 +100,10 @@ def _header(ws, columns: tuple[Column, ...], sheet: str, report: Report):
 # -- checking cells ----------------------------------------------------------
 
 _DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+TYPE_NAMES = (N_("true/false"), N_("a number"), N_("a date"), N_("text"), N_("text or a whole number"),
+              N_("a decimal number"))
 
 
 def _type_name(v: Any) -> str:
@@ -208,11 +217,11 @@ def _dept_of(ctx: UnitContext, code: str | None, name: str | None) -> tuple[int 
 # -- the whole check -----------------------------------------------------------
 
 
-def check_workbook(data: bytes, ctx: UnitContext, progress=None) -> Report:
+def check_workbook(data: bytes, ctx: UnitContext, progress=None, config=None) -> Report:
     """One streaming pass over the workbook; nothing is written anywhere."""
     report = Report()
     try:
-        wb = open_workbook(data)
+        wb = open_workbook(data, config)
     except Unreadable as exc:
         report.fatal = True
         report.add(Problem("", None, None, None, exc.code, params=exc.params))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core import xlsx_guard
+
 # -- the columns -------------------------------------------------------------
 
 
@@ -113,6 +115,8 @@ ERROR_TEXT: dict[str, str] = {
     "duplicate_charge": N_("This leader–department pair already appears in row %(first_row)s."),
 }
 
+ERROR_TEXT.update(xlsx_guard.ERROR_TEXT)   # too_large_unpacked, merged_cells
+
 
 def norm(text: Any) -> str:
     return re.sub(r"[\s_.:：()（）*]+", "", str(text or "")).lower()
@@ -179,6 +183,9 @@ def message(problem: dict, translate=lambda s: s) -> str:
     """The sentence for one stored problem (``translate`` is gettext)."""
     params = {"value": problem.get("value")}
     params.update(problem.get("params") or {})
+    for k in ("expected", "found"):  # type names are catalog words too (TYPE_NAMES)
+        if isinstance(params.get(k), str):
+            params[k] = translate(params[k])
     text = translate(ERROR_TEXT.get(problem.get("code"), problem.get("code") or ""))
     try:
         return text % params

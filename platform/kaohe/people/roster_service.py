@@ -83,7 +83,8 @@ def _store_report(imp: RosterImport, report: roster_format.Report) -> None:
 
 def check(imp: RosterImport, progress: Callable | None = None) -> roster_format.Report:
     unit = db.session.get(OrgNode, imp.org_id)
-    report = roster_check.check_workbook(imp.content, unit_context(unit, imp.deactivate_missing), progress)
+    report = roster_check.check_workbook(imp.content, unit_context(unit, imp.deactivate_missing), progress,
+                                         current_app.config)
     _store_report(imp, report)
     db.session.flush()
     return report
@@ -110,7 +111,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
         if progress:
             progress(done, max(total, done), msg)
 
-    report = roster_check.check_workbook(data, ctx, lambda n: step(n, "checking"))
+    report = roster_check.check_workbook(data, ctx, lambda n: step(n, "checking"), current_app.config)
     _store_report(imp, report)
     if not report.ok:
         db.session.flush()
@@ -159,7 +160,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
             db.session.execute(upd_stmt, updates)
             updates.clear()
 
-    wb = roster_check.open_workbook(data)
+    wb = roster_check.open_workbook(data, current_app.config)
     seen: set[str] = set()
     sup_pairs: list[tuple[str, str | None]] = []
     has_sup_column = False

@@ -18,6 +18,7 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from ..web import add_org_links, register_page_blueprint
 from ..web.nav import NavItem, add_nav
+from ..web.messages import localize_message
 from . import roster_format, roster_service
 from .api import XLSX, start_apply, start_upload, template_bytes
 from .models import LeaderCharge, Person, RosterImport
@@ -101,7 +102,7 @@ def roster_upload(unit_id):
         db.session.rollback()
         for msgs in (exc.errors or {"_": [exc.message]}).values():
             for m in msgs:
-                flash(_(m), "error")
+                flash(localize_message(m), "error")
         return redirect(url_for("roster.roster_page", unit_id=unit_id))
     return redirect(url_for("roster.import_page", import_id=imp.id))
 

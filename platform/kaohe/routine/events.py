@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from sqlalchemy import and_, delete, insert, or_, select
 
 from ..audit.service import current_actor, record
@@ -122,6 +123,9 @@ def read_metrics_xlsx(stream) -> list[dict]:
     """Rows from an xlsx with the header staff_no | indicator_code | value."""
     from openpyxl import load_workbook
 
+    from ..core import xlsx_guard
+
+    xlsx_guard.check(stream, config=current_app.config)  # a zip bomb or merged cells: 422 on "file" before openpyxl reads it
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception:

@@ -20,6 +20,7 @@ def load_jobs() -> None:
     from ..jobs import builtin as _builtin_jobs  # noqa: F401
     from ..people import jobs as _people_jobs  # noqa: F401
     from ..routine import jobs as _routine_jobs  # noqa: F401
+    from ..routine import reconcile as _routine_reconcile  # noqa: F401  (kaohe audit reconcile)
     from ..supervision import jobs as _supervision_jobs  # noqa: F401
     from ..ballots import jobs as _ballots_jobs  # noqa: F401
     from ..notify import jobs as _notify_jobs  # noqa: F401
@@ -28,6 +29,23 @@ def load_jobs() -> None:
 def _slice_blueprints(module) -> list:
     """A slice's flask-smorest blueprints: its api module's ``blp...`` objects."""
     return [getattr(module, name) for name in dir(module) if name.startswith("blp")]
+
+
+def _iso_utc(value):
+    """Every naive datetime in Kaohe is UTC (SQLite drops the offset on the
+    way back): give it the offset the OpenAPI "date-time" format requires."""
+    import datetime as dt
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat()
+
+
+def _utc_datetimes() -> None:
+    from marshmallow import fields
+
+    if fields.DateTime.SERIALIZATION_FUNCS.get("iso") is not _iso_utc:
+        fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc}
 
 
 def init_api(app: Flask) -> None:
@@ -45,11 +63,17 @@ def init_api(app: Flask) -> None:
     from ..supervision import api as supervision_api
     from ..tenancy.api import blp as org_blp
 
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    from ..core.guard import IdConverter
+
+    _utc_datetimes()
     api.init_app(app, spec_kwargs={
         "info": {"description": "Kaohe (考核) REST API. Authenticate with `POST /api/v1/auth/token`, then send "
                                 "`Authorization: Bearer <token>`. Resources outside your scope answer 404."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_converter(IdConverter, integerconverter2paramschema)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]

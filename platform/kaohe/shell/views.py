@@ -6,13 +6,15 @@ from flask import abort, flash, jsonify, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEntry
 from ..auth import service as auth_service
 from ..auth.models import RoleGrant, User
 from ..auth.roles import GRANTABLE_BY, Perm, Role
 from ..auth.schemas import UserCreateSchema
+from ..auth import capabilities as caps
+from ..auth.manage import may_manage
+from ..auth.ratelimit import limiter, login_ip_limit
 from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
 from ..extensions import db
@@ -43,6 +45,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_ip_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("web.home"))
@@ -248,16 +251,10 @@ def org_move(org_id):
 
 @bp.route("/users")
 def users():
-    if not has_perm(Perm.user_manage):
+    if not caps.can(caps.ACCOUNTS_READ):
         abort(403)
-    scope = current_scope()
     q = request.args.get("q", "").strip().lower()
-    stmt = select(User).options(selectinload(User.grants))
-    if not scope.all_roots:
-        stmt = stmt.where(User.root_id == scope.root_id, org_filter(User.org_id, scope))
-    if q:
-        stmt = stmt.where(func.lower(User.username).like(f"%{q}%") | func.lower(User.display_name).like(f"%{q}%"))
-    rows = db.session.execute(stmt.order_by(User.username).limit(500)).scalars().all()
+    rows = db.session.execute(caps.accounts_statement(q).limit(500)).scalars().all()
     orgs = {n.id: n for n in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_({u.org_id for u in rows if u.org_id}))).scalars()}
     return render_template("users.html", users=rows, orgs=orgs, q=q)
@@ -312,20 +309,20 @@ def user_new():
 @bp.route("/users/<int:user_id>")
 def user_page(user_id):
     user = get_in_scope(User, user_id)
-    if user.id != current_user.id and not has_perm(Perm.user_manage):
+    if not caps.can_read_account(user, get_in_scope(OrgNode, user.org_id) if user.org_id else None):
         abort(403)
     grant_orgs = {n.id: n for n in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_([g.org_id for g in user.grants if g.org_id]))).scalars()}
     home = grant_orgs.get(user.org_id) or (db.session.get(OrgNode, user.org_id) if user.org_id else None)
     return render_template("user.html", user=user, grant_orgs=grant_orgs, home=home, orgs=_manageable_orgs(),
-                           roles=_grantable_roles(), errors={})
+                           roles=_grantable_roles(), errors={}, can_manage=may_manage(user))
 
 
 @bp.route("/users/<int:user_id>/grants", methods=["POST"])
 def user_grant(user_id):
     user = get_in_scope(User, user_id)
-    org = get_in_scope(OrgNode, request.form.get("org_id"))
-    if not has_perm(Perm.user_manage, org):
+    org = get_in_scope(OrgNode, request.form.get("org_id", type=int))
+    if not has_perm(Perm.user_manage, org) or not may_manage(user):
         abort(403)
     try:
         role = Role(request.form.get("role", ""))
@@ -349,7 +346,7 @@ def user_grant_delete(user_id, grant_id):
     if grant.user_id != user.id or grant.org_id is None:
         abort(404)
     org = get_in_scope(OrgNode, grant.org_id)
-    if not has_perm(Perm.user_manage, org):
+    if not has_perm(Perm.user_manage, org) or not may_manage(user):
         abort(403)
     auth_service.revoke_grant(grant, org)
     db.session.commit()
@@ -382,6 +379,23 @@ def audit():
 @bp.route("/jobs/<job_id>")
 def job_page(job_id):
     return render_template("job.html", job=job_status(job_id))
+
+
+@bp.route("/jobs/<job_id>/retry", methods=["POST"])
+def job_retry_page(job_id):
+    from ..core.errors import KaoheError
+    from ..jobs.api import retry_job
+    from .messages import localize_message
+
+    try:
+        new_id = retry_job(job_id)
+    except KaoheError as exc:
+        db.session.rollback()
+        for msgs in (exc.errors or {"_": [exc.message]}).values():
+            for m in msgs:
+                flash(localize_message(m), "error")
+        return redirect(url_for("web.job_page", job_id=job_id))
+    return redirect(url_for("web.job_page", job_id=new_id))
 
 
 @bp.route("/jobs/<job_id>/status")

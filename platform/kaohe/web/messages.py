@@ -47,7 +47,45 @@ def _rules():
         (r"Must be greater than (?P<min>\S+)\.", lambda m: _("Must be more than %(min)s.", **m.groupdict())),
         (r"Must be less than (?P<max>\S+)\.", lambda m: _("Must be less than %(max)s.", **m.groupdict())),
         (r"Must be one of: (?P<choices>.*)\.", lambda m: _("Must be one of: %(choices)s.", **m.groupdict())),
+        # The rest of marshmallow's default_error_messages (every field type)
+        # and its validators, so no English sentence reaches the Chinese UI.
+        (r"Must be greater than (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+         lambda m: _("Must be more than %(min)s and at most %(max)s.", **m.groupdict())),
+        (r"Must be greater than or equal to (?P<min>\S+) and less than (?P<max>\S+)\.",
+         lambda m: _("Must be at least %(min)s and less than %(max)s.", **m.groupdict())),
+        (r"Invalid type\.", lambda m: _("Invalid input.")),
+        (r"Not a valid tuple\.", lambda m: _("Invalid value.")),
+        (r"Not a valid utf-8 string\.", lambda m: _("Enter text.")),
+        (r"Not a valid UUID\.", lambda m: _("Not a valid identifier.")),
+        (r"Special numeric values \(nan or infinity\) are not permitted\.", lambda m: _("Enter a number.")),
+        (r"Not a valid (naive|aware) (datetime|time)\.", lambda m: _("Enter a valid date and time.")),
+        (r"Not a valid (naive|aware) date\.", lambda m: _("Enter a date as YYYY-MM-DD.")),
+        (r"\"(?P<input>.*)\" cannot be formatted as a date\.", lambda m: _("Enter a date as YYYY-MM-DD.")),
+        (r"\"(?P<input>.*)\" cannot be formatted as a (datetime|time)\.",
+         lambda m: _("Enter a valid date and time.")),
+        (r"Not a valid period of time\.", lambda m: _("Enter a length of time.")),
+        (r".* cannot be formatted as a timedelta\.", lambda m: _("Enter a length of time.")),
+        (r"Not a valid IP(v4|v6)? (address|interface)\.", lambda m: _("Enter a valid IP address.")),
+        (r"Must be equal to (?P<other>.*)\.", lambda m: _("Must be %(other)s.", **m.groupdict())),
+        (r"One or more of the choices you made was not in: (?P<choices>.*)\.",
+         lambda m: _("Choose only from: %(choices)s.", **m.groupdict())),
+        (r"One or more of the choices you made was in: (?P<values>.*)\.",
+         lambda m: _("These values are not allowed: %(values)s.", **m.groupdict())),
     ]
+
+
+# Service and import messages with parameters (``N_("... %(x)s ...")`` then
+# ``% params``): registered once, recognised in their formatted English form
+# and shown in the reader's language, parameters included when they are
+# catalog words themselves ("a date", "a number").
+_TEMPLATES: list[tuple[re.Pattern, str]] = []
+
+
+def register_templates(*msgids: str) -> None:
+    for msgid in msgids:
+        parts = re.split(r"%\((\w+)\)s", msgid)
+        rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        _TEMPLATES.append((re.compile(rx + r"\Z", re.S), msgid))
 
 
 _COMPILED = [re.compile(p + r"\Z") for p, _fn in _rules()]
@@ -59,6 +97,10 @@ def localize_message(message) -> str:
         m = rx.match(text)
         if m:
             return fn(m)
+    for rx, msgid in _TEMPLATES:
+        m = rx.match(text)
+        if m:
+            return _(msgid, **{k: _(v) for k, v in m.groupdict().items()})
     return _(text) if text else text
 
 
@@ -76,3 +118,12 @@ def N_(message: str) -> str:
     `raise Invalid({"code": [N_("This code is already used in the province.")]})`.
     The API keeps the English text; pages show it translated (localize_message)."""
     return message
+
+
+def _register_known() -> None:
+    from ..core import xlsx_guard
+
+    register_templates(*xlsx_guard.ERROR_TEXT.values())   # jobs.health registers its own
+
+
+_register_known()
