@@ -153,6 +153,75 @@ def test_batch_mode_restores_interpreter_settings():
         gc.enable()
 
 
+def test_batch_mode_leaves_a_shared_process_alone():
+    """Off the main thread (a job thread beside request threads) the
+    computation changes nothing process-wide."""
+    was = sys.getswitchinterval()
+    seen = []
+
+    def run():
+        with engine._batch_mode():
+            seen.append((gc.isenabled(), sys.getswitchinterval()))
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert seen == [(True, was)]
+    assert gc.isenabled() and sys.getswitchinterval() == was
+
+
+def test_batch_mode_restores_after_a_failure():
+    was = sys.getswitchinterval()
+    with pytest.raises(RuntimeError):
+        with engine._batch_mode():
+            assert not gc.isenabled()
+            raise RuntimeError("compute failed")
+    assert gc.isenabled() and sys.getswitchinterval() == was
+
+
+def test_compute_restores_settings_and_leaves_job_threads_alone(app, world, t1_seeded, monkeypatch):
+    """A whole computation on the main thread (also one that fails between
+    chunks) restores the collector and the switch interval; one run on
+    another thread never changes them."""
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    was = sys.getswitchinterval()
+    during = []
+
+    def after_chunk(ci):
+        during.append((threading.current_thread() is threading.main_thread(), gc.isenabled(),
+                       sys.getswitchinterval()))
+
+    monkeypatch.setattr(engine, "AFTER_CHUNK", after_chunk)
+
+    def run(fail=False):
+        with app.app_context():
+            apply_scope(Scope.system("test"))
+            try:
+                units = [db.session.get(OrgNode, world.ids["P1-T1"])]
+                if fail:
+                    monkeypatch.setattr(engine, "AFTER_CHUNK", lambda ci: (_ for _ in ()).throw(RuntimeError("x")))
+                return engine.compute(units, YEAR, actor="test", chunk_units=1)
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    run()
+    assert during and all(not on and t <= engine.SWITCH_INTERVAL for main, on, t in during if main)
+    assert gc.isenabled() and sys.getswitchinterval() == was
+    with pytest.raises(RuntimeError):
+        run(fail=True)
+    assert gc.isenabled() and sys.getswitchinterval() == was
+    monkeypatch.setattr(engine, "AFTER_CHUNK", after_chunk)
+    during.clear()
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert during and all(on and t == was for main, on, t in during)
+    assert gc.isenabled() and sys.getswitchinterval() == was
+
+
 # -- every kind of input, on both databases ------------------------------------------
 
 def seed_rich(world, year=YEAR):

@@ -89,8 +89,18 @@ def _batch_mode():
       of the time for nothing;
     * a shorter GIL switch interval: the reader and writer threads wait on
       PostgreSQL many times per chunk, and each time they want the GIL back
-      they would otherwise wait up to 5 ms behind the computing thread."""
+      they would otherwise wait up to 5 ms behind the computing thread.
+
+    Only on the process's main thread (the CLI, an RQ work horse, which is a
+    process of its own per job): a computation started on any other thread
+    shares its process with whatever else runs there (the request threads of
+    a gunicorn worker, other jobs in ``thread`` mode) and must not switch
+    their collector off or change their scheduling, so there it runs with
+    the interpreter as it finds it (slower, same results)."""
     global _batch_depth, _batch_saved
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     with _batch_lock:
         if _batch_depth == 0:
             _batch_saved = (gc.isenabled(), sys.getswitchinterval())

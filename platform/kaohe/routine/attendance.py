@@ -44,6 +44,76 @@ def sign(person: Person, what: str, now: dt.datetime | None = None) -> Attendanc
     return att
 
 
+_RETURNED = ("id", "person_id", "day", "sign_in_at", "sign_out_at", "corrected")
+_SIGN_STMTS: dict = {}
+
+
+def _sign_stmt(dialect: str, what: str, n_paths: int):
+    """``INSERT .. SELECT FROM person .. ON CONFLICT DO UPDATE .. RETURNING``:
+    the caller's person (explicitly inside the scope), no final period
+    covering the day, and today's row created or completed only when that
+    half is still empty -- one statement, built once per dialect and kind (its
+    compiled form is then cached by SQLAlchemy)."""
+    key = (dialect, what, n_paths)
+    stmt = _SIGN_STMTS.get(key)
+    if stmt is not None:
+        return stmt
+    from sqlalchemy import bindparam, exists, literal
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    t = Attendance.__table__
+    col = "sign_in_at" if what == "in" else "sign_out_at"
+    day, now = bindparam("day", type_=t.c.day.type), bindparam("now", type_=t.c[col].type)
+    final = exists().where(Period.root_id == Person.root_id, Period.org_id == Person.unit_id,
+                           Period.state == "final", Period.starts_on <= day, Period.ends_on >= day)
+    from sqlalchemy import or_
+
+    from ..tenancy.models import OrgNode
+
+    source = (select(Person.root_id, Person.org_id, Person.id, day, now, literal(False))
+              .where(Person.id == bindparam("person_id"), Person.root_id == bindparam("root_id"), ~final))
+    if n_paths:     # n_paths == 0: the whole province
+        source = source.where(Person.org_id.in_(select(OrgNode.id).where(
+            OrgNode.root_id == bindparam("root_id"),
+            or_(*[OrgNode.path.like(bindparam(f"path{i}")) for i in range(n_paths)]))))
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(t).from_select(
+        ["root_id", "org_id", "person_id", "day", col, "corrected"], source)
+    stmt = ins.on_conflict_do_update(index_elements=["root_id", "person_id", "day"],
+                                     set_={col: ins.excluded[col]}, where=t.c[col].is_(None)
+                                     ).returning(*[t.c[c] for c in _RETURNED])
+    _SIGN_STMTS[key] = stmt
+    return stmt
+
+
+def sign_now(person_id: int | None, what: str, now: dt.datetime | None = None) -> dict:
+    """Sign the caller's person in or out (the API's hot path): one
+    statement when it succeeds, the person (in the caller's scope), the
+    final-period rule and "already signed" checked by that statement; the
+    reasons are looked up only when it writes nothing.  Returns the row."""
+    from ..tenancy.scope import current_scope, org_filter
+
+    now = now or utcnow()
+    day = now.astimezone(_tz()).date()
+    scope = current_scope()
+    if person_id is None or scope.root_id is None or not scope.paths:
+        raise Forbidden({"account": ["This account is not linked to a person on a roster."]})
+    dialect = db.session.get_bind().dialect.name
+    # Layer 1, explicitly: the person must be inside the caller's scope
+    # (province and subtree in the statement's WHERE; RLS checks it again).
+    paths = () if scope.whole_root else scope.paths
+    params = {"day": day, "now": now, "person_id": person_id, "root_id": scope.root_id,
+              **{f"path{i}": p + "%" for i, p in enumerate(paths)}}
+    row = db.session.execute(_sign_stmt(dialect, what, len(paths)), params).first()
+    if row is not None:
+        return dict(zip(_RETURNED, row))
+    person = db.session.execute(select(Person).where(Person.id == person_id, Person.root_id == scope.root_id,
+                                                     org_filter(Person.org_id, scope))).scalar_one_or_none()
+    if person is None:
+        raise Forbidden({"account": ["This account is not linked to a person on a roster."]})
+    sign(person, what, now)     # raises the rule that refused it (final period, already signed)
+    raise Conflict({"sign_" + what: ["Attendance changed while signing; try again."]})
+
+
 def _tz():
     return clock.tz()
 

@@ -280,8 +280,15 @@ def in_scope(obj: Any, *, strict_subtree: bool = True) -> bool:
         return True
     from .models import OrgNode
 
-    path = db.session.execute(select(OrgNode.path).where(OrgNode.id == obj.org_id)).scalar_one_or_none()
-    return scope.covers(obj.root_id, path)
+    # The org node itself (not only its path): it lands in the identity map,
+    # so the permission check that usually follows (require(perm, org))
+    # costs no second statement.  Loaded under the same criteria and RLS.
+    # The identity map holds objects weakly: pin the node for the session
+    # (one per org, so bounded by the tree).
+    node = db.session.get(OrgNode, obj.org_id)
+    if node is not None:
+        db.session.info.setdefault("kaohe_scope_nodes", {})[node.id] = node
+    return node is not None and scope.covers(obj.root_id, node.path)
 
 
 def org_by_code(code: str, *, strict_subtree: bool = True):
