@@ -48,28 +48,42 @@ CODEISH_RE = re.compile(r"[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|y
                         r"\b[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b|\b[0-9a-f]{8,}\b")
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
         self.text: list[str] = []
         self._skip = 0
+        self._stack: list[tuple[str, bool]] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in ("script", "style", "template"):
-            self._skip += 1
+        # translate="no" (HTML's own marker for identifiers such as a policy key) is not UI text
+        skip = tag in ("script", "style", "template") or a.get("translate") == "no"
+        if tag not in VOID:
+            self._stack.append((tag, skip))
+            if skip:
+                self._skip += 1
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
         for attr in ("title", "placeholder", "aria-label", "alt"):
-            if a.get(attr):
+            if a.get(attr) and not skip:
                 self.text.append(a[attr])
         if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
             self.text.append(a["value"])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "template") and self._skip:
-            self._skip -= 1
+        if not any(t == tag for t, _s in self._stack):
+            return
+        while self._stack:
+            t, skip = self._stack.pop()
+            if skip:
+                self._skip -= 1
+            if t == tag:
+                break
 
     def handle_data(self, data):
         if not self._skip and data.strip():
