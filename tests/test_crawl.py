@@ -41,7 +41,8 @@ ZH_LATIN_ALLOW = {
 EN_CJK_ALLOW = {"中文"}  # the language switch
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 CJK_RE = re.compile(r"[\u3400-\u9fff]+")
-REPR_RE = re.compile(r"\{'|'\s*:\s*'|\bNone\b|\bTrue\b|\bFalse\b")
+# a bare None/True/False (not the English word starting a sentence such as "None yet.")
+REPR_RE = re.compile(r"\{'|'\s*:\s*'|\b(?:None|True|False)\b(?!\s+[a-z])")
 MSGID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\.[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 # ordinary tokens that look like words but are data: codes like 630122100-05006, emails, file names
 CODEISH_RE = re.compile(r"[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|yaml|png)\b|"
@@ -140,23 +141,40 @@ def data_words(demo_app):
 def collect_data_words(demo_app) -> dict:
     """Chinese that comes from data (names of people, orgs, periods, schemes, policies ...):
     allowed on English pages.  Latin words from data are allowed on Chinese pages."""
-    from sqlalchemy import inspect, select
+    from sqlalchemy import select
 
     from kaohe.extensions import db
     from kaohe.tenancy.scope import Scope, apply_scope
 
     cjk: set[str] = set()
     latin: set[str] = set()
+
+    def take(v, naming):
+        if isinstance(v, str):
+            cjk.update(CJK_RE.findall(v))
+            if naming:
+                latin.update(w.lower() for w in WORD_RE.findall(v))
+        elif isinstance(v, dict):
+            for x in v.values():
+                take(x, naming)
+        elif isinstance(v, list):
+            for x in v:
+                take(x, naming)
+
     with demo_app.app_context():
         apply_scope(Scope.system("crawl"))
         for table in db.metadata.sorted_tables:
-            cols = [c for c in table.columns if c.name in ("name", "title", "display_name", "label", "code",
-                                                             "subject", "source", "issuer", "description", "username")]
-            for col in cols:
-                for (v,) in db.session.execute(select(col).distinct().limit(5000)):
-                    if isinstance(v, str):
-                        cjk.update(CJK_RE.findall(v))
-                        latin.update(w.lower() for w in WORD_RE.findall(v))
+            # every text typed by people or loaded from the packs: names, comments, reasons, evidence ...
+            # (Latin words only from naming columns: an English sentence in data is not an excuse for UI text)
+            for col in table.columns:
+                type_name = type(col.type).__name__
+                if type_name not in ("String", "Text", "Unicode", "UnicodeText", "JSON"):
+                    continue
+                naming = col.name in ("name", "name_en", "title", "display_name", "label", "code", "username",
+                                      "staff_no", "post", "source", "issuer", "subject")
+                stmt = select(col).limit(20000) if type_name == "JSON" else select(col).distinct().limit(20000)
+                for (v,) in db.session.execute(stmt):
+                    take(v, naming)
         db.session.remove()
     return {"cjk": cjk, "latin": latin, "joined": "\n".join(sorted(cjk))}
 
@@ -235,3 +253,43 @@ def test_crawl_every_page(demo_app, data_words, username, lang):
     # one line per distinct problem, so the failure reads as a list
     unique = list(dict.fromkeys(re.sub(r"\d+", "#", p) for p in problems))
     assert not unique, f"{username}/{lang}: {len(unique)} problems on {pages} pages:\n" + "\n".join(unique[:200])
+
+
+def _find(client, start: str, pattern: str, limit: int = 150) -> str | None:
+    """The first in-app link matching ``pattern`` reachable from ``start`` (breadth first)."""
+    rx = re.compile(pattern)
+    seen, queue = set(), deque([start])
+    while queue and len(seen) < limit:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        resp = client.get(url, follow_redirects=True)
+        if resp.status_code != 200 or resp.mimetype != "text/html":
+            continue
+        for href in _parse(resp.get_data(as_text=True)).links:
+            target = _in_app(href)
+            if target and rx.fullmatch(target):
+                return target
+            if target and target.startswith(start.rstrip("/").rsplit("/", 1)[0] or start) and target not in seen:
+                queue.append(target)
+    return None
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_fixed_pages_show_values_in_words(demo_app, data_words, lang):
+    """Finding 1 page by page: the audit log, a period's person page and an
+    annual person page show no reprs, codes or raw JSON, in either language."""
+    client = _login(demo_app, "duoba_admin", lang)
+    urls = ["/audit",
+            _find(client, "/routine/admin", r"/routine/periods/\d+/people/\d+"),
+            _find(client, "/annual/", r"/annual/person/\d+/\d+")]
+    assert all(urls), urls
+    problems = []
+    for url in urls:
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        texts = _parse(resp.get_data(as_text=True)).text
+        problems += [f"{url}: raw JSON in {t[:100]!r}" for t in texts if '{"' in t or "{'" in t]
+        problems += _text_problems(url, texts, lang, data_words)
+    assert not problems, "\n".join(problems[:50])
