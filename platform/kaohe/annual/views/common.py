@@ -100,6 +100,10 @@ def grade_counts(counts) -> str:
     return pick("、", ", ").join(f"{L(GRADE_LABELS, g)} {n}" for g, n in counts.items())
 
 
+COMPONENT_LABELS = {"routine": ("平时考核", "routine results"), "review": ("年度审核评鉴", "annual review"),
+                    "special": ("专项考核", "special assessments")}
+
+
 def L(table, key):
     v = table.get(key)
     return pick(*v) if v else (key or "")
@@ -115,7 +119,7 @@ def _labels():
             "talk_label": lambda k: L(TALK_LABELS, k), "record_label": lambda k: L(RECORD_LABELS, k),
             "sanction_label": lambda k: L({k2: v["label"] for k2, v in SANCTIONS.items()}, k),
             "alert_label": lambda a: L(ALERT_LABELS, a), "routine_grade": lambda g: L(ROUTINE_LABELS, g),
-            "effect_label": effect_label, "rule_detail": rule_detail, "grade_counts": grade_counts}
+            "effect_label": effect_label, "component_label": lambda c: L(COMPONENT_LABELS, c), "rule_detail": rule_detail, "grade_counts": grade_counts}
 
 
 def year_arg() -> int:
