@@ -28,4 +28,6 @@ def compute_job(ctx, org_id: int, year: int, strict: bool = False, chunk_units: 
     msg = f"{out['units']} units, {out['people']} people computed"
     if out["skipped"]:
         msg += f"; {len(out['skipped'])} confirmed units left unchanged"
-    return {**{k: v for k, v in out.items() if k != "runs"}, "message": msg}
+    # the next step: the unit's annual page, or the overview of the subtree's units
+    nxt = f"/annual/unit/{node.id}/{int(year)}" if node.is_assessment_unit else f"/annual/?year={int(year)}"
+    return {**{k: v for k, v in out.items() if k != "runs"}, "message": msg, "next_url": nxt}

@@ -41,7 +41,7 @@ BOUND_TABLE = "table"          # min / max on every entry of a {name: number} ta
 GROUPS: dict[str, tuple[str, str]] = {
     "cycle": ("考核周期与工作写实", "Assessment cycle and work records"),
     "routine_grades": ("平时考核等次与分数段", "Routine grades and score bands"),
-    "good_cap": ("“好”等次比例", "The cap on 好 (good)"),
+    "good_cap": ("“好”等次比例", "The cap on Good"),
     "raters": ("评价主体与权重", "Raters and their weights"),
     "signals": ("预警与谈话", "Warning signals and talks"),
     "annual": ("年度考核权重与等次", "Annual weights and grades"),
@@ -50,7 +50,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "indicators": ("指标库", "Indicator library"),
     "eligibility": ("评优资格", "Eligibility rules"),
     "appeal": ("复核与申诉时限", "Review and appeal deadlines"),
-    "publicity": ("公示", "Publicity (公示)"),
+    "publicity": ("公示", "Publicity"),
     "pay": ("绩效奖金", "Performance pay"),
     "calendar": ("工作日历", "Working calendar"),
     "accounts": ("账号", "Accounts"),
@@ -86,10 +86,14 @@ CHOICE_LABELS: dict[str, tuple[str, str]] = {
     **{k: v for k, v in ORG_GRADE_LABELS.items()},
     **{k: v for k, v in ROUTINE_GRADE_LABELS.items()},
     **{k: v for k, v in ANNUAL_GRADE_LABELS.items()},
-    "half_hao_none_low": ("半数以上为“好”且无一般、较差", "At least half 好 and none 一般/较差"),
-    "at_least_one_hao": ("四个季度至少一次“好”", "At least one 好 in four quarters"),
-    "consecutive_low": ("连续两次低分不得评优", "Two consecutive low scores bar 优秀"),
-    "last_place": ("末位不得评优", "Last place loses 优秀 eligibility"),
+    "half_hao_none_low": ("半数以上为“好”且无一般、较差", "At least half Good and none Average/Poor"),
+    "at_least_one_hao": ("四个季度至少一次“好”", "At least one Good in four quarters"),
+    "consecutive_low": ("连续两次低分不得评优", "Two consecutive low scores bar Excellent"),
+    "last_place": ("末位不得评优", "Last place loses Excellent eligibility"),
+    # the parts of routine.rater_weights and annual.weights
+    "supervisor": ("上级评价", "Supervisor"), "self": ("自评", "Self"), "peer": ("同事互评", "Peers"),
+    "democratic": ("民主测评", "Democratic evaluation"), "routine": ("平时考核", "Routine results"),
+    "review": ("年度审核评鉴", "Year-end review"),
     "section_chief": ("科级领导", "Section chiefs"), "deputy_section_chief": ("副科级", "Deputy section chiefs"),
     "leader": ("领导班子成员", "Leadership members"), "staff": ("一般干部", "Staff"),
 }
@@ -298,13 +302,13 @@ _add("routine.daily_log_required", StrictBool, False, INHERITABLE, "cycle",
      "Whether daily work logs are required (optional by default, to avoid box-ticking)")
 _add("routine.grade_bands", _nested(RoutineBandsSchema), {"hao": 90, "jiaohao": 80, "yiban": 60}, BOUNDED,
      "routine_grades", "平时考核等次分数线：好、较好、一般的最低分，低于“一般”为较差",
-     "Routine grade thresholds: lowest score for hao / jiaohao / yiban; below yiban is jiaocha",
+     "Routine grade thresholds: lowest score for Good / Fairly good / Average; below Average is Poor",
      bound=BOUND_TABLE, number_range=(0, 100), unit="points")
 _add("routine.good_cap_rate", Rate, 0.40, BOUNDED, "good_cap",
-     "“好”等次人数占参加考核人数的最高比例", "Highest share of participants who may be graded 好",
+     "“好”等次人数占参加考核人数的最高比例", "Highest share of participants who may be graded Good",
      bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
 _add("routine.good_cap_scope", lambda: _choice(("department", "unit")), "department", INHERITABLE, "good_cap",
-     "“好”等次比例的计算范围（按科室或按单位）", "Where the 好 cap is counted (per department or per unit)",
+     "“好”等次比例的计算范围（按科室或按单位）", "Where the cap on Good is counted (per department or per unit)",
      choices=("department", "unit"))
 _add("routine.rater_weights", _nested(RaterWeightsSchema),
      {"supervisor": 0.7, "self": 0.1, "peer": 0.1, "democratic": 0.1}, INHERITABLE, "raters",
@@ -325,19 +329,19 @@ _add("routine.low_score", lambda: StrictInt(validate=validate.Range(0, 100)), 60
      "低分预警线（不高于此分触发提醒谈话）", "Low-score line (a score at or below it triggers a talk)",
      bound=BOUND_NUMBER, number_range=(0, 100), unit="points")
 _add("routine.high_score", lambda: StrictInt(validate=validate.Range(0, 100)), 95, BOUNDED, "signals",
-     "高分线（连续达到可优先评优）", "High-score line (reaching it repeatedly gives priority for 优秀)",
+     "高分线（连续达到可优先评优）", "High-score line (reaching it repeatedly gives priority for Excellent)",
      bound=BOUND_NUMBER, number_range=(0, 100), unit="points")
 _add("routine.high_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 3, INHERITABLE, "signals",
-     "连续高分次数达到多少可优先评优", "Consecutive high scores that give priority for 优秀", unit="times")
+     "连续高分次数达到多少可优先评优", "Consecutive high scores that give priority for Excellent", unit="times")
 _add("routine.low_streak", lambda: StrictInt(validate=validate.Range(1, 12)), 2, INHERITABLE, "signals",
      "连续低分次数达到多少取消评优资格并诫勉谈话",
-     "Consecutive low scores that bar 优秀 and trigger an admonition talk", unit="times")
+     "Consecutive low scores that bar Excellent and trigger an admonition talk", unit="times")
 _add("routine.deduction_free_occurrences", lambda: StrictInt(validate=validate.Range(0, 31)), 0, INHERITABLE,
      "signals", "扣分项免计次数：每期每项前N次只记录不扣分（如“季迟到满N次后扣分”）",
      "Free occurrences of a deduction: the first N in a period are recorded but not deducted "
      "(e.g. 'deduct after N late arrivals a quarter')", unit="times")
 _add("routine.publicity_working_days", lambda: StrictInt(validate=validate.Range(0, 30)), 3, BOUNDED, "publicity",
-     "平时考核结果公示的工作日数", "Working days the routine results are posted (公示)",
+     "平时考核结果公示的工作日数", "Working days the routine results are publicly posted",
      bound=BOUND_NUMBER, number_range=(0, 30), unit="days")
 _add("routine.leader_score_mode", lambda: _choice(("rated", "derived")), "rated", INHERITABLE, "raters",
      "领导班子成员得分方式：直接评价，或由分管人员平均分推算",
@@ -354,10 +358,10 @@ _add("annual.special_weight", Rate, 0.0, BOUNDED, "annual",
      bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
 _add("annual.grade_bands", _nested(AnnualBandsSchema), {"chenzhi": 70, "jibenchenzhi": 60}, PROVINCE_ONLY,
      "annual", "年度等次分数线：称职、基本称职的最低分，低于为不称职（优秀只按名额确定）",
-     "Annual thresholds for chenzhi / jibenchenzhi; below is buchenzhi (优秀 only by quota)", unit="points")
+     "Annual thresholds for Competent / Basically competent; below is Incompetent (Excellent only by quota)", unit="points")
 _add("annual.publicity_working_days", lambda: StrictInt(validate=validate.Range(5, 30)), 5, BOUNDED, "publicity",
      "年度优秀人选公示的工作日数（不少于5个工作日）",
-     "Working days 优秀 candidates are posted (公示, at least 5)",
+     "Working days the Excellent candidates are publicly posted (at least 5)",
      bound=BOUND_NUMBER, number_range=(5, 30), unit="days")
 _add("annual.democratic_eval_for", lambda: fields.List(_choice(POSITION_LEVELS)), ["section_chief"], INHERITABLE,
      "annual", "必须进行民主测评的人员", "Who must go through a democratic evaluation",
@@ -386,7 +390,7 @@ _add("quota.rank_group_pools", StrictBool, False, INHERITABLE, "quota_rules",
      "领导班子与一般干部分别计算名额、不得互相调剂",
      "Separate quota pools for leaders and staff, with no borrowing between them")
 _add("eligibility.routine_rules", lambda: fields.List(_choice(ELIGIBILITY_RULES)), ["half_hao_none_low"],
-     INHERITABLE, "eligibility", "平时考核结果用于年度评优的规则", "Routine-to-annual rules for 优秀 eligibility",
+     INHERITABLE, "eligibility", "平时考核结果用于年度评优的规则", "Routine-to-annual rules for Excellent eligibility",
      choices=ELIGIBILITY_RULES)
 _add("eligibility.priority_in_selection", StrictBool, True, INHERITABLE, "eligibility",
      "连续高分获得“优先评优”者在年度优秀名额中优先确定（先于未获优先者，按得分排序）",

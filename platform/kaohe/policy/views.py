@@ -237,7 +237,18 @@ def _render_policy(node, year, errors=None, status=200, open_key=None, row_error
     return render_template("policy/policy.html", node=node, view=view, year=year, can_edit=can_edit,
                            errors=errors or {}, open_key=open_key, row_errors=row_errors or {},
                            entered=entered, blank_rows=3, level_keys=LEVEL_KEYS,
-                           can_supervise=has_perm(Perm.supervise, node)), status
+                           can_supervise=has_perm(Perm.supervise, node), can_open=_can_open), status
+
+
+def _can_open(node) -> bool:
+    """Whether the viewer may open ``node``'s policy page: the rule node_policy
+    applies (in scope, Perm.view).  A source the viewer may not open is shown
+    as text, never as a link that answers 404 (issue 16)."""
+    from ..tenancy.scope import in_scope
+
+    if isinstance(node, dict):  # a node_ref from settings.describe
+        node = db.session.get(OrgNode, node["id"])
+    return node is not None and in_scope(node) and has_perm(Perm.view, node)
 
 
 @bp.route("/org/<int:org_id>")

@@ -580,7 +580,7 @@ FLAG_LABELS = {
     "criticism_talk": ("批评谈话", "Criticism talk due"),
     "reminder_talk": ("提醒/诫勉谈话", "Reminder talk due"),
     "no_youxiu": ("本年度不得评优秀", "Not eligible for 优秀 this year"),
-    "priority": ("年度优秀优先", "Priority for 优秀"),
+    "priority": ("年度优秀优先", "Priority for Excellent"),
     "cap_tie": ("好等次名额并列待定", "Tie at the 好 cap line"),
     "veto": ("一票否决", "Veto"),
     "incomplete": ("未完成", "Inputs incomplete: no grade"),

@@ -173,6 +173,14 @@ class Period(TenantMixin, db.Model):
             return f"{self.year}年{self.seq}月"
         return f"{self.year}年{'上' if self.seq == 1 else '下'}半年"
 
+    @property
+    def label_en(self) -> str:
+        if self.cycle == "quarter":
+            return f"Q{self.seq} {self.year}"
+        if self.cycle == "month":
+            return f"{self.year}-{self.seq:02d}"
+        return f"{'First' if self.seq == 1 else 'Second'} half of {self.year}"
+
 
 class Participant(TenantMixin, db.Model):
     """The roster of a period, frozen at open (org_id = the person's node)."""

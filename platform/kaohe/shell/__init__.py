@@ -132,12 +132,13 @@ def init_web(app: Flask) -> None:
     from datetime import datetime, timezone
 
     from .labels import (GRADE_TONE, STATE_TONE, calendar_gap, denominator_label, grade_label, job_label,
-                         pool_label, quota_why_label, rounding_label, state_label)
+                         job_message, pool_label, quota_why_label, rounding_label, state_label)
     from ..web.messages import localize_message
 
     # Globals (not context) so macros imported from _macros.html see them too.
     app.jinja_env.globals.update(
-        pick=pick, grade_label=grade_label, state_label=state_label, job_label=job_label, pool_label=pool_label,
+        pick=pick, grade_label=grade_label, state_label=state_label, job_label=job_label, job_message=job_message,
+        pool_label=pool_label,
         quota_why_label=quota_why_label, rounding_label=rounding_label, denominator_label=denominator_label,
         localize_message=localize_message, calendar_gap=calendar_gap,
         grade_tone=lambda c: GRADE_TONE.get(c, ""), state_tone=lambda c: STATE_TONE.get(c, ""),

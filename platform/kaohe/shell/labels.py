@@ -111,8 +111,44 @@ def job_label(kind: str | None) -> str:
     return pick(*zh_en) if zh_en else str(kind or "")
 
 
-def calendar_gap(start=None, end=None):
-    """A notice when working days in [start, end] (default: today and the
+# Progress words the jobs report while running (stored as written by the worker, shown in words).
+JOB_STEPS: dict[str, tuple[str, str]] = {
+    "reading inputs": ("读取数据", "reading inputs"), "rows": ("行", "rows"), "checking": ("校验中", "checking"),
+    "checked": ("已校验", "checked"),
+}
+
+
+def job_message(job: dict) -> str:
+    """A finished job's outcome in the page's language, from the numbers it
+    returned (the stored ``message`` is the worker's English summary and only
+    the fallback for kinds without numbers)."""
+    from flask_babel import gettext
+
+    res = job.get("result") or {}
+    kind = job.get("kind")
+    if job.get("status") == "done" and res:
+        if kind == "annual.compute" and "units" in res:
+            text = gettext("%(units)s units and %(people)s people computed", units=res["units"], people=res.get("people", 0))
+            if res.get("skipped"):
+                text += pick("；", "; ") + gettext("%(n)s confirmed units left unchanged", n=len(res["skipped"]))
+            return text
+        if kind == "routine.compute" and "people" in res:
+            return gettext("%(people)s people scored, %(ties)s ties to decide", people=res["people"], ties=res.get("ties", 0))
+        if kind == "people.roster_check" and "rows" in res:
+            return gettext("%(rows)s rows checked, %(errors)s problems found", rows=res["rows"], errors=res.get("errors", 0))
+        if kind == "people.roster_import" and "created" in res:
+            return gettext("%(created)s created, %(updated)s updated, %(unchanged)s unchanged", created=res["created"],
+                           updated=res.get("updated", 0), unchanged=res.get("unchanged", 0))
+        if kind == "supervision.export" and "rows" in res:
+            return gettext("%(n)s rows written", n=res["rows"])
+        if kind == "supervision.refresh_stats" and "units" in res:
+            return gettext("%(n)s units refreshed in %(s)s s", n=res["units"], s=res.get("seconds", 0))
+    msg = job.get("message") or ""
+    return pick(*JOB_STEPS[msg]) if msg in JOB_STEPS else msg
+
+
+def calendar_gap(start=None, end=None) -> str | None:
+    """A warning when working days in [start, end] (default: today and the
     next 90 days, which covers a 公示 and the review/appeal periods) fall in a
     year whose public holidays neither the province entered nor the built-in
     calendar knows; None when every year is known, and None for everyone but

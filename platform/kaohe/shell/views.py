@@ -405,7 +405,14 @@ def audit():
     rows = db.session.execute(stmt.order_by(AuditEntry.id.desc()).limit(100)).scalars().all()
     orgs = {n.id: n for n in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_({r.org_id for r in rows}))).scalars()}
-    return render_template("audit.html", entries=rows, orgs=orgs, action=action)
+    from ..people.models import Person
+    from . import audit_labels
+
+    pids = audit_labels.person_ids(rows)
+    names = dict(db.session.execute(select(Person.id, Person.name).where(Person.id.in_(pids))).all()) if pids else {}
+    return render_template("audit.html", entries=rows, orgs=orgs, action=action, names=names,
+                           action_label=audit_labels.action_label, target_label=audit_labels.target_label,
+                           fields=lambda d: audit_labels.fields(d, names))
 
 
 @bp.route("/jobs/<job_id>")

@@ -97,6 +97,21 @@ def add_reminders(board: "Dashboard", node: OrgNode, reminders: dict[int, dict])
                 target["last_reminder"] = last
 
 
+_MONTHS_PER = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+
+
+def period_order(key: str) -> tuple[int, int, str]:
+    """Chronological order of period keys ("month-11", "quarter-2", "half_year-1"): by the month
+    the period ends, then the shorter period first (11月 after 第2季度, never before it)."""
+    cycle, _sep, seq = key.rpartition("-")
+    months = _MONTHS_PER.get(cycle, 12)
+    try:
+        n = int(seq)
+    except ValueError:
+        return (99, 99, key)
+    return (n * months, months, key)
+
+
 def assemble(node, children, child_of, units, raw, reminders, settings, today, year, period_key, key_names,
              counter) -> Dashboard:
     """Pure roll-up of per-unit raw figures to the node's children."""
@@ -171,7 +186,7 @@ def _charts(rows, unit_charts: list[dict]) -> dict:
             t = trend.setdefault(y, {})
             for grade, n in g.items():
                 t[grade] = t.get(grade, 0) + n
-    keys = sorted(over, key=lambda k: (k.split("-")[0], int(k.split("-")[1])))
+    keys = sorted(over, key=period_order)
     charts["over_time"] = {"categories": keys, "series": {
         s: [over[k][i] for k in keys] for i, s in enumerate(("units", "computed", "publicised", "final"))}}
     charts["score_histogram"] = {"categories": [f"{i * 5}" for i in range(21)], "series": {"people": hist}}

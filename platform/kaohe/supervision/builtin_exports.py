@@ -97,7 +97,7 @@ DASH_COLS = [
     Col("code", "编码", "Code"), Col("name", "单位/地区", "Unit / area", 22), Col("units", "考核单位数", "Units", 10),
     Col("people", "在册人数", "People", 10), Col("participants", "参加人数", "Participants", 10),
     Col("work_records", "工作写实%", "Work records %", 11, "0%"), Col("ratings", "评鉴完成%", "Ratings %", 11, "0%"),
-    Col("computed", "已计算", "Computed", 9), Col("publicised", "已公示", "公示 started", 9),
+    Col("computed", "已计算", "Computed", 9), Col("publicised", "已公示", "Publicity started", 9),
     Col("final", "已确定", "Final", 9), Col("overdue", "逾期事项", "Overdue items", 9),
     Col("hao", "好", "好", 7), Col("jiaohao", "较好", "较好", 7), Col("yiban", "一般", "一般", 7),
     Col("jiaocha", "较差", "较差", 7), Col("hao_share", "好占比", "好 share", 9, "0%"),

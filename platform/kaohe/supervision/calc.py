@@ -35,9 +35,9 @@ FLAG_TEXT = {
                           "anyone apart."),
     "all_high": N_("All %(n)s scores are %(high)s or more this period (lowest %(low)s): check whether the "
                   "standards were applied."),
-    "computed_not_publicised": N_("Results were computed on %(computed)s but the 公示 has not started after "
+    "computed_not_publicised": N_("Results were computed on %(computed)s but the publicity has not started after "
                                  "%(days)s days."),
-    "annual_not_publicised": N_("Annual grades were computed but the 公示 of the 优秀 candidates has not started."),
+    "annual_not_publicised": N_("Annual grades were computed but the publicity of the Excellent candidates has not started."),
     "ratings_burst": N_("%(n)s ratings were entered by %(rater)s within %(seconds)s seconds: were they really "
                        "assessed one by one?"),
 }
@@ -46,7 +46,7 @@ OVERDUE_TEXT = {
     "not_opened": N_("no period opened"),
     "period_overdue": N_("period ended %(days)s days ago and is not final"),
     "ratings_missing": N_("%(n)s people not rated after the period ended"),
-    "publicity_done_not_final": N_("公示 ended, results not final"),
+    "publicity_done_not_final": N_("Publicity ended, results not final"),
     "appeals_overdue": N_("%(n)s appeal(s) past their decision deadline"),
     "talks_overdue": N_("%(n)s talk(s) overdue"),
 }

@@ -35,8 +35,8 @@ def stacked_bar(data: dict, title: str, *, grades: bool = True, percent: bool = 
         series.append(s)
     cat_axis = {"type": "category", "data": data.get("categories", []), "axisLabel": {"interval": 0, "rotate": 0 if horizontal else 30}}
     val_axis: dict[str, Any] = {"type": "value"}
-    if percent:
-        val_axis.update(max=1, axisLabel={"formatter": "{value}"})
+    if percent:  # values are whole percentages 0-100, never fractions
+        val_axis.update(min=0, max=100, axisLabel={"formatter": "{value}%"})
     return {
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
@@ -75,12 +75,11 @@ def dashboard_options(charts: dict, period_label=None) -> dict[str, dict]:
     out = {}
     if charts.get("completion", {}).get("categories"):
         names = {"work_records": _("Work records"), "ratings": _("Ratings"), "computed": _("Computed"),
-                 "publicised": _("公示 started"), "final": _("Final")}
+                 "publicised": _("Publicity started"), "final": _("Final")}
         data = {"categories": charts["completion"]["categories"],
                 "series": {names[k]: [None if v is None else round(v * 100) for v in vals]
                            for k, vals in charts["completion"]["series"].items()}}
-        opt = stacked_bar(data, _("Completion by unit (%)"), grades=False)
-        opt["yAxis"]["max"] = 100
+        opt = stacked_bar(data, _("Completion by unit (%)"), grades=False, percent=True)
         out["chart-completion"] = opt
     if any(sum(v) for v in charts.get("routine_grades", {}).get("series", {}).values()):
         out["chart-routine-grades"] = stacked_bar(charts["routine_grades"], _("Routine grades by unit"))
@@ -95,12 +94,17 @@ def dashboard_options(charts: dict, period_label=None) -> dict[str, dict]:
         opt["xAxis"]["name"] = _("Score")
         out["chart-scores"] = opt
     if charts.get("over_time", {}).get("categories"):
-        names = {"units": _("Periods opened"), "computed": _("Computed"), "publicised": _("公示 started"),
-                 "final": _("Final")}
+        # percentages of the units that opened the period, like the completion chart (never fractions or counts)
+        names = {"computed": _("Computed"), "publicised": _("Publicity started"), "final": _("Final")}
         over = dict(charts["over_time"])
+        opened = over["series"].get("units", [])
+        over["series"] = {k: [None if not n else round(100 * v / n) for v, n in zip(vals, opened)]
+                          for k, vals in over["series"].items() if k != "units"}
         if period_label is not None:
             over["categories"] = [period_label(k) for k in over["categories"]]
-        out["chart-over-time"] = line(over, _("Completion over the year"), names)
+        opt = line(over, _("Completion over the year: share of the units with the period"), names)
+        opt["yAxis"].update(min=0, max=100, axisLabel={"formatter": "{value}%"})
+        out["chart-over-time"] = opt
     if charts.get("annual_trend", {}).get("categories"):
         out["chart-annual-trend"] = line(charts["annual_trend"], _("Annual grades, year over year"), grades=True)
     return out

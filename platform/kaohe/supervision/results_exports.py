@@ -205,7 +205,7 @@ register_export(ExportSpec(
     sheet="年度考核 Annual", available=lambda node: node.kind != "department",
     description="Annual outcomes with the national result codes (param: year)."))
 register_export(ExportSpec(
-    kind="annual.publicity", title=("优秀等次公示名单", "优秀 公示 list"), perm=PERMS,
+    kind="annual.publicity", title=("优秀等次公示名单", "Publicity list of Excellent candidates"), perm=PERMS,
     columns=UNIT_COLS + [Col("name", "姓名", "Name", 10), Col("dept", "科室", "Department", 16),
                          Col("post", "职务", "Post", 16), Col("grade", "拟定等次", "Grade", 10),
                          Col("from", "公示开始", "From", 11), Col("until", "公示结束", "Until", 11)],

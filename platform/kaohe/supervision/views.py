@@ -38,7 +38,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 TOPIC_LABELS = {
     "general": _l("General"), "work_records": _l("Work records"), "ratings": _l("Ratings"),
-    "computation": _l("Computation"), "publicity": _l("公示"), "finalise": _l("Finalising results"),
+    "computation": _l("Computation"), "publicity": _l("Publicity"), "finalise": _l("Finalising results"),
     "appeals": _l("Appeals"), "talks": _l("Talks"), "roster": _l("Roster"),
 }
 STATE_LABELS = {"draft": ("草稿", "Draft"), "open": ("进行中", "Open"), "rating": ("评鉴中", "Rating"),
@@ -94,8 +94,13 @@ def dashboard_page(org_id):
     sent = service.reminders_below(node, limit=10)
     sent_to = {n.id: n for n in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_({r.org_id for r in sent}))).scalars()} if sent else {}
+    # The way down to a unit's people: only to units whose annual page the viewer may open (Perm.view).
+    unit_ids = [_get(r, "id") for r in board.children if _get(r, "is_unit")]
+    unit_nodes = {n.id: n for n in db.session.execute(
+        select(OrgNode).where(OrgNode.id.in_(unit_ids))).scalars()} if unit_ids else {}
     return render_template(
         "supervision/dashboard.html", node=node, board=board, crumbs=crumbs,
+        can_open_unit=lambda i: i in unit_nodes and has_perm(Perm.view, unit_nodes[i]),
         visible_crumb=lambda a: scope.covers(a.root_id, a.path) and has_perm(Perm.supervise, a),
         chart_options=charts.dashboard_options(board.charts, period_label), grade_label=charts.grade_label,
         flag_message=lambda f: calc.flag_message(f, _), overdue_message=lambda o: calc.overdue_message(o, _),
@@ -103,6 +108,10 @@ def dashboard_page(org_id):
         period_label=period_label, age=int(time.time() - board.computed_at),
         routine_grades=calc.ROUTINE_GRADES, annual_grades=calc.ANNUAL_GRADES,
         can_export=may_export(get_spec("supervision.dashboard"), node), exports=available_exports(node))
+
+
+def _get(row, name):
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
 
 def period_label(key: str | None) -> str:

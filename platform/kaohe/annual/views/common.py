@@ -37,25 +37,73 @@ RULE_LABELS = {
     "long_leave": ("病事假超过半年，不进行考核", "Leave over half the year: not assessed"),
     "probation": ("试用期，只写评语不定等次", "Probation: comment only, no grade"),
     "investigation": ("立案审查中，结案后补定等次", "Under investigation: graded after closing"),
-    "retroactive": ("结案后补定等次", "Graded retroactively after the investigation closed (补定)"),
+    "retroactive": ("结案后补定等次", "Graded retroactively after the investigation closed"),
     "sanction": ("受处分或组织处理影响", "Sanction or organisational measure applies"),
-    "refusal": ("无正当理由不参加考核，定为不称职", "Refused to take part: 不称职"),
-    "half_hao_none_low": ("平时考核“好”不足一半或有“一般/较差”", "Fewer than half 好 or some 一般/较差 in routine results"),
-    "at_least_one_hao": ("平时考核没有“好”", "No 好 in the routine results"),
-    "consecutive_low": ("连续低分，不得评为优秀并诫勉谈话", "Consecutive low scores: not 优秀, reminder talk"),
+    "refusal": ("无正当理由不参加考核，定为不称职", "Refused to take part: Incompetent"),
+    "half_hao_none_low": ("平时考核“好”不足一半或有“一般/较差”", "Fewer than half of the routine results Good, or some Average/Poor"),
+    "at_least_one_hao": ("平时考核没有“好”", "No routine result graded Good"),
+    "consecutive_low": ("连续低分，不得评为优秀并诫勉谈话", "Consecutive low scores: not Excellent, reminder talk"),
     "low_score": ("出现低分，需批评教育谈话", "A low score: criticism talk"),
-    "consecutive_high": ("连续高分，优先评优", "Consecutive high scores: priority for 优秀"),
-    "routine_no_youxiu": ("平时考核已确定本年度不得评优秀", "The routine results bar 优秀 this year"),
-    "last_place": ("末位，不得评为优秀", "Last place: not 优秀"),
+    "consecutive_high": ("连续高分，优先评优", "Consecutive high scores: priority for Excellent"),
+    "routine_no_youxiu": ("平时考核已确定本年度不得评优秀", "The routine results bar Excellent this year"),
+    "last_place": ("末位，不得评为优秀", "Last place: not Excellent"),
     "no_inputs": ("无考核数据", "No assessment data"),
 }
 FLAG_LABELS = {"tie_at_line": ("名额线并列，待考核委员会决定", "Tied at the quota line: committee decides"),
-               "priority": ("优先评优", "Priority for 优秀"), "retroactive": ("补定等次", "Graded retroactively")}
-ALERT_LABELS = {"salary_step": ("累计两年称职以上，可晋升一档工资", "Two years 称职 or better: next salary step"),
-                "level": ("累计五年称职以上，可晋升一个级别", "Five years 称职 or better: next 级别"),
-                "merit_third_class": ("连续三年优秀，记三等功", "Three years 优秀 in a row: third-class merit"),
-                "buchenzhi_warning": ("不称职：降低一个职务或职级层次", "不称职: demotion by one level"),
-                "dismissal": ("连续两年不称职，予以辞退", "Two consecutive years 不称职: dismissal")}
+               "priority": ("优先评优", "Priority for Excellent"), "retroactive": ("补定等次", "Graded retroactively")}
+ALERT_LABELS = {"salary_step": ("累计两年称职以上，可晋升一档工资", "Two years Competent or better: next salary step"),
+                "level": ("累计五年称职以上，可晋升一个级别", "Five years Competent or better: next rank level"),
+                "merit_third_class": ("连续三年优秀，记三等功", "Three years Excellent in a row: third-class merit"),
+                "buchenzhi_warning": ("不称职：降低一个职务或职级层次", "Incompetent: demotion by one level"),
+                "dismissal": ("连续两年不称职，予以辞退", "Two consecutive years Incompetent: dismissal")}
+
+
+EFFECT_LABELS = {"not_youxiu": ("不得评为优秀", "not eligible for Excellent"), "talk": ("需谈话", "a talk is due"),
+                 "priority": ("优先评优", "priority for Excellent"), "graded": ("补定等次", "graded retroactively")}
+
+
+def effect_label(effect) -> str:
+    """What a fired rule does, in words: a national result code (5A ...) or an effect."""
+    if effect in EFFECT_LABELS:
+        return L(EFFECT_LABELS, effect)
+    return L(CODE_LABELS, effect)
+
+
+def rule_detail(detail) -> str:
+    """The numbers behind a fired rule in a sentence of the page's language
+    (the stored detail is a dict of counts, never shown as it is)."""
+    d = detail or {}
+    parts = []
+    if "days" in d:
+        parts.append(pick(f"病事假 {d['days']} 天（上限 {d.get('limit')} 天）", f"{d['days']} days of leave (limit {d.get('limit')})"))
+    if d.get("probation_end"):
+        parts.append(pick(f"试用期至 {d['probation_end']}", f"probation until {d['probation_end']}"))
+    if d.get("kind"):
+        name = L({k2: v["label"] for k2, v in SANCTIONS.items()}, d["kind"])
+        parts.append(pick(f"{d.get('year')} 年{name}", f"{name} ({d.get('year')})") if d.get("year") else name)
+    if "hao" in d:
+        parts.append(pick(f"{d.get('of')} 次平时考核中“好”{d['hao']} 次、“一般/较差”{d.get('low', 0)} 次",
+                          f"{d['hao']} of {d.get('of')} routine results Good, {d.get('low', 0)} Average or Poor"))
+    elif "of" in d:
+        parts.append(pick(f"共 {d['of']} 次平时考核", f"{d['of']} routine results"))
+    if "streak" in d:
+        parts.append(pick(f"连续 {d['streak']} 次", f"{d['streak']} in a row"))
+    if d.get("threshold") is not None:
+        parts.append(pick(f"分数线 {d['threshold']}", f"score line {d['threshold']}"))
+    if "rank" in d:
+        parts.append(pick(f"第 {d['rank']} 名", f"rank {d['rank']}"))
+    return pick("，", ", ").join(str(x) for x in parts)
+
+
+def grade_counts(counts) -> str:
+    """{'youxiu': 3, 'chenzhi': 20} -> 优秀 3、称职 20 (democratic evaluation tallies)."""
+    if not isinstance(counts, dict):
+        return "" if counts is None else str(counts)
+    return pick("、", ", ").join(f"{L(GRADE_LABELS, g)} {n}" for g, n in counts.items())
+
+
+COMPONENT_LABELS = {"routine": ("平时考核", "routine results"), "review": ("年度审核评鉴", "annual review"),
+                    "special": ("专项考核", "special assessments")}
 
 
 def L(table, key):
@@ -79,7 +127,8 @@ def _labels():
             "route_label": lambda r: L(ROUTE_LABELS, r),
             "talk_label": _talk_label, "record_label": lambda k: L(RECORD_LABELS, k),
             "sanction_label": lambda k: L({k2: v["label"] for k2, v in SANCTIONS.items()}, k),
-            "alert_label": lambda a: L(ALERT_LABELS, a), "routine_grade": lambda g: L(ROUTINE_LABELS, g)}
+            "alert_label": lambda a: L(ALERT_LABELS, a), "routine_grade": lambda g: L(ROUTINE_LABELS, g),
+            "effect_label": effect_label, "component_label": lambda c: L(COMPONENT_LABELS, c), "rule_detail": rule_detail, "grade_counts": grade_counts}
 
 
 def year_arg() -> int:

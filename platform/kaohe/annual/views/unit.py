@@ -23,7 +23,7 @@ from ..calc.pay import allocate_pay
 from ..engine import LOCKED_STATUSES
 from ..models import AnnualAppeal, AnnualAssessment, AnnualReview, AnnualSummary
 from ..policy import policy_for
-from .common import assessment_unit, bp, fail, form_date, need, people_by_id, year_arg
+from .common import assessment_unit, bp, fail, form_date, my_person, need, people_by_id, year_arg
 
 
 @bp.route("/")
@@ -89,12 +89,20 @@ def _unit_context(unit: OrgNode, year: int) -> dict:
     need_votes = [p for p in roster if ("section_chief" in dem_for and p.position_role == "dept_head")
                   or "all" in dem_for]
     missing_votes = [p for p in need_votes if p.id not in reviews or not any(reviews[p.id].votes().values())]
-    return {"missing_votes": missing_votes, "unit": unit, "year": year, "a": a, "results": results, "adj": adj, "outs": outs, "people": people,
+    # Names link only where the viewer may go: the rule of person_page (_can_see_person), set-based.
+    can_admin, can_supervise = has_perm(Perm.unit_admin, unit), has_perm(Perm.supervise, unit)
+    if can_admin or can_supervise:
+        openable = set(people)
+    else:
+        me = my_person()
+        openable = set() if me is None else {me.id} | (
+            {pid for pid, p in people.items() if p.supervisor_id == me.id} if has_perm(Perm.rate, unit) else set())
+    return {"openable": openable, "missing_votes": missing_votes, "unit": unit, "year": year, "a": a, "results": results, "adj": adj, "outs": outs, "people": people,
             "roster": roster, "pol": pol, "summaries": summaries, "reviews": reviews, "appeals": appeals,
             "counts": counts, "pay_total": pay_total, "pay_explain": pay_explain,
             "act_today": service.today(),
             "open_windows": service.open_windows(a) if a is not None and a.status == "notified" else [],
-            "can_admin": has_perm(Perm.unit_admin, unit), "can_supervise": has_perm(Perm.supervise, unit),
+            "can_admin": can_admin, "can_supervise": can_supervise,
             "ties": [r for r in results if "tie_at_line" in (r.flags or []) and r.person_id not in adj]}
 
 

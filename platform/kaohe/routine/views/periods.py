@@ -252,6 +252,9 @@ def period_person(period_id, person_id):
         revealed = db.session.execute(select(Rating).where(Rating.period_id == period.id,
                                                            Rating.ratee_id == person.id,
                                                            Rating.rater_kind.in_(calc.ANONYMOUS_KINDS))).scalars().all()
+    # indicator codes -> names, so stored scores read as "政治素质 良", not {'political': 'liang'}
+    ind_names = {it["code"]: (it.get("name") or it["code"])
+                 for s in ((r.breakdown or {}).get("sections", []) if r else []) for it in s.get("items", [])}
     return render("routine/period_person.html", period=period, person=person, r=r, named=named, voters=v,
-                  names=names, pol=pol, revealed=revealed,
+                  names=names, pol=pol, revealed=revealed, ind_names=ind_names,
                   breakdown=r.breakdown if r else None, anon=anonymous_summary(period, person.id))
