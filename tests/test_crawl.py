@@ -44,8 +44,9 @@ CJK_RE = re.compile(r"[\u3400-\u9fff]+")
 # a bare None/True/False (not the English word starting a sentence such as "None yet.")
 REPR_RE = re.compile(r"\{'|'\s*:\s*'|\b(?:None|True|False)\b(?!\s+[a-z])")
 MSGID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\.[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-# ordinary tokens that look like words but are data: codes like 630122100-05006, emails, file names
-CODEISH_RE = re.compile(r"[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|yaml|png)\b|"
+# ordinary tokens that look like words but are data: codes like 630122100-05006, web addresses,
+# template placeholders such as {staff_no}, emails, file names
+CODEISH_RE = re.compile(r"https?://\S+|\{[a-z_]+\}|[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|yaml|png)\b|"
                         r"\b[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b|\b[0-9a-f]{8,}\b")
 
 

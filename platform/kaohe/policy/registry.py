@@ -82,6 +82,7 @@ CHOICE_LABELS: dict[str, tuple[str, str]] = {
     "add_subtract": ("加减分", "Add / subtract points"), "weighted": ("加权计入", "Weighted"),
     "floor": ("向下取整", "Round down"), "half_up": ("四舍五入", "Round half up"), "ceil": ("向上取整", "Round up"),
     "participants": ("参加考核人数", "Those taking part"), "all": ("全部在册人数", "Everyone on the roster"),
+    "paid": ("仅获发奖金的人员", "Only the people paid"), "assessed": ("全部参加考核人员", "Everyone assessed"),
     "score_share": ("按分值分配", "Share of the score pool"), "grade_coefficient": ("按等次系数", "Grade coefficient"),
     **{k: v for k, v in ORG_GRADE_LABELS.items()},
     **{k: v for k, v in ROUTINE_GRADE_LABELS.items()},

@@ -191,6 +191,10 @@ def _value(key: str, v: Any, names: dict[int, str]) -> str:
                 return pick(*RATER_LABELS[v])
         if v in VALUES:
             return pick(*VALUES[v])
+        from ..policy.registry import CHOICE_LABELS
+
+        if v in CHOICE_LABELS:   # a policy setting's choice (e.g. pay.contributors: paid / assessed)
+            return pick(*CHOICE_LABELS[v])
         g = _grade(v) if "grade" in key or key in ("value",) else None
         return g or v
     if isinstance(v, dict):  # nested: grade tallies, indicator scores, pay parameters
