@@ -155,7 +155,7 @@ def _review_period(app, iso):
     """Last year's Q2 in review, computed, with an undecided tie between the
     iso person and the peer (group of the unit's own node)."""
     from kaohe.extensions import db
-    from kaohe.routine import compute, events, periods
+    from kaohe.routine import compute, events, inputs, periods
     from kaohe.tenancy.models import OrgNode
 
     def build():
@@ -163,8 +163,12 @@ def _review_period(app, iso):
         for key in NODES:
             unit = db.session.get(OrgNode, iso.node[key])
             p = periods.create_period(unit, LAST, 2, "quarter")
-            for to in ("open", "rating", "review"):
+            for to in ("open", "rating"):
                 periods.transition(p, to)
+            for row in inputs.input_status(p):   # nobody rated here: the office records why (issue 12)
+                if not row["exempted"]:
+                    inputs.exempt(p, row["person_id"], f"isomark-{key}: no ratings in the fixture")
+            periods.transition(p, "review")
             events.record_event(p, iso.person[key], "discipline", p.starts_on, f"isomark-{key}-review-event")
             summary = compute.compute_period(p)
             peer = _base_cache(app)[key]["peer"]
