@@ -417,7 +417,7 @@ def job_page(job_id):
 def job_retry_page(job_id):
     from ..core.errors import KaoheError
     from ..jobs.api import retry_job
-    from .messages import localize_message
+    from ..web.messages import localize_message
 
     try:
         new_id = retry_job(job_id)
