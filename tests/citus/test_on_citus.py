@@ -128,7 +128,7 @@ def test_province_end_to_end_quarter_annual_filed(app, world, backend):
 def test_synthetic_province_annual_compute(app, pg_database, backend):
     """The annual computation of a small synthetic province on the cluster."""
     from kaohe.annual import engine
-    from kaohe.annual.synthetic import build_synthetic_province
+    from kaohe.benchmarks.synthetic import build_synthetic_province
     from kaohe.audit.service import Actor, reset_actor, set_actor
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import Scope, apply_scope

@@ -116,7 +116,7 @@ def setup(people: int = 300) -> Env:
     from flask_migrate import upgrade
 
     from .. import create_app
-    from ..annual.synthetic import build_synthetic_province
+    from .synthetic import build_synthetic_province
     from ..core.clock import local_today
     from ..testing import databases
 
