@@ -3,14 +3,14 @@ open at filing, when the filing was last updated) and corrections (补定)
 after the written notice
 
 Revision ID: g12_annual_procedure
-Revises: f9_principal_account
+Revises: u16_calendar_year
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "g12_annual_procedure"
-down_revision = "f9_principal_account"
+down_revision = "u16_calendar_year"
 branch_labels = None
 depends_on = None
 
