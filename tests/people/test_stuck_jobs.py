@@ -203,8 +203,8 @@ def test_lease_is_renewed_while_a_long_job_runs(world, app, backend):
 def test_redis_down_submit_is_503_and_saves_nothing(world, client, api_token, app, backend):
     from tests.foundation.test_jobs import _scope
 
+    h = api_token("t1admin")  # sign in first: the login throttle uses KAOHE_REDIS_URL too
     app.config.update(KAOHE_JOBS_MODE="rq", KAOHE_REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
-    h = api_token("t1admin")
     jobs, imports = _count(app, Job), _count(app, RosterImport)
     t0 = time.time()
     resp = client.post("/api/v1/people/imports", headers=h, content_type="multipart/form-data",
