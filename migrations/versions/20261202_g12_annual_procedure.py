@@ -19,7 +19,7 @@ def upgrade():
     with op.batch_alter_table("annual_assessment") as b:
         b.add_column(sa.Column("filed_open_reason", sa.Text(), nullable=True))
         b.add_column(sa.Column("filed_open_cases", sa.JSON(), nullable=True))
-        b.add_column(sa.Column("filing_updated_at", sa.DateTime(), nullable=True))
+        b.add_column(sa.Column("filing_updated_at", sa.DateTime(timezone=True), nullable=True))
         b.add_column(sa.Column("corrections", sa.Integer(), nullable=False, server_default="0"))
 
 

@@ -21,17 +21,18 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("must_change_password", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column("activation_hash", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("activation_expires_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index("uq_user_account_root_id_person_id", ["root_id", "person_id"], unique=True)
+    # Plain ALTERs, not batch mode: on SQLite a batch rebuild of user_account
+    # drops the expression index uq_user_account_username_lower (reflection
+    # skips expression-based indexes).
+    op.add_column("user_account", sa.Column("must_change_password", sa.Boolean(), nullable=False,
+                                            server_default=sa.false()))
+    op.add_column("user_account", sa.Column("activation_hash", sa.String(length=64), nullable=True))
+    op.add_column("user_account", sa.Column("activation_expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("uq_user_account_root_id_person_id", "user_account", ["root_id", "person_id"], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_index("uq_user_account_root_id_person_id")
-        batch_op.drop_column("activation_expires_at")
-        batch_op.drop_column("activation_hash")
-        batch_op.drop_column("must_change_password")
+    op.drop_index("uq_user_account_root_id_person_id", table_name="user_account")
+    op.drop_column("user_account", "activation_expires_at")
+    op.drop_column("user_account", "activation_hash")
+    op.drop_column("user_account", "must_change_password")

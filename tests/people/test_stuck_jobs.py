@@ -145,6 +145,23 @@ def test_retry_from_api_and_page(world, client, api_token, app, backend, login):
     assert root
 
 
+def test_retry_page_refused_is_a_message_not_a_500(world, app, backend, login):
+    from tests.foundation.test_jobs import _submit
+
+    with app.app_context():
+        apply_scope(Scope.system("t"))
+        from kaohe.auth.models import User
+
+        uid = db.session.execute(select(User.id).where(User.username == "t1admin")).scalar_one()
+        db.session.remove()
+    job_id = _submit(app, "test.probe", world.ids["P1-T1"], created_by=uid)  # done: nothing to retry
+    b = login("t1admin")
+    resp = b.post(f"/jobs/{job_id}/retry")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/jobs/{job_id}")
+    page = b.get(f"/jobs/{job_id}")
+    assert page.status_code == 200
+
+
 @pytest.mark.pg
 def test_a_silent_worker_on_another_host_loses_its_lease(world, client, api_token, app, backend):
     from tests.foundation.test_jobs import _submit
@@ -203,8 +220,8 @@ def test_lease_is_renewed_while_a_long_job_runs(world, app, backend):
 def test_redis_down_submit_is_503_and_saves_nothing(world, client, api_token, app, backend):
     from tests.foundation.test_jobs import _scope
 
+    h = api_token("t1admin")  # sign in first: the login throttle uses KAOHE_REDIS_URL too
     app.config.update(KAOHE_JOBS_MODE="rq", KAOHE_REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
-    h = api_token("t1admin")
     jobs, imports = _count(app, Job), _count(app, RosterImport)
     t0 = time.time()
     resp = client.post("/api/v1/people/imports", headers=h, content_type="multipart/form-data",
