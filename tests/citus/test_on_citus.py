@@ -104,9 +104,13 @@ def test_province_end_to_end_quarter_annual_filed(app, world, backend):
                 if "tie_at_line" in (r.flags or []):
                     annual.adjust(a, r.person_id, "chenzhi", "考核委员会表决（名额线并列）")
             annual.confirm(a)
-            annual.publish(a, dt.date(year + 1, 1, 5))
-            annual.notify(a, a.publicity_end + dt.timedelta(days=1))
-            annual.file_with_above(a)
+            with annual.as_of(dt.date(year + 1, 1, 5)):          # official acts are dated "today" (issue 12)
+                annual.publish(a)
+            notice_day = a.publicity_end + dt.timedelta(days=1)
+            with annual.as_of(notice_day):
+                annual.notify(a)
+            with annual.as_of(notice_day + dt.timedelta(days=60)):   # every review/appeal window has closed
+                annual.file_with_above(a)
             db.session.commit()
             aid = a.id
         finally:
