@@ -126,6 +126,7 @@ def setup(people: int = 300) -> Env:
         databases.PG_ADMIN_URL = pg.admin_url
         try:
             owner_url, app_url = databases.create_pg_database("kaohe_faults")
+            loader_url = databases.admin_url_for(owner_url)  # the loader turns FK triggers off: superuser only
         finally:
             databases.PG_ADMIN_URL = old
         tmp = tempfile.mkdtemp(prefix="kaohe-faults-")
@@ -137,7 +138,7 @@ def setup(people: int = 300) -> Env:
         with app.app_context():
             upgrade(revision="heads")
         year = local_today().year
-        info = build_synthetic_province(people, owner_url, year=year, code="FAULTS")
+        info = build_synthetic_province(people, loader_url, year=year, code="FAULTS")
         return Env(pg=pg, app=app, owner_url=owner_url, app_url=app_url, root_id=info["root_id"], year=year,
                    queue=qname, tmp=tmp, cfg=cfg)
     except Exception:
