@@ -184,7 +184,7 @@ def _review_period(app, iso):
 def _final_period(app, iso):
     """Last year's Q3, computed, publicised (long ago) and final."""
     from kaohe.extensions import db
-    from kaohe.routine import compute, periods
+    from kaohe.routine import compute, inputs, periods
     from kaohe.tenancy.models import OrgNode
 
     def build():
@@ -194,6 +194,9 @@ def _final_period(app, iso):
             p = periods.create_period(unit, LAST, 3, "quarter")
             for to in ("open", "rating"):
                 periods.transition(p, to)
+            for row in inputs.input_status(p):   # nobody rated here: the office records why (issue 12)
+                if not row["exempted"]:
+                    inputs.exempt(p, row["person_id"], f"isomark-{key}: no ratings in the fixture")
             compute.compute_period(p)
             periods.transition(p, "review")
             periods.transition(p, "publicised", on=p.ends_on + dt.timedelta(days=10))

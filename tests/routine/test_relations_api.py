@@ -19,9 +19,9 @@ from .conftest import rate
     ("d1staff", "d1staff", "supervisor", 403, None),                    # staff has no rate permission
     ("head", "deputy", "supervisor", 200, None),                        # head → deputy
     ("d1staff", "d1head", "democratic", 200, None),                     # colleagues of one department
-    ("d1head", "d1staff", "democratic", 403, "stronger_relation"),      # already rated as their supervisor
+    ("d1head", "d1staff", "democratic", 200, None),                     # every relation rates (the default)
     ("d2staff", "d2head", "peer", 200, None),                           # peer group and same department:
-    ("d2staff", "d2head", "democratic", 403, "stronger_relation"),      # rated once, as a peer
+    ("d2staff", "d2head", "democratic", 200, None),                     # and as a colleague
     ("d2staff", "d1staff", "democratic", 403, "not_colleague"),
 ])
 def test_rater_relations(rt, rater, ratee, kind, status, rule):
@@ -52,32 +52,39 @@ def test_outside_scope_is_404(rt, api_token):
     assert resp.status_code == 404
 
 
-def test_one_rating_per_colleague_by_default_and_every_relation_as_a_setting(rt):
-    """Issue 16, finding 7: the same rater does not rate the same colleague
-    twice in a period (互评 and 民主测评) unless routine.rating_overlap says so;
-    the setting is frozen with the period."""
+def test_one_rating_per_colleague_as_a_setting(rt):
+    """Issue 16, finding 7: with routine.rating_overlap = strongest the same
+    rater does not rate the same colleague twice in a period (互评 and 民主测评);
+    every_relation (the default: every scoring section keeps its raters) rates
+    under each relation.  The setting is frozen with the period."""
+    from kaohe.extensions import db
+    from kaohe.routine.models import Period
+    from kaohe.tenancy.scope import Scope, apply_scope
+
     def pairs(who):
         todo = rt.client.get(f"/api/v1/routine/periods/{rt.period_id}/todo", headers=rt.h(who)).get_json()
         return [(t["person_id"], t["kind"]) for t in todo]
 
+    def set_overlap(mode):
+        with rt.app.app_context():
+            apply_scope(Scope.system("test"))
+            period = db.session.get(Period, rt.period_id)
+            frozen = period.policy["routine.rating_overlap"]
+            period.policy = {**period.policy, "routine.rating_overlap": mode}
+            db.session.commit()
+            db.session.remove()
+            return frozen
+
+    assert set_overlap("strongest") == "every_relation"      # frozen at opening, the default
     todo = pairs("d2staff")
     ratees = [p for p, k in todo if k != "self"]
     assert len(ratees) == len(set(ratees)), todo
     assert (rt.ids["d2head"], "peer") in todo and (rt.ids["d2head"], "democratic") not in todo
     assert (rt.ids["d1staff"], "peer") in todo
     assert [k for p, k in pairs("d2head") if p == rt.ids["d2staff"]] == ["supervisor"]
-
-    from kaohe.routine.models import Period
-    from kaohe.tenancy.scope import Scope, apply_scope
-    from kaohe.extensions import db
-
-    with rt.app.app_context():
-        apply_scope(Scope.system("test"))
-        period = db.session.get(Period, rt.period_id)
-        assert period.policy["routine.rating_overlap"] == "strongest"      # frozen at opening
-        period.policy = {**period.policy, "routine.rating_overlap": "every_relation"}
-        db.session.commit()
-        db.session.remove()
+    resp = rate(rt, "d2staff", "d2head", "democratic")
+    assert resp.status_code == 403 and resp.get_json()["errors"]["code"] == ["stronger_relation"]
+    set_overlap("every_relation")
     todo = pairs("d2staff")
     assert (rt.ids["d2head"], "peer") in todo and (rt.ids["d2head"], "democratic") in todo
     assert rate(rt, "d2staff", "d2head", "democratic").status_code == 200

@@ -318,7 +318,7 @@ _add("routine.rater_weights", _nested(RaterWeightsSchema),
 _add("routine.min_anonymous_raters", lambda: StrictInt(validate=validate.Range(1, 50)), 3, BOUNDED, "raters",
      "匿名评价结果展示所需的最少评价人数", "Fewest raters before anonymous ratings are shown",
      bound=BOUND_NUMBER, number_range=(1, 50), unit="people")
-_add("routine.rating_overlap", lambda: _choice(("strongest", "every_relation")), "strongest", INHERITABLE, "raters",
+_add("routine.rating_overlap", lambda: _choice(("strongest", "every_relation")), "every_relation", INHERITABLE, "raters",
      "同一评价人对同一被评价人在同一周期内有多种评价关系（如既是互评又是民主测评）时：只评一次，"
      "按最主要的关系（主管评价 > 互评 > 民主测评）评价；或每种关系各评一次",
      "When a rater has several relations to the same colleague in one period (e.g. peer and democratic): "

@@ -56,7 +56,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.rater_weights": {"supervisor": 0.7, "self": 0.1, "peer": 0.1, "democratic": 0.1},
     "routine.min_anonymous_raters": 3,
     "routine.reveal_votes_to_admin": False,
-    "routine.rating_overlap": "strongest",
+    "routine.rating_overlap": "every_relation",
     "routine.low_score": 60,
     "routine.high_score": 95,
     "routine.high_streak": 3,
