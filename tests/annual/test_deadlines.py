@@ -85,5 +85,6 @@ def test_calendar_gap_message_names_the_years(app):
 
     with app.test_request_context():
         assert calendar_gap(D(2025, 12, 1), D(2026, 1, 31)) is None
-        msg = calendar_gap(D(2099, 3, 1))
-        assert msg and "2099" in msg and "calendar.extra_holidays" in msg
+        # Only the administrators it concerns see the notice (issue 16): nobody signed in here.
+        # tests/policy/test_holidays.py checks the words an administrator sees.
+        assert calendar_gap(D(2099, 3, 1)) is None

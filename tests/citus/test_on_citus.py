@@ -62,6 +62,11 @@ def _routine_quarter(unit, year: int, q: int, rng):
 
     for ind in routine_demo.LIBRARY:
         save_indicator(unit, dict(ind))
+    # The demo pack's province holds ZZ/ZF/LZ as mandatory common indicators; this world's province
+    # has none, so the unit keeps them as its own for the demo schemes to add up.
+    for code in routine_demo.MANDATORY:
+        save_indicator(unit, {"code": code, "name": code, "dimension": "de", "kind": "graded",
+                              "levels": {"you": 10, "liang": 8, "zhong": 6, "cha": 3}})
     for s in routine_demo.SCHEMES:
         save_scheme(unit, dict(s))
     return routine_demo._finished_quarter(unit, year, q, rng)
