@@ -16,13 +16,21 @@ from .test_jobs import _submit
 
 
 def _kill_app_connections(owner_engine, dbname, pid=None):
-    with owner_engine.connect() as conn:
+    # Terminating another role's backends takes a superuser (the deploy owner is not one).
+    from sqlalchemy import create_engine
+
+    from kaohe.testing.databases import admin_url_for
+
+    admin = create_engine(admin_url_for(owner_engine.url.render_as_string(hide_password=False)),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
         if pid is not None:
             conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
         else:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": dbname})
         conn.commit()
+    admin.dispose()
 
 
 @pytest.mark.pg
