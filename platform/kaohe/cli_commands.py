@@ -57,13 +57,7 @@ def register(app) -> None:
     @click.option("--workers", default=None, type=int, help="gunicorn workers (default 2×cores+1)")
     @one_line_errors
     def serve(host, port, workers):
-        """Serve the web app (gunicorn where available)."""
-        try:
-            import gunicorn  # noqa: F401
-        except ImportError:
-            click.echo("gunicorn not installed; using the threaded development server")
-            _serve_dev(host, port)
-            return
+        """Serve the web app with gunicorn (a dependency of the package)."""
         workers = workers or (os.cpu_count() or 1) * 2 + 1
         cfg = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "gunicorn.conf.py")
         args = [sys.executable, "-m", "gunicorn", "-b", f"{host}:{port}", "-w", str(workers),
