@@ -246,23 +246,7 @@ def set_value(node: OrgNode, key: str, value: Any, *, year: int | None = None, n
 
 def clear_value(node: OrgNode, key: str, *, year: int | None = None, reason: str | None = None) -> bool:
     """Revert to the inherited value.  Returns False when nothing was set."""
-    reg.get(key)
-    year = check_year(year)
-    rows = _rows_on_path(node, key, year)
-    names = names_on_path(node)
-    _check_not_locked_above(node, key, _layers(node, rows), names)
-    row = _own_row(node, key, year, rows)
-    if row is None or not row.has_value:
-        return False
-    before = _row_state(row)
-    row.has_value, row.value = False, None
-    _stamp(row)
-    after = _row_state(row)
-    _drop_if_empty(row)
-    db.session.flush()
-    _audit("policy.clear", node, key, year, before, after, reason)
-    bump_version(node.root_id)
-    return True
+    return _undo_own(node, key, year, reason, "policy.clear", "has_value", lambda row: setattr(row, "value", None))
 
 def lock(node: OrgNode, key: str, *, year: int | None = None, reason: str | None = None) -> list[dict]:
     """Enforce ``node``'s value for everything below: overrides, locks and
@@ -301,21 +285,30 @@ def lock(node: OrgNode, key: str, *, year: int | None = None, reason: str | None
     return cleared
 
 def unlock(node: OrgNode, key: str, *, year: int | None = None, reason: str | None = None) -> bool:
+    """Let the levels below override again.  Returns False when nothing was locked."""
+    return _undo_own(node, key, year, reason, "policy.unlock", "locked")
+
+
+def _undo_own(node: OrgNode, key: str, year, reason, action: str, flag: str, also=None) -> bool:
+    """Turn off ``flag`` (has_value / locked) on ``node``'s own row of ``key``:
+    the shared path of clear and unlock (checks, stamp, drop the row when it
+    holds nothing any more, audit, bump)."""
     reg.get(key)
     year = check_year(year)
     rows = _rows_on_path(node, key, year)
-    names = names_on_path(node)
-    _check_not_locked_above(node, key, _layers(node, rows), names)
+    _check_not_locked_above(node, key, _layers(node, rows), names_on_path(node))
     row = _own_row(node, key, year, rows)
-    if row is None or not row.locked:
+    if row is None or not getattr(row, flag):
         return False
     before = _row_state(row)
-    row.locked = False
+    setattr(row, flag, False)
+    if also is not None:
+        also(row)
     _stamp(row)
     after = _row_state(row)
     _drop_if_empty(row)
     db.session.flush()
-    _audit("policy.unlock", node, key, year, before, after, reason)
+    _audit(action, node, key, year, before, after, reason)
     bump_version(node.root_id)
     return True
 
