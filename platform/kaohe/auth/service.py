@@ -124,6 +124,9 @@ class _DbThrottle:
 
 
 _REDIS_CLIENTS: dict = {}
+# Redis URL -> monotonic time until which it is not asked again (it failed).
+_REDIS_RESTING: dict[str, float] = {}
+REDIS_REST_SECONDS = 10.0
 
 _REDIS_RESERVE = """
 local n = redis.call('INCR', KEYS[1])
@@ -134,28 +137,66 @@ return {n, redis.call('PTTL', KEYS[1])}
 
 class _RedisThrottle:
     """The same counting with Redis: INCR (with an expiry set by the first
-    attempt of a period) in one script, so it is atomic across workers."""
+    attempt of a period) in one script, so it is atomic across workers.
+
+    Redis down is no reason to refuse every sign-in, nor to stop counting:
+    when Redis fails, the attempt is counted by the database's atomic counter
+    instead (and Redis is left alone for REDIS_REST_SECONDS, so a dead Redis
+    costs one failed connect, not one per attempt).  Across an outage the two
+    counters are separate, so at most twice the limit can be checked in the
+    lock period that spans it; within the outage the limit holds exactly."""
 
     def __init__(self, url: str, max_attempts: int, lock_seconds: int):
         import redis
 
         if url not in _REDIS_CLIENTS:
-            _REDIS_CLIENTS[url] = redis.Redis.from_url(url)
-        self.client = _REDIS_CLIENTS[url]
+            # Short timeouts: a Redis that does not answer must not hold a sign-in.
+            _REDIS_CLIENTS[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        self.url, self.client = url, _REDIS_CLIENTS[url]
         self.max, self.lock = max_attempts, lock_seconds
+        self.fallback = _DbThrottle(max_attempts, lock_seconds)
 
     @staticmethod
     def key(name: str) -> str:
         return "kaohe:login:" + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
+    def _usable(self) -> bool:
+        import time
+
+        return _REDIS_RESTING.get(self.url, 0.0) <= time.monotonic()
+
+    def _failed(self, exc: Exception) -> None:
+        import logging
+        import time
+
+        _REDIS_RESTING[self.url] = time.monotonic() + REDIS_REST_SECONDS
+        logging.getLogger(__name__).warning(
+            "login throttle: Redis unreachable (%s); counting in the database", exc.__class__.__name__)
+
     def reserve(self, name: str) -> dt.datetime | None:
-        n, pttl = self.client.eval(_REDIS_RESERVE, 1, self.key(name), self.lock)
-        if int(n) > self.max:
-            return utcnow() + dt.timedelta(milliseconds=max(int(pttl), 0))
-        return None
+        import redis
+
+        if self._usable():
+            try:
+                n, pttl = self.client.eval(_REDIS_RESERVE, 1, self.key(name), self.lock)
+            except redis.exceptions.RedisError as exc:
+                self._failed(exc)
+            else:
+                if int(n) > self.max:
+                    return utcnow() + dt.timedelta(milliseconds=max(int(pttl), 0))
+                return None
+        return self.fallback.reserve(name)
 
     def clear(self, name: str) -> None:
-        self.client.delete(self.key(name))
+        import redis
+
+        if self._usable():
+            try:
+                self.client.delete(self.key(name))
+            except redis.exceptions.RedisError as exc:
+                self._failed(exc)
+        # Failures counted in the database during an outage end here too.
+        self.fallback.clear(name)
 
 
 def _throttle():
