@@ -348,14 +348,54 @@ def revoke_token(tok: ApiToken) -> None:
 
 # -- accounts and grants ---------------------------------------------------
 
-def create_user(*, username: str, display_name: str, password: str, org: OrgNode | None,
-                email: str | None = None, person_id: int | None = None, password_hash: str | None = None) -> User:
-    name = username.strip()
+def N_(text: str) -> str:
+    """Mark a message for the catalog (pages translate it, the API keeps English)."""
+    return text
+
+
+USERNAME_OUTSIDE_NAMESPACE = N_("Usernames created in a province end with @ and the province's code.")
+USERNAME_TAKEN = N_("This username is already taken.")
+USERNAME_OTHER_PROVINCE = N_("A name ending with a province's code belongs to an account of that province.")
+
+
+def province_code(org: OrgNode) -> str:
+    """The code of the province ``org`` belongs to (the root is always
+    visible to whoever sees the node: it is where policy is inherited from)."""
+    if org.parent_id is None:
+        return org.code
+    return db.session.execute(select(OrgNode.code).where(OrgNode.id == org.root_id)
+                              .execution_options(kaohe_unscoped=True)).scalar_one()
+
+
+def check_new_username(name: str, org: OrgNode | None) -> str:
+    """The one check of a new account's name (page, API, CLI): outside the
+    creator's province namespace (``kaohe.auth.namespace``) is refused before
+    anything is looked up, then the name must be unique on the platform.
+    Provisioning makes its names inside the namespace by construction
+    (``namespace.qualify``) and checks them for uniqueness in one query."""
+    from .namespace import domain, in_namespace
+
+    name = name.strip()
+    if not current_scope().all_roots:
+        if org is None or not in_namespace(name, province_code(org)):
+            raise Invalid({"username": [USERNAME_OUTSIDE_NAMESPACE]})
+    elif domain(name):
+        # Even the operator keeps a province's namespace for that province's accounts.
+        owner = db.session.execute(select(OrgNode.id).where(
+            OrgNode.parent_id.is_(None), func.lower(OrgNode.code) == domain(name))).scalar_one_or_none()
+        if owner is not None and (org is None or org.root_id != owner):
+            raise Invalid({"username": [USERNAME_OTHER_PROVINCE]})
     exists = db.session.execute(
         select(User.id).where(func.lower(User.username) == name.lower()).execution_options(kaohe_unscoped=True)
     ).first()
     if exists:
-        raise Conflict({"username": ["This username is already taken."]})
+        raise Conflict({"username": [USERNAME_TAKEN]})
+    return name
+
+
+def create_user(*, username: str, display_name: str, password: str, org: OrgNode | None,
+                email: str | None = None, person_id: int | None = None, password_hash: str | None = None) -> User:
+    name = check_new_username(username, org)
     user = User(
         username=name, display_name=display_name.strip(), email=email,
         password_hash=password_hash or hash_password(password), session_token=secrets.token_hex(16),
