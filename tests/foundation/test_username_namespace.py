@@ -90,3 +90,17 @@ def test_provisioned_names_lie_in_the_province_namespace(wapp, bearer, backend):
         apply_scope(Scope.system("t"))
         names = db.session.execute(select(User.username).where(User.username.like("T1-%"))).scalars().all()
     assert names == ["T1-d2staff@P"]
+
+
+def test_province_codes_name_disjoint_namespaces(app, world, backend):
+    from kaohe.core.errors import Conflict, Invalid
+    from kaohe.tenancy import service as org_service
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with app.app_context():
+        apply_scope(Scope.system("t"))
+        with pytest.raises(Conflict):        # "p2-p" would share P2-P's namespace
+            org_service.create_province(code="p2-p", name="重名省")
+        with pytest.raises(Invalid):         # "@" would make the namespace ambiguous
+            org_service.create_province(code="X@Y", name="符号省")
+        db.session.rollback()

@@ -26,6 +26,8 @@ def _check_code_free(root_id: int, code: str, exclude_id: int | None = None) -> 
 
 def create_province(*, code: str, name: str, name_en: str | None = None) -> OrgNode:
     code = code.strip()
+    if "@" in code:
+        raise Invalid({"code": ["A province code cannot contain @ (it ends the province's usernames)."]})
     # Unique without case: a province's code names its account namespace (kaohe.auth.namespace).
     if db.session.execute(select(OrgNode.id).where(OrgNode.parent_id.is_(None),
                                                    func.lower(OrgNode.code) == code.lower())).first():
