@@ -149,13 +149,13 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         # The province's policy admin creates a county supervisor and a township admin.
         _login(page, server, "zt-policy")
         shot(page, "01-policy-admin-home")
-        _new_account(page, server, "zt01-sup", "ZT01", "supervisor")
-        _new_account(page, server, "zt0101-admin", "ZT0101", "unit_admin")
+        _new_account(page, server, "zt01-sup@ZT", "ZT01", "supervisor")
+        _new_account(page, server, "zt0101-admin@ZT", "ZT0101", "unit_admin")
         shot(page, "02-township-admin-created")
         _logout(page, server)
 
         # The township admin imports a 60-person roster.
-        _login(page, server, "zt0101-admin")
+        _login(page, server, "zt0101-admin@ZT")
         unit = _node(server, "ZT0101")
         page.goto(server.url(f"/people/units/{unit}"))
         with page.expect_download() as dl:
@@ -203,8 +203,8 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
     phone = next(phone_gen)
     try:
         phone.goto(server.url("/activate"))
-        phone.fill("#a-username", "ZT0101-S010")
-        phone.fill("#a-code", codes["ZT0101-S010"])
+        phone.fill("#a-username", "ZT0101-S010@ZT")
+        phone.fill("#a-code", codes["ZT0101-S010@ZT"])
         phone.fill("#a-pw", "my-own-password-9")
         phone.fill("#a-pw2", "my-own-password-9")
         shot(phone, "07-activate-phone")

@@ -37,7 +37,7 @@ def test_nul_in_query_or_form_is_400_on_pages(app, world, backend):
 
 def test_nul_in_json_is_422(app, world, backend, bearer):
     resp = app.test_client().post("/api/v1/users", headers=bearer("t1admin"), json={
-        "username": "nul-user", "display_name": "a\x00b", "password": "a-long-password-1",
+        "username": "nul-user@P", "display_name": "a\x00b", "password": "a-long-password-1",
         "org_id": node_id(world, "T1")})
     assert resp.status_code == 422
 

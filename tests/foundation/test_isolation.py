@@ -218,7 +218,7 @@ CASES: list[Case] = [
     case("auth.Users", "GET", "/api/v1/users", actor="t1admin", leak=True),
     case("auth.Users", "GET", "/api/v1/users?org_id={org}", actor="t1admin"),
     case("auth.Users", "POST", "/api/v1/users", actor="t1admin", ok=201, denied=("countysup", "t1leader"),
-         body={"username": "new-{uniq}", "display_name": "新用户", "password": NEW_PW, "org_id": "{org}"}),
+         body={"username": "new-{uniq}@P", "display_name": "新用户", "password": NEW_PW, "org_id": "{org}"}),
     case("auth.UserItem", "GET", "/api/v1/users/{user}", actor="t1admin"),
     case("auth.UserItem", "PATCH", "/api/v1/users/{user}", actor="t1admin", denied=("t1leader",),
          body={"display_name": "改名"}),
@@ -245,7 +245,7 @@ CASES: list[Case] = [
     case("web.users", "GET", "/users", actor="t1admin", leak=True, denied=("countysup",)),
     case("web.user_new", "GET", "/users/new", actor="t1admin", denied=("countysup", "t1leader")),
     case("web.user_new", "POST", "/users/new", actor="t1admin", ok=302, denied=("countysup",),
-         body={"username": "new-{uniq}", "display_name": "新用户", "password": NEW_PW, "org_id": "{org}"}),
+         body={"username": "new-{uniq}@P", "display_name": "新用户", "password": NEW_PW, "org_id": "{org}"}),
     case("web.user_page", "GET", "/users/{user}", actor="t1admin", denied=("t1leader",)),
     case("web.user_grant", "POST", "/users/{user}/grants", actor="t1admin", ok=302, denied=("countysup",),
          body={"role": "leader", "org_id": "{org}"}),
@@ -898,18 +898,20 @@ def test_org_code_of_another_province_is_free(app, world, bearer, backend):
     assert resp.status_code == 409 and "code" in resp.get_json()["errors"]
 
 
-def test_username_taken_elsewhere_is_a_generic_409(app, world, bearer, backend):
+def test_username_taken_elsewhere_answers_like_a_never_used_name(app, world, bearer, backend):
+    """A name taken in another province is outside the unit admin's namespace
+    and answers exactly like a name nobody holds (kaohe.auth.namespace)."""
     h = bearer("t1admin")
     client = app.test_client()
     before = fingerprint(app)
-    body = {"username": "P2-T1ADMIN", "display_name": "x", "password": NEW_PW, "org_id": world.ids["P1-T1"]}
-    resp = client.post("/api/v1/users", headers=h, json=body)
-    assert resp.status_code == 409
-    data = resp.get_json()
-    text_ = json.dumps(data, ensure_ascii=False)
-    # Generic: nothing about where the account lives or who holds it.
-    for secret in ("P2-", "p2-", str(world.ids["P2-T1"]), "province", "display"):
-        assert secret not in text_.replace("P2-T1ADMIN", ""), f"409 reveals {secret!r}: {text_}"
+    body = {"display_name": "x", "password": NEW_PW, "org_id": world.ids["P1-T1"]}
+    taken = client.post("/api/v1/users", headers=h, json={**body, "username": "P2-T1ADMIN"})
+    free = client.post("/api/v1/users", headers=h, json={**body, "username": "P2-NOBODY"})
+    assert taken.status_code == free.status_code == 422
+    assert taken.get_json() == free.get_json()
+    text_ = json.dumps(taken.get_json(), ensure_ascii=False)
+    for secret in ("P2-", "p2-", str(world.ids["P2-T1"]), "display"):
+        assert secret not in text_, f"422 reveals {secret!r}: {text_}"
     assert fingerprint(app) == before
 
 

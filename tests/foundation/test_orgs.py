@@ -95,12 +95,12 @@ def test_move_township_to_another_county(app, world, iso, bearer, backend):
     c = app.test_client()
     policy = bearer("policy")
     k2sup = c.post("/api/v1/users", headers=policy, json={
-        "username": "k2sup", "display_name": "K2 督导", "password": "k2sup-password-1",
+        "username": "k2sup@P", "display_name": "K2 督导", "password": "k2sup-password-1",
         "org_id": world.ids["P1-K2"], "grants": [{"role": "supervisor", "org_id": world.ids["P1-K2"]}]})
     assert k2sup.status_code == 201, k2sup.get_json()
     t2, t2d1 = world.ids["P1-T2"], world.ids["P1-T2-D1"]
     old = {"t2": _node(app, t2), "d1": _node(app, t2d1)}
-    k1h, k2h = bearer("countysup"), bearer("k2sup", "k2sup-password-1")
+    k1h, k2h = bearer("countysup"), bearer("k2sup@P", "k2sup-password-1")
     t2admin_id = c.get("/api/v1/users?q=t2admin", headers=policy).get_json()[0]["id"]
     keyed = [f"/api/v1/orgs/{t2}", f"/api/v1/orgs/{t2d1}", f"/api/v1/people/{iso.person['T2']}",
              f"/api/v1/users/{iso.user['T2']}", f"/api/v1/users/{t2admin_id}", f"/api/v1/jobs/{iso.job['T2']}"]
@@ -136,7 +136,7 @@ def test_move_township_to_another_county(app, world, iso, bearer, backend):
     # And the page of the county supervisor follows too.
     pc = PageClient(app).login("countysup")
     assert pc.get(f"/orgs/{t2}").status_code == 404
-    assert PageClient(app).login("k2sup", "k2sup-password-1").get(f"/orgs/{t2}").status_code == 200
+    assert PageClient(app).login("k2sup@P", "k2sup-password-1").get(f"/orgs/{t2}").status_code == 200
     # The chain is intact after the move.
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
 
@@ -206,15 +206,17 @@ def test_duplicates_and_unknown_references(app, world, bearer, backend):
     body = {"username": "T1ADMIN", "display_name": "重名", "password": "a-long-password-1",
             "org_id": world.ids["P1-T1"]}
     resp = c.post("/api/v1/users", headers=h, json=body)
-    assert resp.status_code == 409 and "username" in resp.get_json()["errors"]
-    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user", "org_id": 999999})
+    # A name outside the province's namespace: 422 whether or not it is taken (in-namespace
+    # duplicates are 409: tests/foundation/test_username_namespace.py).
+    assert resp.status_code == 422 and "username" in resp.get_json()["errors"]
+    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user@P", "org_id": 999999})
     assert resp.status_code == 404
     # A grant on a node of another province: 404, and the account is not left behind.
-    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user",
+    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user@P",
                                                     "grants": [{"role": "staff", "org_id": world.ids["P2-T1"]}]})
     assert resp.status_code == 404
     # A role the grantor may not hand out: 422 naming the field, nothing written.
-    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user",
+    resp = c.post("/api/v1/users", headers=h, json={**body, "username": "fresh-user@P",
                                                     "grants": [{"role": "platform_operator", "org_id": None}]})
     assert resp.status_code == 422, resp.get_json()
     assert fingerprint(app) == before

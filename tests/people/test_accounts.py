@@ -63,11 +63,11 @@ def _uid(app, username):
 
 def test_link_in_api_makes_the_staff_pages_work(app, client, world, api_token, login):
     admin = api_token("t1admin")
-    uid = _new_account(client, admin, world, "newbie")
-    me = api_token("newbie")
+    uid = _new_account(client, admin, world, "newbie@P")
+    me = api_token("newbie@P")
     # Not linked: the annual page refuses, the staff page is forbidden.
     assert client.get("/api/v1/annual/me", headers=me).status_code == 422
-    page = login("newbie")
+    page = login("newbie@P")
     assert page.get("/routine/").status_code == 403
 
     t1 = world.p1.nodes["T1"].id
@@ -76,9 +76,9 @@ def test_link_in_api_makes_the_staff_pages_work(app, client, world, api_token, l
     person_id = resp.get_json()["id"]
     assert client.get(f"/api/v1/users/{uid}", headers=admin).get_json()["person_id"] == person_id
 
-    me = api_token("newbie")
+    me = api_token("newbie@P")
     assert client.get("/api/v1/annual/me", headers=me).status_code == 200
-    page = _fresh_login(app, "newbie")
+    page = _fresh_login(app, "newbie@P")
     assert page.get("/routine/").status_code == 200
     resp = page.post("/routine/sign", {"what": "in"})
     assert resp.status_code in (302, 303)
@@ -89,7 +89,7 @@ def test_link_in_api_makes_the_staff_pages_work(app, client, world, api_token, l
     assert entry.after["staff_no"] == "d2staff"
 
     # One account per person: a second account cannot take the same person.
-    other = _new_account(client, admin, world, "newbie2")
+    other = _new_account(client, admin, world, "newbie2@P")
     resp = client.put(f"/api/v1/users/{other}/person", headers=admin, json={"person_id": person_id})
     assert resp.status_code == 409
     assert "person_id" in resp.get_json()["errors"]
@@ -114,7 +114,7 @@ def test_link_in_api_makes_the_staff_pages_work(app, client, world, api_token, l
 
 def test_link_needs_the_management_rule(app, client, world, api_token):
     admin = api_token("t1admin")
-    uid = _new_account(client, admin, world, "newbie")
+    uid = _new_account(client, admin, world, "newbie@P")
     t1 = world.p1.nodes["T1"].id
     # A leader of the unit may not manage accounts; another unit's admin cannot see it.
     resp = client.put(f"/api/v1/users/{uid}/person", headers=api_token("t1leader"),
@@ -131,7 +131,7 @@ def test_link_needs_the_management_rule(app, client, world, api_token):
 
 def test_link_and_unlink_on_the_account_page(app, client, world, api_token, login):
     admin = api_token("t1admin")
-    uid = _new_account(client, admin, world, "pageuser")
+    uid = _new_account(client, admin, world, "pageuser@P")
     page = login("t1admin")
     html = page.get(f"/users/{uid}").get_data(as_text=True)
     assert 'id="link-form"' in html
@@ -140,7 +140,7 @@ def test_link_and_unlink_on_the_account_page(app, client, world, api_token, logi
     html = page.get(f"/users/{uid}").get_data(as_text=True)
     assert "d2head" in html and 'id="unlink-form"' in html
     # The same person for a second account: a message, nothing written.
-    other = _new_account(client, admin, world, "pageuser2")
+    other = _new_account(client, admin, world, "pageuser2@P")
     page.post(f"/users/{other}/person", {"unit_id": world.p1.nodes["T1"].id, "staff_no": "d2head"})
     with app.app_context():
         apply_scope(Scope.system("test"))
@@ -154,16 +154,16 @@ def test_link_and_unlink_on_the_account_page(app, client, world, api_token, logi
 
 def test_link_from_the_cli(app, client, world, api_token, runner):
     admin = api_token("t1admin")
-    _new_account(client, admin, world, "cliuser")
-    res = runner.invoke(args=["users", "link", "cliuser", "T1", "d2staff"])
+    _new_account(client, admin, world, "cliuser@P")
+    res = runner.invoke(args=["users", "link", "cliuser@P", "T1", "d2staff"])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(args=["users", "link", "cliuser", "T1", "nobody"])
+    res = runner.invoke(args=["users", "link", "cliuser@P", "T1", "nobody"])
     assert res.exit_code != 0 and "Traceback" not in res.output
-    res = runner.invoke(args=["users", "unlink", "cliuser"])
+    res = runner.invoke(args=["users", "unlink", "cliuser@P"])
     assert res.exit_code == 0, res.output
     with app.app_context():
         apply_scope(Scope.system("test"))
-        assert db.session.execute(select(User).where(User.username == "cliuser")).scalar_one().person_id is None
+        assert db.session.execute(select(User).where(User.username == "cliuser@P")).scalar_one().person_id is None
 
 
 def test_leaving_the_roster_deactivates_the_account_and_revokes_tokens(app, client, world, api_token):

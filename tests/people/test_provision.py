@@ -52,15 +52,15 @@ def test_provision_api_idempotent_activate_and_sign_in(app, client, world, api_t
     rows = {r["staff_no"]: r for r in body["rows"]}
     # deputy and d1staff already have accounts (t1leader, t1staff): nothing new for them
     assert rows["deputy"]["status"] == "existing" and rows["deputy"]["code"] is None
-    assert body["created"] == 4 and rows["d2staff"]["username"] == "T1-d2staff"
+    assert body["created"] == 4 and rows["d2staff"]["username"] == "T1-d2staff@P"
     code = rows["d2staff"]["code"]
     assert code and len(code) == 10
     with app.app_context():
         apply_scope(Scope.system("test"))
-        user = db.session.execute(select(User).where(User.username == "T1-d2staff")).scalar_one()
+        user = db.session.execute(select(User).where(User.username == "T1-d2staff@P")).scalar_one()
         assert user.activation_hash and code not in user.activation_hash      # stored hashed
         assert user.must_change_password
-        head = db.session.execute(select(User).where(User.username == "T1-head")).scalar_one()
+        head = db.session.execute(select(User).where(User.username == "T1-head@P")).scalar_one()
         roles = {g.role for g in db.session.execute(select(RoleGrant).where(RoleGrant.user_id == head.id)).scalars()}
         assert roles == {"staff", "leader"}
         assert db.session.execute(select(AuditEntry).where(AuditEntry.action == "user.provision")).scalars().all()
@@ -75,16 +75,16 @@ def test_provision_api_idempotent_activate_and_sign_in(app, client, world, api_t
     # Activation at phone width: username + code, set a password; signed in.
     c = app.test_client()
     token = _csrf(c, "/activate")
-    resp = c.post("/activate", data={"csrf_token": token, "username": "T1-d2staff", "code": code,
+    resp = c.post("/activate", data={"csrf_token": token, "username": "T1-d2staff@P", "code": code,
                                      "password": "my-own-password-1", "password2": "my-own-password-1"})
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:400]
     assert c.get("/routine/").status_code == 200
     # The code works once.
     c2 = app.test_client()
-    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2staff", "code": code,
+    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2staff@P", "code": code,
                                       "password": "other-password-1", "password2": "other-password-1"})
     assert resp.status_code == 422
-    assert client.post("/api/v1/auth/token", json={"username": "T1-d2staff",
+    assert client.post("/api/v1/auth/token", json={"username": "T1-d2staff@P",
                                                     "password": "my-own-password-1"}).status_code == 201
 
     # Re-issue on request only: the old code of d2head stops working.
@@ -93,17 +93,17 @@ def test_provision_api_idempotent_activate_and_sign_in(app, client, world, api_t
                        json={"staff_nos": ["d2head"], "reissue": True}).get_json()
     new = resp["rows"][0]["code"]
     assert resp["rows"][0]["status"] == "reissued" and new and new != old
-    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2head", "code": old,
+    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2head@P", "code": old,
                                       "password": "other-password-1", "password2": "other-password-1"})
     assert resp.status_code == 422
 
     # An expired code is refused.
     with app.app_context():
         apply_scope(Scope.system("test"))
-        u = db.session.execute(select(User).where(User.username == "T1-d2head")).scalar_one()
+        u = db.session.execute(select(User).where(User.username == "T1-d2head@P")).scalar_one()
         u.activation_expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
         db.session.commit()
-    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2head", "code": new,
+    resp = c2.post("/activate", data={"csrf_token": _csrf(c2, "/activate"), "username": "T1-d2head@P", "code": new,
                                       "password": "other-password-1", "password2": "other-password-1"})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422 and ("expired" in text.lower() or "过期" in text)
@@ -133,9 +133,9 @@ def test_initial_password_forces_a_change(app, client, world, api_token):
     pw = body["rows"][0]["password"]
     assert pw and body["rows"][0]["code"] is None
     # The API does not hand out a token before the password is changed.
-    assert client.post("/api/v1/auth/token", json={"username": "T1-d1head", "password": pw}).status_code == 403
+    assert client.post("/api/v1/auth/token", json={"username": "T1-d1head@P", "password": pw}).status_code == 403
     c = app.test_client()
-    resp = c.post("/login", data={"csrf_token": _csrf(c, "/login"), "username": "T1-d1head", "password": pw})
+    resp = c.post("/login", data={"csrf_token": _csrf(c, "/login"), "username": "T1-d1head@P", "password": pw})
     assert resp.status_code in (302, 303)
     resp = c.get("/routine/")
     assert resp.status_code == 302 and "/account/password" in resp.headers["Location"]
@@ -146,7 +146,7 @@ def test_initial_password_forces_a_change(app, client, world, api_token):
                                              "password2": "a-brand-new-pw"})
     assert resp.status_code in (302, 303)
     assert c.get("/routine/").status_code == 200
-    assert client.post("/api/v1/auth/token", json={"username": "T1-d1head",
+    assert client.post("/api/v1/auth/token", json={"username": "T1-d1head@P",
                                                     "password": "a-brand-new-pw"}).status_code == 201
 
 
@@ -158,14 +158,14 @@ def test_sheet_page_xlsx_and_cli(app, client, world, login, runner, tmp_path):
     resp = b.post(f"/units/{t1}/accounts", {"output": "sheet", "staff_nos": "d2staff d2head", "mode": "code"})
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    assert "T1-d2staff" in html and "T1-d2head" in html and "sheet-dept" in html
+    assert "T1-d2staff@P" in html and "T1-d2head@P" in html and "sheet-dept" in html
     resp = b.post(f"/units/{t1}/accounts", {"output": "xlsx", "mode": "code", "reissue": "on",
                                            "staff_nos": "d2staff"})
     assert resp.status_code == 200 and resp.mimetype.endswith("sheet")
     wb = load_workbook(io.BytesIO(resp.data))
     ws = wb[wb.sheetnames[0]]
     values = [c.value for c in ws[2]]
-    assert "T1-d2staff" in values and values[4] and len(values[4]) == 10
+    assert "T1-d2staff@P" in values and values[4] and len(values[4]) == 10
     # Bad input on the page: a message, not a traceback.
     resp = b.post(f"/units/{t1}/accounts", {"output": "sheet", "staff_nos": "ghost"})
     assert resp.status_code == 422 and "ghost" in resp.get_data(as_text=True)

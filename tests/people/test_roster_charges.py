@@ -98,7 +98,7 @@ def test_leaders_named_in_charges_get_the_leader_role(app, client, world, api_to
     unit = world.p1.nodes["T1"].id
     h = api_token("t1admin")
     resp = client.post("/api/v1/users", headers=h, json={
-        "username": "headacct", "display_name": "head", "password": PASSWORD, "org_id": unit,
+        "username": "headacct@P", "display_name": "head", "password": PASSWORD, "org_id": unit,
         "grants": [{"role": "staff", "org_id": unit}]})
     uid = resp.get_json()["id"]
     assert client.put(f"/api/v1/users/{uid}/person", headers=h,

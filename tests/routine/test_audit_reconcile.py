@@ -29,3 +29,31 @@ def test_direct_update_of_scores_is_listed(rt, db_urls):
     for kind in ("supervisor", "peer"):
         assert f"routine_rating {ids[kind]}: scores differ from the audited after-state" in bad.output
     assert "2 row(s) changed behind the audit log's back" in bad.output
+
+
+def test_direct_update_of_a_period_result_is_listed(rt, db_urls):
+    """Routine results: the period's computation audits every result's
+    score and grade; a result changed with SQL as the owner is listed."""
+    from .conftest import rate_everything, transition
+
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt)
+    resp = rt.client.post(f"/api/v1/routine/periods/{rt.period_id}/compute", headers=rt.h("admin"))
+    assert resp.status_code == 202, resp.get_json()
+    clean = _reconcile(rt.app)
+    assert clean.exit_code == 0, clean.output
+    # an amendment-free recomputation is audited again and still reconciles
+    assert rt.client.post(f"/api/v1/routine/periods/{rt.period_id}/compute", headers=rt.h("admin")).status_code == 202
+    assert _reconcile(rt.app).exit_code == 0
+    eng = create_engine(db_urls["owner_url"])
+    try:
+        with eng.begin() as c:
+            rid, grade = c.execute(text("SELECT id, grade FROM routine_result WHERE score IS NOT NULL "
+                                        "ORDER BY id LIMIT 1")).one()
+            c.execute(text("UPDATE routine_result SET score = 100.0, grade = 'hao' WHERE id = :i"), {"i": rid})
+    finally:
+        eng.dispose()
+    bad = _reconcile(rt.app)
+    assert bad.exit_code == 1, bad.output
+    assert f"routine_result {rid}: score/grade 100.0/hao differ from the audited after-state" in bad.output
+    assert "1 row(s) changed behind the audit log's back" in bad.output

@@ -208,7 +208,8 @@ def decide_appeal(ap: AnnualAppeal, *, decision: str, note: str, new_grade: str 
         o.grade, o.code, o.changed_by_appeal = new_grade, GRADE_CODE[new_grade], True
         o.notice_on, o.acknowledged_at = decided_on, None
         record("annual.grade.appeal_change", root_id=o.root_id, org_id=o.org_id, target_type="person",
-               target_id=o.person_id, before=before, after={"grade": o.grade, "code": o.code}, reason=note)
+               target_id=o.person_id, before=before,
+               after={"grade": o.grade, "code": o.code, "assessment_id": o.assessment_id}, reason=note)
         db.session.flush()
         reallocate_pay(db.session.get(AnnualAssessment, o.assessment_id))
     o = db.session.get(AnnualOutcome, ap.outcome_id)

@@ -220,7 +220,9 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     counts = {g: sum(1 for f in finals if f["grade"] == g) for g in GRADES}
     record("annual.confirm", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            after={"counts": counts, "run": a.current_run_id, "pay": pay_explain,
-                  "adjusted": sum(1 for f in finals if f["adjusted"])})
+                  "adjusted": sum(1 for f in finals if f["adjusted"]),
+                  # every outcome's after-state [score, grade, pay], for `kaohe audit reconcile`
+                  "audited": {str(r["person_id"]): [r["score"], r["grade"], r["pay_cents"]] for r in rows}})
     db.session.flush()
     return {"counts": counts, "pay": pay_explain}
 
@@ -237,15 +239,17 @@ def _confirm_correction(a: AnnualAssessment, rows: list[dict]) -> None:
             o = AnnualOutcome(**{k: v for k, v in r.items() if k != "version"})
             db.session.add(o)
             record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
-                   target_id=r["person_id"], before=None, after={"grade": r["grade"], "code": r["code"],
-                                                                   "pay_cents": r["pay_cents"]},
+                   target_id=r["person_id"], before=None,
+                   after={"grade": r["grade"], "code": r["code"], "score": r["score"], "pay_cents": r["pay_cents"],
+                          "assessment_id": a.id},
                    reason=f"补定 {a.corrections}")
             continue
         before = {"grade": o.grade, "code": o.code, "score": o.score, "pay_cents": o.pay_cents}
         after = {"grade": r["grade"], "code": r["code"], "score": r["score"], "pay_cents": r["pay_cents"]}
         if before != after:
             record("annual.grade.correct", root_id=a.root_id, org_id=a.org_id, target_type="person",
-                   target_id=o.person_id, before=before, after=after, reason=f"补定 {a.corrections}")
+                   target_id=o.person_id, before=before, after={**after, "assessment_id": a.id},
+                   reason=f"补定 {a.corrections}")
         for k in ("score", "computed_grade", "grade", "code", "adjusted", "reason", "pay_cents"):
             setattr(o, k, r[k])
         o.notice_on, o.acknowledged_at = None, None
@@ -437,7 +441,8 @@ def reallocate_pay(a: AnnualAssessment) -> dict:
     for o, c in zip(outs, cents):
         if o.pay_cents != c:
             record("annual.pay.change", root_id=o.root_id, org_id=o.org_id, target_type="person",
-                   target_id=o.person_id, before={"pay_cents": o.pay_cents}, after={"pay_cents": c})
+                   target_id=o.person_id, before={"pay_cents": o.pay_cents},
+                   after={"pay_cents": c, "assessment_id": o.assessment_id})
             o.pay_cents = c
     db.session.flush()
     return explain

@@ -124,6 +124,9 @@ class _DbThrottle:
 
 
 _REDIS_CLIENTS: dict = {}
+# Redis URL -> monotonic time until which it is not asked again (it failed).
+_REDIS_RESTING: dict[str, float] = {}
+REDIS_REST_SECONDS = 10.0
 
 _REDIS_RESERVE = """
 local n = redis.call('INCR', KEYS[1])
@@ -134,28 +137,66 @@ return {n, redis.call('PTTL', KEYS[1])}
 
 class _RedisThrottle:
     """The same counting with Redis: INCR (with an expiry set by the first
-    attempt of a period) in one script, so it is atomic across workers."""
+    attempt of a period) in one script, so it is atomic across workers.
+
+    Redis down is no reason to refuse every sign-in, nor to stop counting:
+    when Redis fails, the attempt is counted by the database's atomic counter
+    instead (and Redis is left alone for REDIS_REST_SECONDS, so a dead Redis
+    costs one failed connect, not one per attempt).  Across an outage the two
+    counters are separate, so at most twice the limit can be checked in the
+    lock period that spans it; within the outage the limit holds exactly."""
 
     def __init__(self, url: str, max_attempts: int, lock_seconds: int):
         import redis
 
         if url not in _REDIS_CLIENTS:
-            _REDIS_CLIENTS[url] = redis.Redis.from_url(url)
-        self.client = _REDIS_CLIENTS[url]
+            # Short timeouts: a Redis that does not answer must not hold a sign-in.
+            _REDIS_CLIENTS[url] = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        self.url, self.client = url, _REDIS_CLIENTS[url]
         self.max, self.lock = max_attempts, lock_seconds
+        self.fallback = _DbThrottle(max_attempts, lock_seconds)
 
     @staticmethod
     def key(name: str) -> str:
         return "kaohe:login:" + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
+    def _usable(self) -> bool:
+        import time
+
+        return _REDIS_RESTING.get(self.url, 0.0) <= time.monotonic()
+
+    def _failed(self, exc: Exception) -> None:
+        import logging
+        import time
+
+        _REDIS_RESTING[self.url] = time.monotonic() + REDIS_REST_SECONDS
+        logging.getLogger(__name__).warning(
+            "login throttle: Redis unreachable (%s); counting in the database", exc.__class__.__name__)
+
     def reserve(self, name: str) -> dt.datetime | None:
-        n, pttl = self.client.eval(_REDIS_RESERVE, 1, self.key(name), self.lock)
-        if int(n) > self.max:
-            return utcnow() + dt.timedelta(milliseconds=max(int(pttl), 0))
-        return None
+        import redis
+
+        if self._usable():
+            try:
+                n, pttl = self.client.eval(_REDIS_RESERVE, 1, self.key(name), self.lock)
+            except redis.exceptions.RedisError as exc:
+                self._failed(exc)
+            else:
+                if int(n) > self.max:
+                    return utcnow() + dt.timedelta(milliseconds=max(int(pttl), 0))
+                return None
+        return self.fallback.reserve(name)
 
     def clear(self, name: str) -> None:
-        self.client.delete(self.key(name))
+        import redis
+
+        if self._usable():
+            try:
+                self.client.delete(self.key(name))
+            except redis.exceptions.RedisError as exc:
+                self._failed(exc)
+        # Failures counted in the database during an outage end here too.
+        self.fallback.clear(name)
 
 
 def _throttle():
@@ -307,14 +348,54 @@ def revoke_token(tok: ApiToken) -> None:
 
 # -- accounts and grants ---------------------------------------------------
 
-def create_user(*, username: str, display_name: str, password: str, org: OrgNode | None,
-                email: str | None = None, person_id: int | None = None, password_hash: str | None = None) -> User:
-    name = username.strip()
+def N_(text: str) -> str:
+    """Mark a message for the catalog (pages translate it, the API keeps English)."""
+    return text
+
+
+USERNAME_OUTSIDE_NAMESPACE = N_("Usernames created in a province end with @ and the province's code.")
+USERNAME_TAKEN = N_("This username is already taken.")
+USERNAME_OTHER_PROVINCE = N_("A name ending with a province's code belongs to an account of that province.")
+
+
+def province_code(org: OrgNode) -> str:
+    """The code of the province ``org`` belongs to (the root is always
+    visible to whoever sees the node: it is where policy is inherited from)."""
+    if org.parent_id is None:
+        return org.code
+    return db.session.execute(select(OrgNode.code).where(OrgNode.id == org.root_id)
+                              .execution_options(kaohe_unscoped=True)).scalar_one()
+
+
+def check_new_username(name: str, org: OrgNode | None) -> str:
+    """The one check of a new account's name (page, API, CLI): outside the
+    creator's province namespace (``kaohe.auth.namespace``) is refused before
+    anything is looked up, then the name must be unique on the platform.
+    Provisioning makes its names inside the namespace by construction
+    (``namespace.qualify``) and checks them for uniqueness in one query."""
+    from .namespace import domain, in_namespace
+
+    name = name.strip()
+    if not current_scope().all_roots:
+        if org is None or not in_namespace(name, province_code(org)):
+            raise Invalid({"username": [USERNAME_OUTSIDE_NAMESPACE]})
+    elif domain(name):
+        # Even the operator keeps a province's namespace for that province's accounts.
+        owner = db.session.execute(select(OrgNode.id).where(
+            OrgNode.parent_id.is_(None), func.lower(OrgNode.code) == domain(name))).scalar_one_or_none()
+        if owner is not None and (org is None or org.root_id != owner):
+            raise Invalid({"username": [USERNAME_OTHER_PROVINCE]})
     exists = db.session.execute(
         select(User.id).where(func.lower(User.username) == name.lower()).execution_options(kaohe_unscoped=True)
     ).first()
     if exists:
-        raise Conflict({"username": ["This username is already taken."]})
+        raise Conflict({"username": [USERNAME_TAKEN]})
+    return name
+
+
+def create_user(*, username: str, display_name: str, password: str, org: OrgNode | None,
+                email: str | None = None, person_id: int | None = None, password_hash: str | None = None) -> User:
+    name = check_new_username(username, org)
     user = User(
         username=name, display_name=display_name.strip(), email=email,
         password_hash=password_hash or hash_password(password), session_token=secrets.token_hex(16),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.service import record
 from ..auth import service as auth_service
 from ..auth.models import ApiToken, RoleGrant, User
+from ..auth.namespace import qualify
 from ..auth.roles import Role
 from ..core.db import utcnow
 from ..auth.manage import may_manage
@@ -166,9 +167,11 @@ class ProvisionSchema(Schema):
     days = fields.Int(load_default=CODE_DAYS, validate=validate.Range(min=1, max=90))
 
 
-def username_for(rule: str, unit_code: str, staff_no: str) -> str:
-    """The username a person gets by the province's rule (pure)."""
-    return rule.replace("{unit}", unit_code).replace("{staff_no}", staff_no)[:64]
+def username_for(rule: str, unit_code: str, staff_no: str, province_code: str | None = None) -> str:
+    """The username a person gets by the province's rule (pure), moved into
+    the province's namespace when its code is given (``kaohe.auth.namespace``)."""
+    name = rule.replace("{unit}", unit_code).replace("{staff_no}", staff_no)[:64]
+    return qualify(name, province_code) if province_code is not None else name
 
 
 def code_digest(code: str) -> str:
@@ -211,7 +214,8 @@ def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True
     with scoped(Scope.province(unit.root_id, label="provision")):
         have = {u.person_id: u for u in db.session.execute(
             select(User).where(User.root_id == unit.root_id, User.person_id.in_(ids))).scalars()}
-    names = {username_for(rule, unit.code, p.staff_no): p for p in people if p.id not in have}
+    prov_code = auth_service.province_code(unit)
+    names = {username_for(rule, unit.code, p.staff_no, prov_code): p for p in people if p.id not in have}
     taken = set()
     if names:
         taken = set(db.session.execute(select(func.lower(User.username)).where(
@@ -247,7 +251,7 @@ def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True
                "department_id": p.org_id}
         user = have.get(p.id)
         if user is None:
-            user = User(username=username_for(rule, unit.code, p.staff_no), display_name=p.name,
+            user = User(username=username_for(rule, unit.code, p.staff_no, prov_code), display_name=p.name,
                         password_hash="!" + secrets.token_hex(16), session_token=secrets.token_hex(16),
                         root_id=unit.root_id, org_id=p.org_id, person_id=p.id, active=True)
             row.update(status="created", **secret_for(user))

@@ -154,8 +154,11 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     period.computed_at = now
     period.compute_summary = summary
     db.session.flush()
+    # The after-state of every result (score, grade), so `kaohe audit reconcile`
+    # can find a result changed behind the log's back.
+    audited = {str(row["person_id"]): [row["score"], row["grade"]] for row in rows}
     record("routine.period.compute", root_id=period.root_id, org_id=period.org_id, target_type="routine_period",
-           target_id=period.id, after={k: v for k, v in summary.items() if k != "quotas"})
+           target_id=period.id, after={**{k: v for k, v in summary.items() if k != "quotas"}, "audited": audited})
     progress(total, total, "done")
     return summary
 

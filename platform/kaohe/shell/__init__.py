@@ -17,6 +17,7 @@ from flask_login import current_user
 def load_jobs() -> None:
     """Import the modules that define jobs, so the job registry is complete."""
     from ..annual import jobs as _annual_jobs  # noqa: F401
+    from ..annual import reconcile as _annual_reconcile  # noqa: F401  (kaohe audit reconcile)
     from ..jobs import builtin as _builtin_jobs  # noqa: F401
     from ..people import jobs as _people_jobs  # noqa: F401
     from ..routine import jobs as _routine_jobs  # noqa: F401

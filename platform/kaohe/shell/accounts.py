@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from ..api.common import require
 from ..auth import service as auth_service
 from ..auth.models import User
+from ..auth.namespace import qualify
 from ..auth.roles import Perm
 from ..auth.service import has_perm
 from ..core.clock import local_today
@@ -169,7 +170,8 @@ def unit_accounts(unit_id):
                                    reissued=sum(r["status"] == "reissued" for r in rows))
         flash(_("Please correct the marked fields."), "error")
     return render_template("accounts/unit.html", unit=unit, counts=_unit_counts(unit), errors=errors, form=form,
-                           rule=username_rule(unit)), (422 if errors else 200)
+                           rule=qualify(username_rule(unit), auth_service.province_code(unit))), \
+        (422 if errors else 200)
 
 
 class PasswordSchema(Schema):

@@ -225,9 +225,20 @@ def fields(data: Any, names: dict[int, str] | None = None) -> list[dict]:
         return [{"label": "", "known": True, "value": _value("value", data, names)}]
     rows = []
     for k, v in data.items():
+        if k in RECONCILE_ONLY:
+            continue
+        if k == "audited" and isinstance(v, dict):
+            # the per-person after-state kept for `kaohe audit reconcile`: its size, not its ids
+            rows.append({"label": pick("逐人结果", "results per person"), "known": True,
+                         "value": pick(f"{len(v)} 人", f"{len(v)} people")})
+            continue
         label, known = field_label(k)
         rows.append({"label": label, "known": known, "value": _value(k, v, names)})
     return rows
+
+
+# Keys an entry carries for `kaohe audit reconcile` (which row it describes), not for reading.
+RECONCILE_ONLY = frozenset({"assessment_id"})
 
 
 def person_ids(entries) -> set[int]:

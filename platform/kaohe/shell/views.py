@@ -14,6 +14,7 @@ from ..auth.roles import GRANTABLE_BY, Perm, Role
 from ..auth.schemas import UserCreateSchema
 from ..auth import capabilities as caps
 from ..auth.manage import may_manage
+from ..auth.namespace import suffix
 from ..auth.ratelimit import limiter, login_ip_limit
 from ..auth.service import current_grants, has_perm
 from ..core.errors import KaoheError
@@ -304,7 +305,18 @@ def user_new():
                 errors = exc.errors or {"_": [exc.message]}
         flash(_("Please correct the marked fields."), "error")
     return render_template("user_new.html", errors=errors, form=form, orgs=_manageable_orgs(),
-                           roles=_grantable_roles()), (422 if errors else 200)
+                           roles=_grantable_roles(), name_suffix=_username_suffix()), (422 if errors else 200)
+
+
+def _username_suffix() -> str | None:
+    """What the names an administrator creates end with (None: any name,
+    for the platform operator); see ``kaohe.auth.namespace``."""
+    scope = current_scope()
+    if scope.all_roots or scope.root_id is None:
+        return None
+    code = db.session.execute(select(OrgNode.code).where(OrgNode.id == scope.root_id)
+                              .execution_options(kaohe_unscoped=True)).scalar_one_or_none()
+    return suffix(code) if code is not None else None
 
 
 @bp.route("/users/<int:user_id>")

@@ -26,7 +26,11 @@ def _check_code_free(root_id: int, code: str, exclude_id: int | None = None) -> 
 
 def create_province(*, code: str, name: str, name_en: str | None = None) -> OrgNode:
     code = code.strip()
-    if db.session.execute(select(OrgNode.id).where(OrgNode.parent_id.is_(None), OrgNode.code == code)).first():
+    if "@" in code:
+        raise Invalid({"code": ["A province code cannot contain @ (it ends the province's usernames)."]})
+    # Unique without case: a province's code names its account namespace (kaohe.auth.namespace).
+    if db.session.execute(select(OrgNode.id).where(OrgNode.parent_id.is_(None),
+                                                   func.lower(OrgNode.code) == code.lower())).first():
         raise Conflict({"code": [f"A province with code {code} exists."]})
     (node_id,) = allocate_ids(db.session, "org_node", 1)
     node = OrgNode(id=node_id, root_id=node_id, parent_id=None, path=f"/{node_id}/", depth=0,
