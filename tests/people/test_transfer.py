@@ -119,6 +119,10 @@ def test_transfer_api_moves_account_keeps_history(app, client, world, api_token)
     t2h = api_token("t2admin")
     assert client.get(f"/api/v1/people/{new_id}", headers=t2h).status_code == 200
     assert client.get(f"/api/v1/people/{old_id}", headers=t2h).status_code == 404
+    # T2's alert list reads the grade earned at T1 (which T2 cannot see): a second 不称职 means dismissal.
+    alerts = client.get(f"/api/v1/annual/alerts/{t2}?year=2025", headers=t2h).get_json()["alerts"]
+    assert [(r["person_id"], r["unit_id"]) for r in alerts["dismissal_risk"]] == [(new_id, t2)]
+    assert client.get(f"/api/v1/annual/alerts/{t2}?year=2025", headers=t1).status_code == 404
     # A closed row cannot be transferred again.
     again = client.post(f"/api/v1/people/{old_id}/transfer", headers=k1, json={"to_unit_id": t2, "reason": "再调"})
     assert again.status_code == 422
