@@ -8,8 +8,9 @@ OTHERS = ("k1policy", "t1admin", "countysup")
 def cases(case):
     return [
         # -- a person's page and the transfer (roster permission on both units) --------------------
-        case("person.person_page", "GET", "/people/persons/{person}", actor="t1admin", ok=200, denied=("t1staff",)),
-        case("person.person_transfer", "POST", "/people/persons/{person}/transfer", actor="t1admin", ok=(302, 422),
+        case("person.transfer_page", "GET", "/people/persons/{person}/transfer", actor="t1admin", ok=200,
+             denied=("t1staff",)),
+        case("person.transfer_page", "POST", "/people/persons/{person}/transfer", actor="t1admin", ok=(302, 422),
              body={"target": "{org}:{org}", "reason": "调动"}, denied=("t1staff",)),
         case("people_transfer.person_transfer", "POST", "/api/v1/people/{person}/transfer", actor="t1admin",
              ok=(201, 422), body={"to_unit_id": "{org}", "reason": "调动"}, denied=("t1staff",)),

@@ -201,7 +201,7 @@ def test_transfer_page_and_cli(app, world, runner):
     _county_admin(app, world)
     pid = _pid(app, world, "d2staff")
     b = _fresh_login(app, "k1admin")
-    html = b.get(f"/people/persons/{pid}").get_data(as_text=True)
+    html = b.get(f"/people/persons/{pid}/transfer").get_data(as_text=True)
     assert 'id="transfer-form"' in html
     t2 = world.p1.nodes["T2"].id
     assert f'value="{t2}:{world.p1.nodes["T2-D1"].id}"' in html
@@ -215,9 +215,9 @@ def test_transfer_page_and_cli(app, world, runner):
 
     # A unit admin of T1 alone sees the person page but no unit to transfer to.
     b1 = _fresh_login(app, "t1admin")
-    html = b1.get(f"/people/persons/{_pid(app, world, 'head')}").get_data(as_text=True)
+    html = b1.get(f"/people/persons/{_pid(app, world, 'head')}/transfer").get_data(as_text=True)
     assert 'id="transfer-form"' not in html and 'id="transfer-form-card"' in html
-    assert _fresh_login(app, "t1staff").get(f"/people/persons/{pid}").status_code == 403
+    assert _fresh_login(app, "t1staff").get(f"/people/persons/{pid}/transfer").status_code == 403
 
     # CLI: the same service.
     res = runner.invoke(args=["people", "transfer", "T1", "head", "T2", "--reason", "调令", "--staff-no", "T2-01"])
@@ -227,4 +227,29 @@ def test_transfer_page_and_cli(app, world, runner):
     assert res.exit_code != 0 and "Error" in res.output and "Traceback" not in res.output
     ctx = _sys(app)
     assert db.session.execute(select(func.count()).select_from(PersonTransfer)).scalar() == 2
+    ctx.pop()
+
+
+def test_values_unique_in_the_province_move_to_the_new_row(app, client, world, api_token):
+    """A column unique in the province (the roster's ID number, when the
+    Person model has it) cannot sit on both rows: it moves to the new one."""
+    import pytest
+
+    from kaohe.people.transfers import _province_unique_keys
+
+    if "id_number" not in {c.key for c in Person.__mapper__.column_attrs}:
+        pytest.skip("the Person model has no ID number column on this branch")
+    assert "id_number" in _province_unique_keys()
+    _county_admin(app, world)
+    pid = _pid(app, world, "d2staff")
+    ctx = _sys(app)
+    db.session.get(Person, pid).id_number = "11010519491231002X"
+    db.session.commit()
+    ctx.pop()
+    resp = client.post(f"/api/v1/people/{pid}/transfer", headers=api_token("k1admin"),
+                       json={"to_unit_id": world.p1.nodes["T2"].id, "reason": "调动"})
+    assert resp.status_code == 201, resp.get_json()
+    ctx = _sys(app)
+    assert db.session.get(Person, pid).id_number is None
+    assert db.session.get(Person, resp.get_json()["person_id"]).id_number == "11010519491231002X"
     ctx.pop()

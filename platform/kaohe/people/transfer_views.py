@@ -1,5 +1,6 @@
-"""The person page of a unit's roster: who the person is, where they came
-from or went (transfers), their account, and the transfer form."""
+"""A person's transfers: where they came from or went, their account, and
+the transfer form (``/people/persons/<id>/transfer``; the person's record
+page of the roster is ``roster.person_page``)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -61,15 +62,11 @@ def _context(person: Person, unit: OrgNode) -> dict:
             "may_see_accounts": has_perm(Perm.user_manage, unit)}
 
 
-@bp.route("/<int:person_id>")
-def person_page(person_id):
+@bp.route("/<int:person_id>/transfer", methods=["GET", "POST"])
+def transfer_page(person_id):
     person, unit = _person_for_admin(person_id)
-    return render_template("people/person.html", errors={}, form={}, **_context(person, unit))
-
-
-@bp.route("/<int:person_id>/transfer", methods=["POST"])
-def person_transfer(person_id):
-    person, unit = _person_for_admin(person_id)
+    if request.method == "GET":
+        return render_template("people/transfer.html", errors={}, form={}, **_context(person, unit))
     form = request.form.to_dict()
     target = form.pop("target", "")
     unit_part, _sep, org_part = target.partition(":")
@@ -91,11 +88,11 @@ def person_transfer(person_id):
         else:
             flash(_("Transferred. The history stays with this unit; the new unit's roster has the person from today."),
                   "ok")
-            return redirect(url_for("person.person_page", person_id=row.person_id))
+            return redirect(url_for("person.transfer_page", person_id=row.person_id))
     if "to_unit_id" in errors or "to_org_id" in errors:
         errors["target"] = errors.pop("to_unit_id", []) + errors.pop("to_org_id", [])
     flash(_("Please correct the marked fields."), "error")
-    return render_template("people/person.html", errors=errors, form=request.form,
+    return render_template("people/transfer.html", errors=errors, form=request.form,
                            **_context(person, unit)), 422
 
 

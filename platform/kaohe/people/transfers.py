@@ -55,6 +55,22 @@ class TransferSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
 
 
+def _province_unique_keys() -> set[str]:
+    """Copied columns that are unique in the province (e.g. an ID number):
+    the value moves to the new row, the closed row gives it up."""
+    from sqlalchemy import UniqueConstraint
+
+    table = Person.__table__
+    sets = [{c.name for c in ix.columns} for ix in table.indexes if ix.unique]
+    sets += [{c.name for c in con.columns} for con in table.constraints if isinstance(con, UniqueConstraint)]
+    keys = {c.key for c in Person.__mapper__.column_attrs if c.key not in _NOT_COPIED}
+    out: set[str] = set()
+    for cols in sets:
+        if "unit_id" not in cols and "id" not in cols:
+            out |= (cols - {"root_id"}) & keys
+    return out
+
+
 def may_transfer(person_unit: OrgNode, to_unit: OrgNode) -> bool:
     """The one permission rule: the roster permission on both units."""
     return has_perm(TRANSFER_PERM, person_unit) and has_perm(TRANSFER_PERM, to_unit)
@@ -101,10 +117,15 @@ def transfer(person: Person, to_unit: OrgNode, data: dict, *, to_org: OrgNode | 
 
     # The new row: the same person, the new unit, no supervisor yet.
     copy = {c.key: getattr(person, c.key) for c in Person.__mapper__.column_attrs if c.key not in _NOT_COPIED}
+    person.active = False
+    moved = {k: copy[k] for k in _province_unique_keys() if copy.get(k) is not None}
+    if moved:                  # one value per province: the closed row gives it to the new one
+        for k in moved:
+            setattr(person, k, None)
+        db.session.flush()
     new = Person(root_id=person.root_id, org_id=to_org.id, unit_id=to_unit.id, staff_no=staff_no, active=True,
                  position_role=data.get("position_role") or "staff", **copy)
     db.session.add(new)
-    person.active = False
     charges = [c for c, in db.session.execute(select(LeaderCharge.department_id).where(
         LeaderCharge.root_id == person.root_id, LeaderCharge.leader_id == person.id)).all()]
     if charges:
@@ -135,6 +156,7 @@ def transfer(person: Person, to_unit: OrgNode, data: dict, *, to_org: OrgNode | 
               "from_unit": from_unit.code, "to_unit": to_unit.code, "to_org": to_org.code,
               "from_staff_no": person.staff_no, "staff_no": staff_no, "date": today.isoformat(),
               "charges_removed": charges, "account": user.username if user is not None else None,
+              "moved_to_new_row": sorted(moved),
               "grants_revoked": revoked}
     for org_id in sorted({from_unit.id, to_unit.id}):     # a stable lane order (no deadlocks)
         record("person.transfer", root_id=person.root_id, org_id=org_id, target_type="person", target_id=new.id,

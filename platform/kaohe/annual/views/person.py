@@ -47,6 +47,7 @@ def person_page(person_id, year):
     visible = res is not None and (has_perm(Perm.unit_admin, unit) or has_perm(Perm.supervise, unit)
                                    or (a.status in ("notified", "filed", "publicised")))
     return render_template("annual/person.html", p=p, unit=unit, a=a, res=res if visible else None, out=out,
+                           may_transfer=has_perm(Perm.unit_admin, unit),
                            year=year, counters=service.person_counters(p.id, p.root_id),
                            history=service.history(p.id, p.root_id),
                            imported_years=service.imported_years(p.id, p.root_id))
