@@ -351,13 +351,14 @@ def register(app) -> None:
     app.cli.add_command(bench_group)
 
     from .annual import cli as annual_cli
+    from .people import transfer_cli
     from .policy import cli as policy_cli
     from .routine import cli as routine_cli
     from .supervision import cli as supervision_cli
     from .tenancy import cli as tenancy_cli
     from .web import i18n_catalog
 
-    for m in (tenancy_cli, i18n_catalog, policy_cli, routine_cli, annual_cli, supervision_cli):
+    for m in (tenancy_cli, i18n_catalog, policy_cli, routine_cli, annual_cli, supervision_cli, transfer_cli):
         m.register(app)
 
 

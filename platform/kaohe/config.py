@@ -30,6 +30,7 @@ TUNABLES: dict[str, tuple[type, object]] = {
     "KAOHE_PERIOD_GRACE_DAYS": (int, 15),             # days after a period's end before it is overdue
     "KAOHE_PUBLICISE_WITHIN_DAYS": (int, 7),          # computed but not publicised after this: a flag
     "KAOHE_EXPORT_DIR": (str, None),                  # where large exports are written (instance/exports)
+    "KAOHE_TENANTS_DIR": (str, None),                 # the tenant packs the operator's page offers (repo tenants/)
 }
 
 

@@ -1,8 +1,9 @@
 """Issue 13: a real province from an empty database, with no demo data.
 
-An empty database is migrated; tenants/national and a small non-demo
-province pack are loaded; the operator and the province's policy admin are
-created from the command line; in the browser the policy admin creates a
+An empty database is migrated; tenants/national is loaded and the operator
+created from the command line; in the browser the operator loads a small
+non-demo province pack from the provinces page and creates the province's
+first policy admin (initial password, changed at the first sign-in); the policy admin creates a
 county supervisor and a township admin, the township admin imports a
 60-person roster, provisions accounts and downloads the activation sheet;
 a staff member activates at phone width and signs attendance.
@@ -43,19 +44,18 @@ def empty_server(tmp_path_factory):
     url = f"sqlite:///{tmp / 'real.db'}"
     app = create_app({
         "SECRET_KEY": "real-secret", "INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
-        "KAOHE_MIGRATE_DATABASE_URL": url, "KAOHE_JOBS_MODE": "thread",
+        "KAOHE_MIGRATE_DATABASE_URL": url, "KAOHE_JOBS_MODE": "thread", "KAOHE_TENANTS_DIR": str(tmp / "packs"),
     })
     with app.app_context():
         upgrade(revision="heads")
         db.session.remove()
-    pack = tmp / "pack"
+    pack = tmp / "packs" / "trial"
     for rel, text in PACK.items():
         (pack / rel).parent.mkdir(parents=True, exist_ok=True)
         (pack / rel).write_text(text, encoding="utf-8")
     runner = app.test_cli_runner()
-    for args in (["tenants", "load", str(REPO / "tenants" / "national")], ["tenants", "load", str(pack)],
-                 ["users", "create", "operator", "--password", PW],
-                 ["users", "create", "zt-policy", "--org", "ZT", "--role", "policy_admin", "--password", PW]):
+    for args in (["tenants", "load", str(REPO / "tenants" / "national")],
+                 ["users", "create", "operator", "--password", PW]):
         res = runner.invoke(args=args)
         assert res.exit_code == 0, (args, res.output)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
@@ -146,8 +146,30 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
     desk_gen = _context_page(chromium, request, DESKTOP)
     page = next(desk_gen)
     try:
-        # The province's policy admin creates a county supervisor and a township admin.
-        _login(page, server, "zt-policy")
+        # The operator loads the province's pack in the pages and creates its first policy admin.
+        _login(page, server, "operator")
+        page.goto(server.url("/platform/provinces"))
+        shot(page, "00-operator-provinces")
+        page.click("#load-trial")
+        page.wait_for_selector("#load-report")
+        shot(page, "00-pack-loaded")
+        page.fill("#a-username-ZT", "zt-policy")
+        page.fill("#a-name-ZT", "试验省政策管理员")
+        page.check("#admin-form-ZT input[value=password]")
+        page.fill("#a-pw-ZT", "first-password-1")
+        page.click("#admin-form-ZT button[type=submit]")
+        page.wait_for_selector("#admin-created")
+        shot(page, "00-first-policy-admin")
+        _logout(page, server)
+
+        # The policy admin sets a password at the first sign-in, then creates a county
+        # supervisor and a township admin.
+        _login(page, server, "zt-policy", "first-password-1")
+        assert "/account/password" in page.url, page.url
+        page.fill("#n-pw", PW)
+        page.fill("#n-pw2", PW)
+        with page.expect_navigation():
+            page.click("#password-form button[type=submit]")
         shot(page, "01-policy-admin-home")
         _new_account(page, server, "zt01-sup@ZT", "ZT01", "supervisor")
         _new_account(page, server, "zt0101-admin@ZT", "ZT0101", "unit_admin")

@@ -446,12 +446,13 @@ CASES: list[Case] = [
 
 # Later slices keep their cases (and the objects they need) in modules of
 # their own: each exposes ``cases(case) -> list[Case]``.
-from . import iso_ballots_notify, iso_people_supervision, iso_round2, iso_routine  # noqa: E402
+from . import iso_a13, iso_ballots_notify, iso_people_supervision, iso_round2, iso_routine  # noqa: E402
 
 CASES += iso_routine.cases(case)
 CASES += iso_people_supervision.cases(case)
 CASES += iso_ballots_notify.cases(case)
 CASES += iso_round2.cases(case, ANNUAL)
+CASES += iso_a13.cases(case)
 
 
 # -- the URL map must be covered ----------------------------------------------

@@ -38,6 +38,9 @@ def _capabilities(app, world):
         "accounts.list_at_node": (f"/api/v1/users?org_id={t1}", "/users"),
         "account.read": (f"/api/v1/users/{leader_uid}", f"/users/{leader_uid}"),
         "audit.read": (f"/api/v1/audit?org_id={t1}", "/audit"),
+        "person.page": (f"/api/v1/people/{other_person}", f"/people/persons/{other_person}/transfer"),
+        "annual.history": (f"/api/v1/annual/units/{t1}/history-template", f"/annual/unit/{t1}/history"),
+        "provinces": ("/api/v1/platform/packs", "/platform/provinces"),
     }
 
 

@@ -1,8 +1,8 @@
 """Alert lists (issue 17): for a unit or everything under a county, the
 people whose multi-year counters fall due this year (salary step, 级别,
 三等功, dismissal review) or are at risk, and results that await 补定.
-Set-based: one query for the people, one for their grades, one for the
-year's outcomes; the rule per person is ``calc.counters.year_alerts``."""
+Set-based: one query for the people, a few for their career's grades
+(``annual.history``: transfers and imported years), one for the year's outcomes; the rule per person is ``calc.counters.year_alerts``."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from ..extensions import db
 from ..people.models import Person
 from ..tenancy.models import OrgNode
 from .calc.counters import DUE_KINDS, RISK_KINDS, counters, year_alerts
+from .history import career_grades
 from .models import AnnualAssessment, AnnualOutcome
 
 KINDS = DUE_KINDS + RISK_KINDS
@@ -27,21 +28,22 @@ def alert_list(node: OrgNode, year: int) -> dict:
         .where(Person.root_id == node.root_id, Person.active.is_(True), OrgNode.path.like(node.path + "%"))
         .order_by(OrgNode.path, Person.staff_no)).all()
     ids = [p[0] for p in people]
-    history: dict[int, list[tuple[int, str | None]]] = {}
+    # The whole career's grades: earlier units' (transfers) and imported years too.
+    history = {pid: [(y, g) for y, g, _src in rows if y <= year]
+               for pid, rows in career_grades(node.root_id, ids).items()}
     regrade: set[int] = set()
     graded: set[int] = set()
     for i in range(0, len(ids), 900):
         chunk = ids[i:i + 900]
-        for pid, y, grade, status in db.session.execute(
-                select(AnnualOutcome.person_id, AnnualOutcome.year, AnnualOutcome.grade, AnnualAssessment.status)
+        for pid, grade, status in db.session.execute(
+                select(AnnualOutcome.person_id, AnnualOutcome.grade, AnnualAssessment.status)
                 .join(AnnualAssessment, (AnnualAssessment.id == AnnualOutcome.assessment_id)
                       & (AnnualAssessment.root_id == AnnualOutcome.root_id))
                 .where(AnnualOutcome.root_id == node.root_id, AnnualOutcome.person_id.in_(chunk),
-                       AnnualOutcome.year <= year)):
-            history.setdefault(pid, []).append((y, grade))
-            if y == year and grade is not None:
+                       AnnualOutcome.year == year)):
+            if grade is not None:
                 graded.add(pid)
-            if y == year and grade is None and status in PUBLISHED:
+            if grade is None and status in PUBLISHED:
                 regrade.add(pid)
     out: dict[str, list[dict]] = {k: [] for k in KINDS}
     for pid, name, staff_no, unit_id, unit_name in people:

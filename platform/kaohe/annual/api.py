@@ -351,3 +351,6 @@ def alerts_get(args, org_id):
     return {"year": year, "org_id": node.id,
             "alerts": {k: [{**r, "grades": {str(y): g for y, g in r["grades"].items()}} for r in rows]
                        for k, rows in lists.items()}}
+
+
+from .history_api import blp_history  # noqa: E402,F401  (earlier years' grades; picked up as a blp)

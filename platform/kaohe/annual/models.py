@@ -394,3 +394,34 @@ class AnnualTalk(TenantMixin, db.Model):
         _person_fk(name="fk_annual_talk_person"),
     )
     __mapper_args__ = {"version_id_col": version}
+
+
+class AnnualPriorGrade(TenantMixin, db.Model):
+    """An annual grade of a year before the platform, imported from the
+    unit's records (an xlsx, ``history_import``), so the multi-year counters
+    (salary step, 级别, 三等功, dismissal review) start right.  Marked
+    imported, never computed: a year the platform assessed has its
+    ``AnnualOutcome`` instead, and that one wins.  ``org_id`` is the unit
+    that imported it (where the grade was earned)."""
+
+    __tablename__ = "annual_prior_grade"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    person_id: Mapped[int] = mapped_column(IdType, nullable=False, index=True)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    grade: Mapped[str | None] = mapped_column(String(16))                 # None: 不定等次 / 不进行考核
+    code: Mapped[str] = mapped_column(String(4), nullable=False)           # A1517
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="import")
+    filename: Mapped[str | None] = mapped_column(String(255))
+    imported_by: Mapped[str | None] = mapped_column(String(80))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __table_args__ = (
+        UniqueConstraint("root_id", "id", name="uq_annual_prior_grade_root_id_id"),
+        UniqueConstraint("root_id", "person_id", "year", name="uq_annual_prior_grade_root_id_person_id_year"),
+        Index("ix_annual_prior_grade_org_year", "org_id", "year"),
+        tenant_fk("org_id"),
+        _person_fk(name="fk_annual_prior_grade_person"),
+    )
+    __mapper_args__ = {"version_id_col": version}

@@ -23,6 +23,7 @@ from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
 from .deadlines import appeal_deadlines
+from .history import career_grades
 from .models import AnnualAdjustment, AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult
 from .policy import DEFAULTS, policy_for
 
@@ -451,10 +452,14 @@ def reallocate_pay(a: AnnualAssessment) -> dict:
 # -- one person's view --------------------------------------------------------------------
 
 def history(person_id: int, root_id: int) -> list[tuple[int, str | None]]:
-    rows = db.session.execute(select(AnnualOutcome.year, AnnualOutcome.grade).where(
-        AnnualOutcome.root_id == root_id, AnnualOutcome.person_id == person_id)
-        .order_by(AnnualOutcome.year)).all()
-    return [(y, g) for y, g in rows]
+    """The person's grades by year over the whole career: earlier units'
+    (transfers) and imported years included (``annual.history``)."""
+    return [(y, g) for y, g, _src in career_grades(root_id, [person_id])[person_id]]
+
+
+def imported_years(person_id: int, root_id: int) -> set[int]:
+    """Years of the career whose grade was imported, not computed here."""
+    return {y for y, _g, src in career_grades(root_id, [person_id])[person_id] if src == "imported"}
 
 
 def person_counters(person_id: int, root_id: int) -> dict:

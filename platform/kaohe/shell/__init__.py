@@ -70,7 +70,9 @@ def init_api(app: Flask) -> None:
     from ..jobs.api import blp as jobs_blp
     from ..people.api import blp as people_blp
     from ..people.api import blp_accounts as people_accounts_blp
+    from ..people.transfer_api import blp_transfer as people_transfer_blp
     from .accounts import blp_provision
+    from .provinces import blp_provinces
     from ..policy import api as policy_api
     from ..routine import api as routine_api
     from ..supervision import api as supervision_api
@@ -90,13 +92,14 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
 
     slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]
-    for blp in [health_blp, auth_blp, org_blp, people_blp, people_accounts_blp, blp_provision, audit_blp, jobs_blp] + slices:
+    for blp in [health_blp, auth_blp, org_blp, people_blp, people_accounts_blp, people_transfer_blp, blp_provision, blp_provinces, audit_blp, jobs_blp] + slices:
         api.register_blueprint(blp)
         csrf.exempt(blp)
 
 
 def init_web(app: Flask) -> None:
     from . import accounts as shell_accounts
+    from . import provinces as _shell_provinces  # noqa: F401  (the operator's page)
     from . import views  # noqa: F401  (routes)
     from ..auth.roles import ROLE_LABELS, Role
     from ..tenancy.models import KIND_LABELS, OrgKind
@@ -106,6 +109,7 @@ def init_web(app: Flask) -> None:
 
     # Every slice's pages, in this order (nav entries and home panels follow it).
     from ..people import views as _people_views  # noqa: F401
+    from ..people import transfer_views as _people_transfer_views  # noqa: F401
     from ..policy import views as _policy_views  # noqa: F401
     from ..routine import views as _routine_views  # noqa: F401
     from ..annual import views as _annual_views  # noqa: F401

@@ -22,15 +22,19 @@ from ...web import add_org_links, register_page_blueprint
 from ...web.home_panels import add_panel
 from ...web.nav import NavItem, add_nav
 from ..models import AnnualOutcome, AnnualTalk
-from . import alerts, appeals, person, records, regform, specials, talks, unit  # noqa: F401  (their routes)
+from . import alerts, appeals, history, person, records, regform, specials, talks, unit  # noqa: F401  (their routes)
 from .common import bp, my_person
 
 
 def _org_links(node):
     if not node.is_assessment_unit or not has_perm(Perm.view, node):
         return []
-    return [{"url": url_for("annual.unit_page", org_id=node.id, year=local_today().year),
-             "label": _("Annual assessment")}]
+    links = [{"url": url_for("annual.unit_page", org_id=node.id, year=local_today().year),
+              "label": _("Annual assessment")}]
+    if has_perm(Perm.unit_admin, node):
+        links.append({"url": url_for("annual.history_page", org_id=node.id),
+                      "label": _("Earlier years' annual grades")})
+    return links
 
 
 def _panel():

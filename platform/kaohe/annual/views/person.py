@@ -47,8 +47,10 @@ def person_page(person_id, year):
     visible = res is not None and (has_perm(Perm.unit_admin, unit) or has_perm(Perm.supervise, unit)
                                    or (a.status in ("notified", "filed", "publicised")))
     return render_template("annual/person.html", p=p, unit=unit, a=a, res=res if visible else None, out=out,
+                           may_transfer=has_perm(Perm.unit_admin, unit),
                            year=year, counters=service.person_counters(p.id, p.root_id),
-                           history=service.history(p.id, p.root_id))
+                           history=service.history(p.id, p.root_id),
+                           imported_years=service.imported_years(p.id, p.root_id))
 
 
 # -- my annual assessment (phone-friendly) ------------------------------------------------------
@@ -75,7 +77,8 @@ def me():
                                     .order_by(AnnualAppeal.id.desc())).scalars())
     return render_template("annual/me.html", p=p, unit=unit, a=a, year=year, outs=visible_outs, summary=summary,
                            cases=cases, deadlines=deadlines, counters=service.person_counters(p.id, p.root_id),
-                           history=service.history(p.id, p.root_id), today=local_today())
+                           history=service.history(p.id, p.root_id),
+                           imported_years=service.imported_years(p.id, p.root_id), today=local_today())
 
 
 @bp.route("/me/summary", methods=["POST"])
