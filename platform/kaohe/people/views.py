@@ -18,8 +18,10 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from ..web import add_org_links, register_page_blueprint
 from ..web.nav import NavItem, add_nav
+from ..web.i18n import pick
 from ..web.messages import localize_message
-from . import roster_format, roster_service
+from . import roster_format, roster_labels, roster_plan, roster_service
+from .id_number import mask
 from .api import XLSX, start_apply, start_upload, template_bytes
 from .models import LeaderCharge, Person, RosterImport
 
@@ -80,10 +82,19 @@ def roster_page(unit_id):
     charges = db.session.execute(
         select(Person.name, LeaderCharge.department_id).join(Person, Person.id == LeaderCharge.leader_id)
         .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id)).all()
+    by_category = dict(db.session.execute(
+        select(Person.staff_category, func.count()).where(Person.root_id == unit.root_id, Person.unit_id == unit.id,
+                                                          Person.active.is_(True))
+        .group_by(Person.staff_category)).all())
+    categories = [(roster_labels.enum_label("staff_category", code), by_category.get(code, 0), code)
+                  for code in roster_format.ASSESSED_CATEGORIES]
+    reveal = request.args.get("reveal") == "1"
     return render_template("people/roster.html", unit=unit, people=rows, more=more, q=q, counts=counts,
                            departments=depts, org_names=org_names, sups=sups, charges=charges,
                            imports=roster_service.latest_imports(unit, 5), role_labels=ROLE_LABELS,
-                           rank_labels=RANK_LABELS, max_rows=roster_service.max_rows())
+                           rank_labels=RANK_LABELS, max_rows=roster_service.max_rows(), categories=categories,
+                           uncategorised=by_category.get(None, 0), reveal=reveal,
+                           label=roster_labels.enum_label, show_id=lambda n: n if reveal else mask(n))
 
 
 @bp.route("/units/<int:unit_id>/template.xlsx")
@@ -122,7 +133,43 @@ def import_page(import_id):
     for p in problems:
         by_row.setdefault((p["sheet"], p["row"]), []).append(p)
     return render_template("people/import.html", imp=imp, unit=unit, job=job, problems=problems,
-                           rows_with_errors=len([k for k in by_row if k[1]]))
+                           rows_with_errors=len([k for k in by_row if k[1]]), **_changes_view(imp, unit))
+
+
+CHANGES_PAGE = 200
+
+
+def _changes_view(imp: RosterImport, unit: OrgNode) -> dict:
+    """The list of changes of a checked file, one kind at a time, a page at a
+    time, values in the page's words (ID numbers masked unless revealed)."""
+    stored = imp.changes
+    if not stored:
+        return {"changes": None}
+    counts = stored.get("counts", {})
+    kinds = [k for k in roster_plan.KINDS if counts.get(k)]
+    kind = request.args.get("kind")
+    kind = kind if kind in kinds else (kinds[0] if kinds else None)
+    page = max(1, request.args.get("page", 1, type=int))
+    reveal = request.args.get("reveal") == "1"
+    items = roster_plan.entries(stored, kind) if kind else []
+    pages = max(1, -(-len(items) // CHANGES_PAGE))
+    page = min(page, pages)
+    shown = items[(page - 1) * CHANGES_PAGE:page * CHANGES_PAGE]
+    dept_names = {d.code: pick(d.name, d.name_en) for d in roster_service.unit_departments(unit)}
+    dept_names[None] = pick(unit.name, unit.name_en) + " " + _("(the unit itself)")
+    for item in shown:
+        if "changes" in item:
+            item["changes"] = [dict(c, label=roster_labels.field_label(c["field"]),
+                                    old_label=roster_labels.value_label(c["field"], c["old"], dept_names, reveal),
+                                    new_label=roster_labels.value_label(c["field"], c["new"], dept_names, reveal))
+                               for c in item["changes"]]
+        if "dept" in item:
+            item["dept_label"] = dept_names.get(item["dept"], item["dept"] or "")
+        if "reason" in item:
+            item["reason_label"] = roster_labels.removal_reason(item["reason"])
+    return {"changes": {"counts": counts, "kinds": [(k, roster_labels.kind_label(k), counts[k]) for k in kinds],
+                        "kind": kind, "rows": shown, "page": page, "pages": pages, "total": len(items),
+                        "unchanged": counts.get("unchanged", 0), "reveal": reveal}}
 
 
 @bp.route("/imports/<int:import_id>/apply", methods=["POST"])
