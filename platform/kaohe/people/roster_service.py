@@ -19,6 +19,7 @@ from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import Scope, scoped
+from ..web.messages import N_
 from . import accounts, roster_check, roster_format, roster_plan
 from .models import LeaderCharge, Person, RosterImport
 from .roster_writer import Writer as _Writer
@@ -169,8 +170,8 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
         raise Invalid({"file": [f"The workbook has {report.error_count} problem(s); nothing was imported."]})
     if listed is not None and imp.changes != listed:
         db.session.flush()
-        raise Changed({"file": ["The roster changed since the check: look at the new list of changes and "
-                                "import again."]})
+        raise Changed({"file": [N_("The roster changed since the check: look at the new list of changes and "
+                                   "import again.")]})
     total = report.rows_total * 2
     plan = report.plan
     writer = _Writer(unit, imp, ctx)
