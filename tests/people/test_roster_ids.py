@@ -184,3 +184,51 @@ def test_messages_name_the_rule_in_both_languages():
         "ID number 110105194912310021 fails its check digit (GB 11643): check for a typing mistake."
     gender = {"code": "id_gender_mismatch", "value": "M", "params": {"expected": "female"}}
     assert roster_format.message(gender) == "The gender does not match the ID number (female)."
+
+
+def test_person_record_fields_by_api_and_page(app, client, world, api_token, login, backend):
+    t1 = world.ids["P1-T1"]
+    with app.app_context():
+        apply_scope(Scope.system("test"))
+        pid = db.session.execute(select(Person.id).where(Person.unit_id == t1, Person.staff_no == "d2staff")
+                                 ).scalar_one()
+        other = db.session.execute(select(Person.id).where(Person.unit_id == t1, Person.staff_no == "d1staff")
+                                   ).scalar_one()
+        db.session.add(Person(root_id=db.session.get(OrgNode, t1).root_id, org_id=world.ids["P1-T2"],
+                              unit_id=world.ids["P1-T2"], staff_no="t2y", name="二镇人", id_number=MAN))
+        db.session.commit()
+    h = api_token("t1admin")
+    url = f"/api/v1/people/{pid}"
+    bad = client.patch(url, headers=h, json={"id_number": "110105194912310021", "staff_category": "临时工",
+                                              "political_status": "x", "post_rank": "级" * 41})
+    assert bad.status_code == 422
+    errs = bad.get_json()["errors"]
+    assert set(errs) == {"id_number", "staff_category", "political_status", "post_rank"}
+    assert "check digit" in errs["id_number"][0]
+    taken = client.patch(url, headers=h, json={"id_number": MAN})          # another unit's person holds it
+    assert taken.status_code == 422 and "二镇人" not in taken.get_data(as_text=True)
+    mismatch = client.patch(url, headers=h, json={"id_number": WOMAN, "gender": "M"})
+    assert mismatch.status_code == 422 and "gender" in str(mismatch.get_json())
+    ok = client.patch(url, headers=h, json={"id_number": WOMAN, "staff_category": "institution",
+                                             "political_status": "masses", "post_rank": "四级主任科员",
+                                             "work_start_date": "2008-09-01", "expected_version": 1})
+    assert ok.status_code == 200, ok.get_json()
+    body = ok.get_json()
+    assert body["id_number"] == idn.mask(WOMAN) and body["gender"] == "F" and body["birth_date"] == "1985-06-30"
+    assert client.patch(url, headers=h, json={"post": "x", "expected_version": 1}).status_code == 409
+    assert client.patch(url, headers=api_token("t1staff"), json={"post": "x"}).status_code in (403, 404)
+    assert client.patch(f"/api/v1/people/{other}", headers=h, json={"id_number": WOMAN}).status_code == 422
+    # the page: words, masked number, the same rules with Chinese messages
+    b = login("t1admin")
+    page = b.get(f"/people/persons/{pid}").get_data(as_text=True)
+    assert "事业" in page and "群众" in page and idn.mask(WOMAN) in page and WOMAN not in page
+    assert WOMAN in b.get(f"/people/persons/{pid}?reveal=1").get_data(as_text=True)
+    resp = b.post(f"/people/persons/{pid}", data={"id_number": "110105194912310021", "staff_category": "institution",
+                                                  "expected_version": body["version"]})
+    assert resp.status_code == 422 and "校验码不符" in resp.get_data(as_text=True)
+    resp = b.post(f"/people/persons/{pid}", data={"id_number": "", "staff_category": "worker", "post_rank": "一级科员",
+                                                  "political_status": "cpc", "gender": "F",
+                                                  "birth_date": "1985-06-30", "expected_version": body["version"]})
+    assert resp.status_code == 302
+    one = client.get(url + "?reveal_id_numbers=true", headers=h).get_json()
+    assert (one["staff_category"], one["id_number"], one["political_status"]) == ("worker", WOMAN, "cpc")

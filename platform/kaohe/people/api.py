@@ -8,8 +8,12 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from . import accounts
 from .accounts import PersonLinkSchema
+from ..api.common import require
+from ..auth.roles import Perm
+from . import person_fields
 from .id_number import mask
 from .models import Person
+from .person_fields import PersonFieldsSchema
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/people", description="Rosters")
 
@@ -40,6 +44,7 @@ class PersonSchema(Schema):
     work_start_date = fields.Date(allow_none=True, metadata={"description": "参加工作时间"})
     supervisor_id = fields.Int(allow_none=True)
     active = fields.Bool()
+    version = fields.Int()
 
     def get_id_number(self, obj):
         if obj.unit_id in g.get("reveal_id_units", ()):
@@ -96,6 +101,22 @@ def people_list(args):
     return people
 
 
+@blp.route("/<int:person_id>", methods=["PATCH"])
+@blp.arguments(PersonFieldsSchema)
+@blp.response(200, PersonSchema)
+def person_patch(data, person_id):
+    """Change a person's record fields (admins of the person's unit): staff
+    category, ID number (check digit; birth date and gender follow from it and
+    must agree; one number per province), birth date, gender, political
+    status, post and rank, work start date, post.  422 with field messages;
+    409 when `expected_version` is stale.  Audited (the ID number masked)."""
+    person = get_in_scope(Person, person_id)
+    require(Perm.unit_admin, get_in_scope(OrgNode, person.unit_id))
+    person_fields.update_fields(person, data)
+    db.session.commit()
+    return person
+
+
 @blp.route("/<int:person_id>")
 @blp.arguments(RevealArgs, location="query")
 @blp.response(200, PersonSchema)
@@ -120,8 +141,6 @@ import io  # noqa: E402
 from flask import current_app, send_file  # noqa: E402
 from flask_login import current_user  # noqa: E402
 
-from ..api.common import require  # noqa: E402
-from ..auth.roles import Perm  # noqa: E402
 from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
 from ..jobs import health, queue  # noqa: E402

@@ -20,7 +20,9 @@ from ..web import add_org_links, register_page_blueprint
 from ..web.nav import NavItem, add_nav
 from ..web.i18n import pick
 from ..web.messages import localize_message
-from . import roster_format, roster_labels, roster_plan, roster_service
+from marshmallow import ValidationError
+
+from . import person_fields, roster_format, roster_labels, roster_plan, roster_service
 from .id_number import mask
 from .api import XLSX, start_apply, start_upload, template_bytes
 from .models import LeaderCharge, Person, RosterImport
@@ -182,6 +184,42 @@ def import_apply(import_id):
         db.session.rollback()
         flash("; ".join(m for v in exc.errors.values() for m in v) or exc.message, "error")
     return redirect(url_for("roster.import_page", import_id=import_id))
+
+
+@bp.route("/persons/<int:person_id>", methods=["GET", "POST"])
+def person_page(person_id):
+    """A person's record for the unit's admins: every field in words, the ID
+    number masked unless revealed, and the form for the record fields (the
+    API's schema and rules)."""
+    person = get_in_scope(Person, person_id)
+    unit = _unit_for_admin(person.unit_id)
+    errors: dict = {}
+    form = None
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            data = person_fields.PersonFieldsSchema().load(
+                {k: v for k, v in form.items() if k != "id_number" or v.strip()})  # empty: keep the number
+            person_fields.update_fields(person, data)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("roster.person_page", person_id=person.id))
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.messages
+        except KaoheError as exc:
+            db.session.rollback()
+            errors = exc.errors or {"_": [exc.message]}
+        person = get_in_scope(Person, person_id)
+    reveal = request.args.get("reveal") == "1"
+    org = db.session.get(OrgNode, person.org_id)
+    sup = db.session.get(Person, person.supervisor_id) if person.supervisor_id else None
+    options = {f: [("", "—")] + [(code, roster_labels.enum_label(f, code)) for code in roster_labels.ENUM_LABELS[f]]
+               for f in ("staff_category", "gender", "political_status")}
+    return render_template("people/person.html", person=person, unit=unit, org=org, sup=sup, errors=errors,
+                           form=form, reveal=reveal, options=options, label=roster_labels.enum_label,
+                           field_label=roster_labels.field_label,
+                           shown_id=person.id_number if reveal else mask(person.id_number)), (422 if errors else 200)
 
 
 register_page_blueprint(bp)
