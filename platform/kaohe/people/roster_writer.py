@@ -17,8 +17,8 @@ from ..core.db import allocate_ids, utcnow
 from ..extensions import db
 from ..tenancy.models import OrgNode
 from . import accounts, roster_format
+from .id_number import mask
 from .models import LeaderCharge, Person, RosterImport
-from .roster_plan import PLAN_FIELDS
 
 BATCH = 1000
 AUDIT_BATCH = 500
@@ -30,8 +30,9 @@ PERSON = Person.__table__
 CHARGE = LeaderCharge.__table__
 
 
-def _audit_value(v: Any) -> Any:
-    return roster_format.jsonable(v)
+def _audit_value(field: str, v: Any) -> Any:
+    """As the audit log keeps it: ID numbers masked (the log is shown on pages)."""
+    return mask(v) if field == "id_number" else roster_format.jsonable(v)
 
 
 class Writer:
@@ -47,8 +48,8 @@ class Writer:
 
     # -- audit --------------------------------------------------------------
     def note(self, staff_no: str, before: dict, after: dict) -> None:
-        self.audit_before.setdefault(staff_no, {}).update({k: _audit_value(v) for k, v in before.items()})
-        self.audit_after.setdefault(staff_no, {}).update({k: _audit_value(v) for k, v in after.items()})
+        self.audit_before.setdefault(staff_no, {}).update({k: _audit_value(k, v) for k, v in before.items()})
+        self.audit_after.setdefault(staff_no, {}).update({k: _audit_value(k, v) for k, v in after.items()})
         self.flush_audit()
 
     def flush_audit(self, force: bool = False) -> None:
@@ -159,5 +160,3 @@ class Writer:
                after={"added": [f"{l}→{d}" for _r, op, l, d in listed if op == "add"]})
         return len(add), len(drop)
 
-
-__all__ = ["Writer", "PLAN_FIELDS"]
