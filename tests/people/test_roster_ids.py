@@ -144,6 +144,11 @@ def test_id_numbers_derive_fields_are_masked_and_round_trip(app, client, world, 
     assert changes["d1staff"]["id_number"]["new"] == idn.mask(X)
     full = client.get(f"/api/v1/people/imports/{imp_id}?reveal_id_numbers=true", headers=h).get_json()
     assert any(c["new"] == X for i in full["changes"]["items"] for c in i["changes"])
+    b = login("t1admin")
+    check_page = b.get(f"/people/imports/{imp_id}?kind=updated").get_data(as_text=True)
+    assert idn.mask(X) in check_page and X not in check_page and 'id="reveal-ids"' in check_page
+    assert "工勤" in check_page and "中共党员" in check_page        # values in words
+    assert X in b.get(f"/people/imports/{imp_id}?kind=updated&reveal=1").get_data(as_text=True)
     assert apply(client, h, imp_id)["status"] == "imported"
 
     with app.app_context():
@@ -162,7 +167,6 @@ def test_id_numbers_derive_fields_are_masked_and_round_trip(app, client, world, 
     listed = client.get(f"/api/v1/people?unit_id={t1}", headers=h).get_json()
     assert {r["id_number"] for r in listed} >= {idn.mask(X), idn.mask(WOMAN)} and X not in str(listed)
     # pages: masked, the admin's explicit choice reveals; values in words
-    b = login("t1admin")
     page = b.get(f"/people/units/{t1}").get_data(as_text=True)
     assert idn.mask(X) in page and X not in page and "工勤" in page and "中共党员" in page
     assert 'data-category="worker"' in page and "参加考核" in page

@@ -171,7 +171,8 @@ def _changes_view(imp: RosterImport, unit: OrgNode) -> dict:
             item["reason_label"] = roster_labels.removal_reason(item["reason"])
     return {"changes": {"counts": counts, "kinds": [(k, roster_labels.kind_label(k), counts[k]) for k in kinds],
                         "kind": kind, "rows": shown, "page": page, "pages": pages, "total": len(items),
-                        "unchanged": counts.get("unchanged", 0), "reveal": reveal}}
+                        "unchanged": counts.get("unchanged", 0), "reveal": reveal,
+                        "has_ids": any(c["field"] == "id_number" for i in shown for c in i.get("changes", ()))}}
 
 
 @bp.route("/imports/<int:import_id>/apply", methods=["POST"])
