@@ -6,7 +6,7 @@ agreeing, one number per province), optimistic locking, an audit entry with
 the ID number masked.  Flush, never commit."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from ..audit.service import record

@@ -2,8 +2,8 @@
 
 Pure code: no Flask, no database.  ``check_workbook`` streams the workbook
 once (openpyxl read_only, formulas kept as formulas so they can be refused)
-and returns every problem with its sheet, row and column; ``iter_people`` /
-``iter_charges`` stream the normalised rows of a clean workbook for the import.
+and returns every problem with its sheet, row and column, and the list of
+changes a clean file makes (``roster_plan``); ``roster_read`` streams its rows for the import.
 Memory stays flat in the row count: rows are never held, only the set of
 staff numbers seen (to find duplicates) and the supervisor links (to find
 loops), a few dozen bytes per person.
@@ -18,12 +18,11 @@ from typing import Any, Iterator
 
 from ..core import xlsx_guard
 from . import id_number as idn
-from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, CLEAR, CLEAR_WORDS, GENDER_WORDS, NOTES_SHEET,
+from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, CLEAR, CLEAR_WORDS, NOTES_SHEET,
                             PEOPLE_COLUMNS, PEOPLE_SHEET, Column, N_, Problem, Report, UnitContext, choice_index,
                             jsonable, norm)
 from .roster_ids import IdIndex as _IdIndex
 from .roster_ids import check as _check_identity
-from .roster_ids import complete as _complete_identity
 from .roster_plan import Plan
 
 _CLEAR_NORM = {norm(w) for w in CLEAR_WORDS}
@@ -441,42 +440,3 @@ def _check_charges(wb, ctx: UnitContext, report: Report) -> None:
                 seen[key] = row_no
                 if ok and report.plan is not None:
                     report.plan.charge(row_no, leader, dept, values.get("remove") == "yes", ctx.charges)
-
-
-# -- streaming the clean rows for the import ------------------------------------
-
-
-def iter_people(wb, ctx: UnitContext) -> Iterator[dict]:
-    """Normalised people rows of a workbook that passed ``check_workbook``
-    (the import reads the new people's values from here; the clear marker
-    reads as empty), departments resolved to ``dept_id`` (None: the unit
-    itself), birth date and gender completed from the ID number."""
-    ws = _find_sheet(wb, PEOPLE_SHEET)
-    positions = _header(ws, PEOPLE_COLUMNS, ws.title, Report())
-    for _row_no, values, _ok in _rows(ws, positions, PEOPLE_COLUMNS, ws.title, None):
-        values = {k: (None if v is CLEAR else v) for k, v in values.items()}
-        _complete_identity(values)
-        out = {k: v for k, v in values.items() if k not in ("dept_code", "dept_name")}
-        code = _dept_code(ctx, values.get("dept_code"), values.get("dept_name"))[0]
-        out["dept_id"] = ctx.departments[code][0] if code else None
-        yield out
-
-
-def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int, bool]] | None:
-    """(leader staff no, department id, remove) rows, or None when the workbook
-    has no (or an empty) charges sheet — the unit's charges then stay as they
-    are.  Only a row marked in the remove column ends a charge."""
-    ws = _find_sheet(wb, CHARGE_SHEET)
-    if ws is None:
-        return None
-    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), None)
-    if not first or all(v is None for v in first):
-        return None
-    positions = _header(ws, CHARGE_COLUMNS, ws.title, Report())
-
-    def gen():
-        for _row_no, values, _ok in _rows(ws, positions, CHARGE_COLUMNS, ws.title, None):
-            dept_id, _c, _p = _dept_of(ctx, values.get("dept_code"), values.get("dept_name"))
-            if dept_id is not None:
-                yield values["leader_staff_no"], dept_id, values.get("remove") == "yes"
-    return gen()

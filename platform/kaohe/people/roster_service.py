@@ -1,9 +1,10 @@
 """Roster import operations: keep the upload, check it, write it.
 
-Flush, never commit (the request or the job commits once).  The write is
-set-based: one read of the unit's roster, bulk inserts and bulk updates in
-batches, one read of the staff-number → id map for the supervisor links, and
-an audit entry per batch of changed people with their before/after values.
+Flush, never commit (the request or the job commits once).  The check
+works out the list of every change (``roster_plan``) from one read of the
+unit's roster; the import checks again, refuses when the list differs from
+the one shown, and carries it out set-based (``roster_writer``: bulk inserts
+and updates in batches, an audit entry per batch of changed people).
 """
 from __future__ import annotations
 
@@ -20,17 +21,11 @@ from ..extensions import db
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import Scope, scoped
 from ..web.messages import N_
-from . import accounts, roster_check, roster_format, roster_plan
+from . import accounts, roster_check, roster_format, roster_plan, roster_read
 from .models import LeaderCharge, Person, RosterImport
 from .roster_writer import Writer as _Writer
 
 BATCH = 1000
-AUDIT_BATCH = 500
-# The person columns an import may set (besides staff_no, the key, and supervisor_id).
-FIELDS = ("name", "gender", "org_id", "post", "rank_group", "job_category", "position_role", "hire_date",
-          "probation_end", "staff_category", "id_number", "birth_date", "political_status", "post_rank",
-          "work_start_date", "active")
-DEFAULTS = {"rank_group": "staff", "job_category": "general", "position_role": "staff"}
 # plan field -> person column, where they differ (dept: org_id by code; supervisor: supervisor_id by staff no)
 PLAN_COLUMN = {f: f for f in roster_plan.PLAN_FIELDS if f not in ("dept", "supervisor")}
 
@@ -182,7 +177,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
     wb = roster_check.open_workbook(data, current_app.config)
     done = 0
     try:
-        for row in roster_check.iter_people(wb, ctx):
+        for row in roster_read.iter_people(wb, ctx):
             done += 1
             if row["staff_no"] in new_rows:
                 writer.insert(row)
@@ -190,7 +185,7 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
                     sup_wanted[row["staff_no"]] = row["supervisor_staff_no"]
             if done % BATCH == 0:
                 step(report.rows_total + done, "writing")
-        charge_rows = roster_check.iter_charges(wb, ctx)
+        charge_rows = roster_read.iter_charges(wb, ctx)
         if charge_rows is not None:
             charge_leaders = {leader for leader, _d, remove in charge_rows if not remove}
     finally:
