@@ -185,3 +185,17 @@ def test_the_check_page_shows_the_changes_grouped(app, world, login, backend):
         upd[upd.find("change-list"):][:1500]
     removed = b.get(resp.headers["Location"] + "?kind=removed").get_data(as_text=True)
     assert 'data-staff="d2staff"' in removed and "离开" in removed
+
+
+def test_the_import_never_makes_a_change_that_was_not_listed():
+    from kaohe.people.roster_service import _within
+
+    move = [2, "update", "a", "甲", {"dept": ["D1", "D2"]}]
+    clear = [3, "update", "b", "乙", {"post": ["科员", None]}]
+    listed = {"counts": {}, "people": [move, clear], "charges": [[2, "add", "lead", "D1"]]}
+    assert _within({"people": [move, clear], "charges": [[2, "add", "lead", "D1"]]}, listed)
+    assert _within({"people": [], "charges": []}, listed)          # already made (a retried import)
+    assert _within({"people": [clear], "charges": []}, listed)     # part of it made meanwhile
+    assert not _within({"people": [[2, "update", "a", "甲", {"dept": ["D3", "D2"]}]], "charges": []}, listed)
+    assert not _within({"people": [move, [9, "new", "c", "丙", None]], "charges": []}, listed)
+    assert not _within({"people": [], "charges": [[2, "remove", "lead", "D1"]]}, listed)
