@@ -2,7 +2,7 @@
 linked) and annual grades of earlier years imported from the unit's records
 
 Revision ID: a13_transfer_history
-Revises: g12_annual_procedure
+Revises: r13_roster_fields
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from kaohe.core import citus, rls
 
 revision = "a13_transfer_history"
-down_revision = "g12_annual_procedure"
+down_revision = "r13_roster_fields"
 branch_labels = None
 depends_on = None
 

@@ -56,9 +56,9 @@ def test_township_admin_imports_roster_after_fixing_a_bad_row(page, live_server,
     header = [c.value for c in load_workbook(template)["人员 People"][1]]
     assert header[0].startswith("工号")
 
-    def row(no, name, dept, sup=""):
+    def row(no, name, dept, sup="", **more):
         values = {"工号": no, "姓名": name, "性别": "女", "科室编码": dept, "岗位": "科员", "人员类别": "一般干部",
-                  "职位类别": "综合管理", "职务角色": "工作人员", "入职日期": dt.date(2026, 9, 1)}
+                  "职位类别": "综合管理", "职务角色": "工作人员", "入职日期": dt.date(2026, 9, 1), **more}
         return [values.get(h.split("\n")[0], None) for h in header]
 
     bad = tmp_path / "roster-bad.xlsx"
@@ -93,4 +93,30 @@ def test_township_admin_imports_roster_after_fixing_a_bad_row(page, live_server,
     page.wait_for_load_state("networkidle")
     assert page.locator("#roster-table tbody tr").count() == 3
     shot(page, "roster-after")
+
+    # A second file: the check lists every change before anything is written (issue 13 / 14.3):
+    # E2E001 moves, E2E002's post is cleared with 清空, E2E003 leaves with 离开, empty cells keep values.
+    sparse = [[None] * len(header) for _ in range(3)]
+    col = {h.split("\n")[0]: i for i, h in enumerate(header)}
+    for r, (no, name, extra) in zip(sparse, [("E2E001", "测试甲", {"科室编码": depts[-1]}),
+                                              ("E2E002", "测试乙", {"岗位": "清空"}),
+                                              ("E2E003", "测试丙", {"离开": "离开"})]):
+        for k, v in {"工号": no, "姓名": name, **extra}.items():
+            r[col[k]] = v
+    second = tmp_path / "roster-changes.xlsx"
+    _workbook(second, header, sparse)
+    page.goto(live_server.url(f"/people/units/{org_id(live_server, DUOBA)}"))
+    page.set_input_files("#upload-form #roster-file", str(second))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#change-list")
+    for kind, n in (("updated", "2"), ("moved", "1"), ("cleared", "1"), ("removed", "1")):
+        assert page.locator(f"#count-{kind}").inner_text().strip() == n, kind
+    page.locator("#change-kinds a[data-kind='updated']").click()
+    page.wait_for_selector("#change-list li[data-field='post']")
+    assert "→" in page.locator("#change-list li[data-field='post']").inner_text()
+    shot(page, "changes")
+    page.click("#apply-import")
+    page.wait_for_selector("#n-created", timeout=30_000)
+    assert page.locator("#n-updated").inner_text().strip() == "2"
+    shot(page, "changes-made")
     assert not page.js_errors, page.js_errors

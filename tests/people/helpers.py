@@ -13,11 +13,11 @@ KEYS = [c.key for c in PEOPLE_COLUMNS]
 
 
 def person_row(staff_no, name, dept="", role="工作人员", rank="一般干部", sup="", hire=dt.date(2021, 3, 1),
-               probation=None, post="科员", gender="男", category="综合管理"):
+               probation=None, post="科员", gender="男", category="综合管理", **more):
     values = {"staff_no": staff_no, "name": name, "gender": gender, "dept_code": dept or None, "dept_name": None,
               "post": post, "rank_group": rank, "job_category": category, "position_role": role,
-              "hire_date": hire, "probation_end": probation, "supervisor_staff_no": sup or None}
-    return [values[k] for k in KEYS]
+              "hire_date": hire, "probation_end": probation, "supervisor_staff_no": sup or None, **more}
+    return [values.get(k) for k in KEYS]
 
 
 def workbook(rows, charges=None, headers=None, sheet="人员 People", extra_sheets=()) -> bytes:

@@ -74,7 +74,7 @@ def generate_workbook(rows: int, departments: list[tuple[str, str]], *, seed: in
              "job_category": _choice_spelling(cols["job_category"], category),
              "position_role": _choice_spelling(cols["position_role"], role), "hire_date": h, "probation_end": p,
              "supervisor_staff_no": sup}
-        return [v[c.key] for c in roster_format.PEOPLE_COLUMNS]
+        return [v.get(c.key) for c in roster_format.PEOPLE_COLUMNS]
 
     seq = iter(range(1, rows + 1))
     no = lambda: f"S{next(seq):0{width}d}"   # noqa: E731

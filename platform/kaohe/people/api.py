@@ -1,3 +1,4 @@
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -7,7 +8,12 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from . import accounts
 from .accounts import PersonLinkSchema
+from ..api.common import require
+from ..auth.roles import Perm
+from . import person_fields
+from .id_number import mask
 from .models import Person
+from .person_fields import PersonFieldsSchema
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/people", description="Rosters")
 
@@ -18,20 +24,53 @@ class PersonSchema(Schema):
     org_id = fields.Int()
     staff_no = fields.Str()
     name = fields.Str()
+    gender = fields.Str(allow_none=True, metadata={"description": "M | F"})
     post = fields.Str(allow_none=True)
     rank_group = fields.Str()
     job_category = fields.Str()
     position_role = fields.Str()
+    staff_category = fields.Str(allow_none=True, metadata={
+        "description": "人员身份: civil_servant (公务员) | referenced (参照管理) | worker (工勤) | institution (事业) | "
+                       "contract (聘用); every category on a roster takes part in the assessment"})
+    id_number = fields.Method("get_id_number", allow_none=True, metadata={
+        "description": "公民身份号码, masked (630102********1234) unless an admin of the person's unit asks "
+                       "with reveal_id_numbers=true"})
+    birth_date = fields.Date(allow_none=True)
+    political_status = fields.Str(allow_none=True, metadata={
+        "description": "cpc | cpc_probationary | cyl | democratic | nonparty | masses"})
+    post_rank = fields.Str(allow_none=True, metadata={"description": "职务职级, e.g. 一级科员"})
     hire_date = fields.Date(allow_none=True)
+    probation_end = fields.Date(allow_none=True)
+    work_start_date = fields.Date(allow_none=True, metadata={"description": "参加工作时间"})
     supervisor_id = fields.Int(allow_none=True)
     active = fields.Bool()
+    version = fields.Int()
+
+    def get_id_number(self, obj):
+        if obj.unit_id in g.get("reveal_id_units", ()):
+            return obj.id_number
+        return mask(obj.id_number)
 
 
-class PeopleArgs(Schema):
+class RevealArgs(Schema):
+    reveal_id_numbers = fields.Bool(load_default=False, metadata={
+        "description": "full ID numbers (admins of the person's unit only; others always get them masked)"})
+
+
+class PeopleArgs(RevealArgs):
     unit_id = fields.Int()
     org_id = fields.Int()
     limit = fields.Int(load_default=500, validate=validate.Range(min=1, max=5000))
     after_id = fields.Int(load_default=0)
+
+
+def _reveal_for(people) -> None:
+    """Full ID numbers for the units of ``people`` the caller administers."""
+    from ..auth import capabilities as caps
+
+    units = {p.unit_id for p in people}
+    nodes = db.session.execute(select(OrgNode).where(OrgNode.id.in_(units))).scalars().all() if units else []
+    g.reveal_id_units = {n.id for n in nodes if caps.can(caps.ROSTER_READ, n)}
 
 
 @blp.route("")
@@ -56,19 +95,42 @@ def people_list(args):
         org = get_in_scope(OrgNode, args["org_id"])
         caps.require(caps.ROSTER_READ, org)
         stmt = stmt.where(Person.org_id.in_(select(OrgNode.id).where(OrgNode.path.like(org.path + "%"))))
-    return db.session.execute(stmt.order_by(Person.id).limit(args["limit"])).scalars().all()
+    people = db.session.execute(stmt.order_by(Person.id).limit(args["limit"])).scalars().all()
+    if args["reveal_id_numbers"]:
+        _reveal_for(people)
+    return people
+
+
+@blp.route("/<int:person_id>", methods=["PATCH"])
+@blp.arguments(PersonFieldsSchema)
+@blp.response(200, PersonSchema)
+def person_patch(data, person_id):
+    """Change a person's record fields (admins of the person's unit): staff
+    category, ID number (check digit; birth date and gender follow from it and
+    must agree; one number per province), birth date, gender, political
+    status, post and rank, work start date, post.  422 with field messages;
+    409 when `expected_version` is stale.  Audited (the ID number masked)."""
+    person = get_in_scope(Person, person_id)
+    require(Perm.unit_admin, get_in_scope(OrgNode, person.unit_id))
+    person_fields.update_fields(person, data)
+    db.session.commit()
+    return person
 
 
 @blp.route("/<int:person_id>")
+@blp.arguments(RevealArgs, location="query")
 @blp.response(200, PersonSchema)
-def person_get(person_id):
-    """One person: your own record, or anyone on a roster you may read."""
+def person_get(args, person_id):
+    """One person: your own record, or anyone on a roster you may read.  The
+    ID number is masked unless an admin of the person's unit asks for it."""
     from ..auth import capabilities as caps
     from ..core.errors import Forbidden
 
     person = get_in_scope(Person, person_id)
     if not caps.can_read_person(person, get_in_scope(OrgNode, person.org_id)):
         raise Forbidden()
+    if args["reveal_id_numbers"]:
+        _reveal_for([person])
     return person
 
 
@@ -79,16 +141,14 @@ import io  # noqa: E402
 from flask import current_app, send_file  # noqa: E402
 from flask_login import current_user  # noqa: E402
 
-from ..api.common import require  # noqa: E402
-from ..auth.roles import Perm  # noqa: E402
 from ..core import xlsx_guard  # noqa: E402
 from ..core.errors import Invalid  # noqa: E402
 from ..jobs import health, queue  # noqa: E402
 from . import roster_format, roster_service  # noqa: E402
 from .roster_template import template_workbook  # noqa: E402
 from .models import RosterImport  # noqa: E402
-from .schemas import (JobStartedSchema, RosterImportListSchema, RosterImportSchema, UnitArgs,  # noqa: E402
-                      UploadFileSchema, UploadFormSchema, UploadQueryArgs)
+from .schemas import (ChangesArgs, JobStartedSchema, RosterImportListSchema, RosterImportSchema,  # noqa: E402
+                      UnitArgs, UploadFileSchema, changes_answer, UploadFormSchema, UploadQueryArgs)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -181,11 +241,17 @@ def import_list(args):
 
 
 @blp.route("/imports/<int:import_id>")
+@blp.arguments(ChangesArgs, location="query")
 @blp.response(200, RosterImportSchema)
-def import_get(import_id):
-    """The check report of an upload: every problem with sheet, row, column and rule."""
+def import_get(args, import_id):
+    """The check report of an upload: every problem with sheet, row, column and
+    rule, and (a clean file) every change the import will make: `changes.counts`
+    per kind and `changes.items` (new people, field-by-field updates with old
+    and new values, moves, cleared values, removals, 分管 links added and
+    removed), filtered by `kind`.  Applying makes exactly these changes."""
     imp = get_in_scope(RosterImport, import_id)
     require(Perm.unit_admin, get_in_scope(OrgNode, imp.org_id))
+    imp.changes_view = changes_answer(imp.changes, args.get("kind"), args["reveal_id_numbers"])
     return imp
 
 

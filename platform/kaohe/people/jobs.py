@@ -35,10 +35,15 @@ def roster_import(ctx, import_id: int):
     except Invalid as exc:
         # The file is not clean (any more): record the report, write nothing else.
         status, errors, count, rows = imp.status, imp.errors, imp.error_count, imp.rows_total
+        summary, changes = imp.summary, imp.changes
         db.session.rollback()
         imp = get_in_scope(RosterImport, import_id)
-        imp.status = status if status in ("invalid", "imported") else "invalid"
+        if isinstance(exc, roster_service.Changed):
+            imp.status = "valid"        # clean, with a new list of changes to look at before importing
+        else:
+            imp.status = status if status in ("invalid", "imported") else "invalid"
         imp.errors, imp.error_count, imp.rows_total = errors, count, rows
+        imp.summary, imp.changes = summary, changes
         msgs = "; ".join(m for v in exc.errors.values() for m in v) or exc.message
         return {"import_id": imp.id, "status": imp.status, "message": msgs, "next_url": _next_url(imp.id)}
     return {"import_id": imp.id, "status": "imported", **counts,

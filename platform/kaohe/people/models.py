@@ -32,6 +32,15 @@ class Person(TenantMixin, db.Model):
     hire_date: Mapped[dt.date | None] = mapped_column(Date)
     probation_end: Mapped[dt.date | None] = mapped_column(Date)
     supervisor_id: Mapped[int | None] = mapped_column(IdType, index=True)
+    # 人员身份 (roster_format.STAFF_CATEGORY_CHOICES), 公民身份号码 (18 characters,
+    # GB 11643; unique in the province; shown masked), 出生日期, 政治面貌,
+    # 职务职级, 参加工作时间.  Optional: a roster fills them in over time.
+    staff_category: Mapped[str | None] = mapped_column(String(16))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    political_status: Mapped[str | None] = mapped_column(String(20))
+    post_rank: Mapped[str | None] = mapped_column(String(40))
+    work_start_date: Mapped[dt.date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -44,6 +53,7 @@ class Person(TenantMixin, db.Model):
         ForeignKeyConstraint(["root_id", "supervisor_id"], ["person.root_id", "person.id"],
                              name="fk_person_supervisor"),
         Index("ix_person_unit_active", "unit_id", "active"),
+        Index("uq_person_root_id_id_number", "root_id", "id_number", unique=True),
     )
     __mapper_args__ = {"version_id_col": version}
 
@@ -91,6 +101,8 @@ class RosterImport(TenantMixin, db.Model):
     errors: Mapped[list | None] = mapped_column(JSON)
     # counts: created / updated / unchanged / reactivated / deactivated / charges
     summary: Mapped[dict | None] = mapped_column(JSON)
+    # Every change the checked file makes (roster_plan.Plan.to_dict()); the import does exactly this.
+    changes: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     job_id: Mapped[str | None] = mapped_column(String(36))
     created_by: Mapped[int | None] = mapped_column(IdType)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

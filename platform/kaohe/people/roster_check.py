@@ -2,8 +2,8 @@
 
 Pure code: no Flask, no database.  ``check_workbook`` streams the workbook
 once (openpyxl read_only, formulas kept as formulas so they can be refused)
-and returns every problem with its sheet, row and column; ``iter_people`` /
-``iter_charges`` stream the normalised rows of a clean workbook for the import.
+and returns every problem with its sheet, row and column, and the list of
+changes a clean file makes (``roster_plan``); ``roster_read`` streams its rows for the import.
 Memory stays flat in the row count: rows are never held, only the set of
 staff numbers seen (to find duplicates) and the supervisor links (to find
 loops), a few dozen bytes per person.
@@ -17,8 +17,15 @@ import zipfile
 from typing import Any, Iterator
 
 from ..core import xlsx_guard
-from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, NOTES_SHEET, PEOPLE_COLUMNS, PEOPLE_SHEET, Column, N_,
-                            Problem, Report, UnitContext, choice_index, jsonable, norm)
+from . import id_number as idn
+from .roster_format import (CHARGE_COLUMNS, CHARGE_SHEET, CLEAR, CLEAR_WORDS, NOTES_SHEET,
+                            PEOPLE_COLUMNS, PEOPLE_SHEET, Column, N_, Problem, Report, UnitContext, choice_index,
+                            jsonable, norm)
+from .roster_ids import IdIndex as _IdIndex
+from .roster_ids import check as _check_identity
+from .roster_plan import Plan
+
+_CLEAR_NORM = {norm(w) for w in CLEAR_WORDS}
 
 
 # -- opening the workbook ----------------------------------------------------
@@ -120,6 +127,18 @@ def parse_cell(col: Column, value: Any) -> tuple[Any, str | None, dict]:
     """Normalise one cell: (value, problem code or None, params)."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None, ("required" if col.required else None), {}
+    if isinstance(value, str) and norm(value) in _CLEAR_NORM:
+        return (CLEAR, None, {}) if col.clearable else (None, "cannot_clear", {})
+    if col.kind == "id_number":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            return None, "wrong_type", {"expected": "text", "found": _type_name(value)}
+        number = idn.normalise(value)
+        if idn.is_masked(number):
+            return number, None, {}      # a masked number: checked against the stored one
+        code = idn.problem(number)
+        return (None, code, {}) if code else (number, None, {})
     if col.kind == "date":
         if isinstance(value, dt.datetime):
             return value.date(), None, {}
@@ -214,6 +233,41 @@ def _dept_of(ctx: UnitContext, code: str | None, name: str | None) -> tuple[int 
     return None, None, {}
 
 
+def _dept_code(ctx: UnitContext, code: str | None, name: str | None) -> tuple[str | None, str | None, dict]:
+    """(department code, problem code, params) for a code and/or a name."""
+    if code:
+        hit = ctx.departments.get(code)
+        if hit is None:
+            return None, "unknown_department", {}
+        if name and norm(name) != norm(hit[1]):
+            return None, "department_mismatch", {"code": code, "actual": hit[1]}
+        return code, None, {}
+    if name:
+        codes = ctx.by_name.get(norm(name), [])
+        if not codes:
+            return None, "unknown_department", {}
+        if len(codes) > 1:
+            return None, "ambiguous_department", {}
+        return codes[0], None, {}
+    return None, None, {}
+
+
+def _dept_choice(ctx: UnitContext, values: dict, sheet: str, row_no: int):
+    """((given, code or None for the unit itself), Problem or None).  Empty
+    cells: not given (an existing person stays where they are); the clear
+    marker: the unit itself."""
+    code, name = values.get("dept_code"), values.get("dept_name")
+    if code is CLEAR or name is CLEAR:
+        return (True, None), None
+    if not code and not name:
+        return (False, None), None
+    found, problem, params = _dept_code(ctx, code, name)
+    if problem:
+        return (False, None), Problem(sheet, row_no, None, "dept_code" if code else "dept_name", problem,
+                                      name if problem == "department_mismatch" else (code or name), params)
+    return (True, found), None
+
+
 # -- the whole check -----------------------------------------------------------
 
 
@@ -253,6 +307,8 @@ def _check_people(wb, ctx: UnitContext, report: Report, progress) -> None:
     sup_of: dict[str, str] = {}
     sup_row: dict[str, int] = {}
     role_of: dict[str, str] = {}
+    plan = Plan(current=ctx.current)
+    ids = _IdIndex(ctx, sheet, report)
     for row_no, values, ok in _rows(ws, positions, PEOPLE_COLUMNS, sheet, report):
         report.rows_total += 1
         if report.rows_total > ctx.max_rows:
@@ -262,6 +318,7 @@ def _check_people(wb, ctx: UnitContext, report: Report, progress) -> None:
         if progress and report.rows_total % 2000 == 0:
             progress(report.rows_total)
         staff_no = values.get("staff_no")
+        cur = ctx.current.get(staff_no) if staff_no else None
         if staff_no:
             if staff_no in first_row:
                 report.add(Problem(sheet, row_no, None, "staff_no", "duplicate_staff_no", staff_no,
@@ -271,27 +328,35 @@ def _check_people(wb, ctx: UnitContext, report: Report, progress) -> None:
             if values.get("position_role") in ("head", "deputy"):
                 role_of[staff_no] = values["position_role"]
             elif staff_no in ctx.existing:
-                role_of[staff_no] = "staff"      # a leader in the system who is staff in the file
-            if staff_no in ctx.existing:
-                report.updated_people += 1
-            else:
-                report.new_people += 1
-        if "dept_code" in values or "dept_name" in values:
-            _id, code, params = _dept_of(ctx, values.get("dept_code"), values.get("dept_name"))
-            if code:
-                report.add(Problem(sheet, row_no, None, "dept_code" if values.get("dept_code") else "dept_name",
-                                   code, values.get("dept_name") if code == "department_mismatch"
-                                   else (values.get("dept_code") or values.get("dept_name")), params))
+                role_of[staff_no] = ctx.existing[staff_no][2] if values.get("position_role") is None else "staff"
+            if values.get("leave") == "yes" and staff_no not in ctx.existing:
+                ok = False
+                report.add(Problem(sheet, row_no, None, "leave", "leave_unknown", staff_no))
+        dept, problem = _dept_choice(ctx, values, sheet, row_no)
+        if problem:
+            ok = False
+            report.add(problem)
+        ok = _check_identity(values, cur, sheet, row_no, report, ids, staff_no) and ok
         hire, prob = values.get("hire_date"), values.get("probation_end")
-        if hire and prob and prob < hire:
+        if hire not in (None, CLEAR) and prob not in (None, CLEAR) and prob < hire:
+            ok = False
             report.add(Problem(sheet, row_no, None, "probation_end", "date_order", jsonable(prob)))
         sup = values.get("supervisor_staff_no")
-        if sup and staff_no:
+        if sup and sup is not CLEAR and staff_no:
             if sup == staff_no:
+                ok = False
                 report.add(Problem(sheet, row_no, None, "supervisor_staff_no", "supervisor_self", sup))
             else:
                 sup_of[staff_no] = sup
                 sup_row[staff_no] = row_no
+        if ok and staff_no:
+            plan.person(row_no, staff_no, values, dept, values.get("leave") == "yes")
+    ids.finish()
+    if ctx.deactivate_missing:
+        plan.missing(first_row)
+    report.plan = plan
+    report.new_people = plan.counts["new"]
+    report.updated_people = plan.counts["updated"]
     if report.rows_total == 0:
         report.fatal = True
         report.add(Problem(sheet, None, None, None, "no_rows"))
@@ -317,6 +382,11 @@ def _check_people(wb, ctx: UnitContext, report: Report, progress) -> None:
             reported.update(seen)
             report.add(Problem(sheet, sup_row[start], None, "supervisor_staff_no", "supervisor_loop",
                                " → ".join(seen + [start])))
+    # Who supervises a person who stays must not leave by this file.
+    leaving = {e[2] for e in plan.people if e[1] == "remove"}
+    for staff_no, sup in sup_of.items():
+        if sup in leaving and staff_no not in leaving:
+            report.add(Problem(sheet, sup_row[staff_no], None, "supervisor_staff_no", "supervisor_inactive", sup))
     # Remember who is a leader for the charges sheet.
     ctx._file_roles = role_of  # type: ignore[attr-defined]
     ctx._file_rows = first_row  # type: ignore[attr-defined]
@@ -356,51 +426,17 @@ def _check_charges(wb, ctx: UnitContext, report: Report) -> None:
         if not code and not name:
             report.add(Problem(sheet, row_no, None, "dept_code", "charge_needs_department"))
             continue
-        dept_id, problem, params = _dept_of(ctx, code, name)
+        dept, problem, params = _dept_code(ctx, code, name)
         if problem:
             report.add(Problem(sheet, row_no, None, "dept_code" if code else "dept_name", problem,
                                name if problem == "department_mismatch" else (code or name), params))
             continue
-        if leader and dept_id is not None:
-            key = (leader, dept_id)
+        if leader and dept is not None:
+            key = (leader, dept)
             if key in seen:
                 report.add(Problem(sheet, row_no, None, "leader_staff_no", "duplicate_charge", leader,
                                    {"first_row": seen[key]}))
             else:
                 seen[key] = row_no
-
-
-# -- streaming the clean rows for the import ------------------------------------
-
-
-def iter_people(wb, ctx: UnitContext) -> Iterator[dict]:
-    """Normalised people rows of a workbook that passed ``check_workbook``:
-    only the columns the sheet has (an absent column leaves the stored value
-    alone), departments resolved to ``dept_id`` (None: the unit itself)."""
-    ws = _find_sheet(wb, PEOPLE_SHEET)
-    positions = _header(ws, PEOPLE_COLUMNS, ws.title, Report())
-    for _row_no, values, _ok in _rows(ws, positions, PEOPLE_COLUMNS, ws.title, None):
-        out = {k: v for k, v in values.items() if k not in ("dept_code", "dept_name")}
-        if "dept_code" in values or "dept_name" in values:
-            out["dept_id"] = _dept_of(ctx, values.get("dept_code"), values.get("dept_name"))[0]
-        yield out
-
-
-def iter_charges(wb, ctx: UnitContext) -> Iterator[tuple[str, int, bool]] | None:
-    """(leader staff no, department id, remove) rows, or None when the workbook
-    has no (or an empty) charges sheet — the unit's charges then stay as they
-    are.  Only a row marked in the remove column ends a charge."""
-    ws = _find_sheet(wb, CHARGE_SHEET)
-    if ws is None:
-        return None
-    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), None)
-    if not first or all(v is None for v in first):
-        return None
-    positions = _header(ws, CHARGE_COLUMNS, ws.title, Report())
-
-    def gen():
-        for _row_no, values, _ok in _rows(ws, positions, CHARGE_COLUMNS, ws.title, None):
-            dept_id, _c, _p = _dept_of(ctx, values.get("dept_code"), values.get("dept_name"))
-            if dept_id is not None:
-                yield values["leader_staff_no"], dept_id, values.get("remove") == "yes"
-    return gen()
+                if ok and report.plan is not None:
+                    report.plan.charge(row_no, leader, dept, values.get("remove") == "yes", ctx.charges)

@@ -24,12 +24,13 @@ class Column:
     zh: str
     en: str
     required: bool = False
-    kind: str = "text"            # text | code | date | enum
+    kind: str = "text"            # text | code | date | enum | id_number
     max_len: int = 80
     choices: dict[str, tuple[str, ...]] | None = None   # value -> accepted spellings
     example: Any = None
     hint_zh: str = ""
     hint_en: str = ""
+    clearable: bool = False       # the clear marker (清空) may empty a stored value
 
     def aliases(self) -> set[str]:
         return {norm(self.key), norm(self.zh), norm(self.en), norm(self.zh + self.en), norm(self.header)}
@@ -46,23 +47,75 @@ ROLE_CHOICES = {"head": ("主要领导", "head"), "deputy": ("分管领导", "�
                 "dept_head": ("科室负责人", "站所负责人", "dept_head", "department head"),
                 "staff": ("工作人员", "一般工作人员", "staff")}
 GENDER_CHOICES = {"M": ("男", "m", "male"), "F": ("女", "f", "female")}
+# 人员身份.  Seed 000 (the township pilot) assesses 机关工勤 and 规范管理事业编制
+# staff alongside civil servants, and 参照管理 staff are managed as civil servants:
+# every category on a unit's roster takes part in its routine and annual
+# assessment; the category is recorded (and shown) so results can be read by it.
+STAFF_CATEGORY_CHOICES = {
+    "civil_servant": ("公务员", "civil servant", "civil_servant"),
+    "referenced": ("参照管理", "参公", "参照公务员法管理", "referenced"),
+    "worker": ("工勤", "机关工勤", "工勤人员", "worker"),
+    "institution": ("事业", "事业编制", "事业人员", "规范管理事业编制", "institution"),
+    "contract": ("聘用", "聘用人员", "聘任", "聘任制", "contract"),
+}
+ASSESSED_CATEGORIES = tuple(STAFF_CATEGORY_CHOICES)   # all of them (seed 000); see above
+POLITICAL_CHOICES = {
+    "cpc": ("中共党员", "党员", "cpc member"),
+    "cpc_probationary": ("中共预备党员", "预备党员", "cpc probationary member"),
+    "cyl": ("共青团员", "团员", "cyl member"),
+    "democratic": ("民主党派", "民主党派成员", "democratic party member"),
+    "nonparty": ("无党派人士", "无党派", "non-party"),
+    "masses": ("群众", "the masses", "masses"),
+}
+LEAVE_CHOICES = {"yes": ("离开", "调离", "退休", "删除", "leave", "remove")}
+
+# An empty cell keeps what is stored; this word in a cell empties it.
+CLEAR_WORDS = ("清空", "[清空]", "【清空】", "clear", "[clear]")
+
+
+class _Clear:
+    """The value of a cell holding the clear marker."""
+
+    def __repr__(self) -> str:
+        return "CLEAR"
+
+
+CLEAR = _Clear()
 
 PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("staff_no", "工号", "Staff no.", required=True, kind="code", max_len=32, example="T0001",
            hint_zh="本单位内唯一，重复导入时按工号更新", hint_en="Unique in the unit; re-imports update by it"),
     Column("name", "姓名", "Name", required=True, example="张三"),
-    Column("gender", "性别", "Gender", kind="enum", choices=GENDER_CHOICES, example="男"),
-    Column("dept_code", "科室编码", "Department code", kind="code", max_len=32, example="",
-           hint_zh="留空表示直属本单位", hint_en="Blank: directly in the unit"),
-    Column("dept_name", "科室名称", "Department name", example=""),
-    Column("post", "岗位", "Post", example="党政办科员"),
+    Column("gender", "性别", "Gender", kind="enum", choices=GENDER_CHOICES, example="男", clearable=True),
+    Column("dept_code", "科室编码", "Department code", kind="code", max_len=32, example="", clearable=True,
+           hint_zh="新人员留空表示直属本单位；已有人员留空保持原科室，填“清空”改为直属本单位",
+           hint_en="Blank: a new person sits in the unit itself, an existing one stays; 清空 moves to the unit"),
+    Column("dept_name", "科室名称", "Department name", example="", clearable=True),
+    Column("post", "岗位", "Post", example="党政办科员", clearable=True),
     Column("rank_group", "人员类别", "Rank group", kind="enum", choices=RANK_CHOICES, example="一般干部"),
     Column("job_category", "职位类别", "Job category", kind="enum", choices=CATEGORY_CHOICES, example="综合管理"),
     Column("position_role", "职务角色", "Position role", kind="enum", choices=ROLE_CHOICES, example="工作人员"),
-    Column("hire_date", "入职日期", "Hire date", kind="date", example=dt.date(2020, 7, 1)),
-    Column("probation_end", "试用期满", "Probation end", kind="date", example=None),
+    Column("hire_date", "入职日期", "Hire date", kind="date", example=dt.date(2020, 7, 1), clearable=True),
+    Column("probation_end", "试用期满", "Probation end", kind="date", example=None, clearable=True),
     Column("supervisor_staff_no", "直接上级工号", "Supervisor staff no.", kind="code", max_len=32, example="",
-           hint_zh="须为本单位人员", hint_en="Must be on this unit's roster"),
+           clearable=True, hint_zh="须为本单位人员", hint_en="Must be on this unit's roster"),
+    Column("staff_category", "人员身份", "Staff category", kind="enum", choices=STAFF_CATEGORY_CHOICES,
+           example="公务员", clearable=True,
+           hint_zh="公务员、参照管理、工勤、事业、聘用人员均参加本单位平时和年度考核",
+           hint_en="Every category on the roster takes part in the unit's routine and annual assessment"),
+    Column("id_number", "公民身份号码", "ID number", kind="id_number", max_len=18, example="", clearable=True,
+           hint_zh="18位，校验码可为X；出生日期和性别由号码推算，填写时须一致；全省唯一；导出时显示为打码形式，原样导回保持不变",
+           hint_en="18 characters, the last may be X; birth date and gender follow from it and must agree; "
+                   "unique in the province; exports show it masked, a masked value re-imported keeps it"),
+    Column("birth_date", "出生日期", "Birth date", kind="date", example=None, clearable=True),
+    Column("political_status", "政治面貌", "Political status", kind="enum", choices=POLITICAL_CHOICES,
+           example="中共党员", clearable=True),
+    Column("post_rank", "职务职级", "Post and rank", max_len=40, example="一级科员", clearable=True),
+    Column("work_start_date", "参加工作时间", "Work start date", kind="date", example=dt.date(2018, 8, 1),
+           clearable=True),
+    Column("leave", "离开", "Leaves", kind="enum", choices=LEAVE_CHOICES, example="",
+           hint_zh="填“离开”则此人离开本单位名册（标为不在册）；未填写的行不会移除任何人",
+           hint_en="\"离开\" takes the person off the unit's roster; no other row removes anyone"),
 )
 
 CHARGE_COLUMNS: tuple[Column, ...] = (
@@ -84,6 +137,9 @@ MAX_ERRORS_KEPT = 1000
 def N_(text: str) -> str:
     """Marks a string for the translation catalog; translated when shown."""
     return text
+
+
+GENDER_WORDS = {"M": N_("male"), "F": N_("female")}
 
 
 # code -> English text with %(name)s parameters (the UI wraps it in gettext).
@@ -116,6 +172,17 @@ ERROR_TEXT: dict[str, str] = {
     "leader_not_leader": N_("%(value)s is not a head or deputy, so cannot be in charge of departments."),
     "charge_needs_department": N_("Give the department (code or name) the leader is in charge of."),
     "duplicate_charge": N_("This leader–department pair already appears in row %(first_row)s."),
+    "cannot_clear": N_("This column cannot be cleared; leave the cell empty to keep the value."),
+    "id_shape": N_("\"%(value)s\" is not an 18-character ID number (17 digits and a digit or X)."),
+    "id_birth": N_("ID number %(value)s holds no valid birth date."),
+    "id_checksum": N_("ID number %(value)s fails its check digit (GB 11643): check for a typing mistake."),
+    "id_masked": N_("A masked ID number can only be re-imported for a person whose stored number it masks."),
+    "id_birth_mismatch": N_("The birth date %(value)s does not match the ID number (%(expected)s)."),
+    "id_gender_mismatch": N_("The gender does not match the ID number (%(expected)s)."),
+    "duplicate_id_number": N_("ID number %(value)s already appears in row %(first_row)s (%(other)s)."),
+    "id_number_taken": N_("ID number %(value)s already belongs to %(other)s on this roster."),
+    "id_number_elsewhere": N_("ID number %(value)s already belongs to a person of another unit of the province."),
+    "leave_unknown": N_("Staff number %(value)s is not on the roster, so cannot leave it."),
 }
 
 ERROR_TEXT.update(xlsx_guard.ERROR_TEXT)   # too_large_unpacked, merged_cells
@@ -152,6 +219,12 @@ class UnitContext:
     existing: dict[str, tuple[int, bool, str]] = field(default_factory=dict)  # staff_no -> (id, active, role)
     max_rows: int = 20000
     deactivate_missing: bool = False
+    # staff_no -> the stored values in plan terms (roster_plan.PLAN_FIELDS; dept as a code, None for the
+    # unit itself; supervisor as a staff number); people missing here are new.
+    current: dict[str, dict] = field(default_factory=dict)
+    charges: set = field(default_factory=set)                # {(leader staff_no, dept code)}
+    # ID numbers -> those among them held by people of other units of the province (set-based, one call)
+    ids_elsewhere: Any = None
 
     def __post_init__(self) -> None:
         self.by_name: dict[str, list[str]] = {}
@@ -186,7 +259,7 @@ def message(problem: dict, translate=lambda s: s) -> str:
     """The sentence for one stored problem (``translate`` is gettext)."""
     params = {"value": problem.get("value")}
     params.update(problem.get("params") or {})
-    for k in ("expected", "found"):  # type names are catalog words too (TYPE_NAMES)
+    for k in ("expected", "found", "other"):  # type names are catalog words too (TYPE_NAMES)
         if isinstance(params.get(k), str):
             params[k] = translate(params[k])
     text = translate(ERROR_TEXT.get(problem.get("code"), problem.get("code") or ""))
@@ -205,6 +278,7 @@ class Report:
     fatal: bool = False          # the workbook could not be read as a roster at all
     new_people: int = 0
     updated_people: int = 0
+    plan: Any = None             # roster_plan.Plan: every change the file makes (a clean file)
 
     def add(self, problem: Problem) -> None:
         self.error_count += 1
@@ -218,4 +292,5 @@ class Report:
     def to_dict(self) -> dict:
         return {"rows_total": self.rows_total, "charges_total": self.charges_total,
                 "error_count": self.error_count, "errors": [p.to_dict() for p in self.problems],
-                "new_people": self.new_people, "updated_people": self.updated_people}
+                "new_people": self.new_people, "updated_people": self.updated_people,
+                "changes": self.plan.to_dict() if self.plan is not None else None}

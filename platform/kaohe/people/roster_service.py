@@ -1,33 +1,34 @@
 """Roster import operations: keep the upload, check it, write it.
 
-Flush, never commit (the request or the job commits once).  The write is
-set-based: one read of the unit's roster, bulk inserts and bulk updates in
-batches, one read of the staff-number → id map for the supervisor links, and
-an audit entry per batch of changed people with their before/after values.
+Flush, never commit (the request or the job commits once).  The check
+works out the list of every change (``roster_plan``) from one read of the
+unit's roster; the import checks again, refuses when the list differs from
+the one shown, and carries it out set-based (``roster_writer``: bulk inserts
+and updates in batches, an audit entry per batch of changed people).
 """
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+import json
+from typing import Callable
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import select
 
 from ..audit.service import record
-from ..core.db import allocate_ids, utcnow
+from ..core.db import utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from . import accounts, roster_check, roster_format
+from ..tenancy.scope import Scope, scoped
+from ..web.messages import N_
+from . import accounts, roster_check, roster_format, roster_plan, roster_read
 from .models import LeaderCharge, Person, RosterImport
+from .roster_writer import Writer as _Writer
 
 BATCH = 1000
-AUDIT_BATCH = 500
-# The person fields an import may set (besides staff_no, the key).
-FIELDS = ("name", "gender", "org_id", "post", "rank_group", "job_category", "position_role", "hire_date",
-          "probation_end", "active")
-DEFAULTS = {"gender": None, "post": None, "rank_group": "staff", "job_category": "general",
-            "position_role": "staff", "hire_date": None, "probation_end": None}
+# plan field -> person column, where they differ (dept: org_id by code; supervisor: supervisor_id by staff no)
+PLAN_COLUMN = {f: f for f in roster_plan.PLAN_FIELDS if f not in ("dept", "supervisor")}
 
 
 def max_rows() -> int:
@@ -44,13 +45,53 @@ def unit_departments(unit: OrgNode) -> list[OrgNode]:
     return [n for n in below if n.kind == "department" and not any(n.path.startswith(p) for p in nested_units)]
 
 
+def _current(unit: OrgNode) -> tuple[dict[str, dict], dict[int, str]]:
+    """The unit's people in plan terms (one query) and id -> staff number."""
+    cols = [Person.id, Person.staff_no, Person.supervisor_id, Person.org_id, Person.name, Person.gender,
+            Person.post, Person.rank_group, Person.job_category, Person.position_role, Person.hire_date,
+            Person.probation_end, Person.staff_category, Person.id_number, Person.birth_date,
+            Person.political_status, Person.post_rank, Person.work_start_date, Person.active]
+    rows = db.session.execute(select(*cols).where(Person.root_id == unit.root_id, Person.unit_id == unit.id)).all()
+    staff_of = {r.id: r.staff_no for r in rows}
+    org_codes = dict(db.session.execute(select(OrgNode.id, OrgNode.code).where(
+        OrgNode.root_id == unit.root_id, OrgNode.path.like(unit.path + "%"), OrgNode.id != unit.id)).all())
+    current = {}
+    for r in rows:
+        cur = {f: getattr(r, f) for f in PLAN_COLUMN}
+        cur["dept"] = None if r.org_id == unit.id else org_codes.get(r.org_id, f"#{r.org_id}")
+        cur["supervisor"] = staff_of.get(r.supervisor_id)
+        cur["id"] = r.id
+        current[r.staff_no] = cur
+    return current, staff_of
+
+
+def ids_elsewhere(unit: OrgNode):
+    """The look-up the check asks once, at the end of its pass: which of these
+    ID numbers people of the province's other units hold.  Those units are
+    outside a township admin's view, so it reads under the province's scope
+    and answers only the numbers (never who holds them)."""
+    def lookup(numbers: list[str]) -> set[str]:
+        found: set[str] = set()
+        with scoped(Scope.province(unit.root_id, label="roster-id-numbers")):
+            for i in range(0, len(numbers), BATCH):
+                found.update(db.session.execute(select(Person.id_number).where(
+                    Person.root_id == unit.root_id, Person.unit_id != unit.id,
+                    Person.id_number.in_(numbers[i:i + BATCH]))).scalars())
+        return found
+    return lookup
+
+
 def unit_context(unit: OrgNode, deactivate_missing: bool = False) -> roster_format.UnitContext:
     depts = {d.code: (d.id, d.name) for d in unit_departments(unit)}
-    existing = {r.staff_no: (r.id, r.active, r.position_role) for r in db.session.execute(
-        select(Person.staff_no, Person.id, Person.active, Person.position_role)
-        .where(Person.root_id == unit.root_id, Person.unit_id == unit.id))}
+    current, staff_of = _current(unit)
+    existing = {s: (c["id"], c["active"], c["position_role"]) for s, c in current.items()}
+    code_of = {v[0]: k for k, v in depts.items()}
+    charges = {(staff_of.get(r.leader_id), code_of.get(r.department_id)) for r in db.session.execute(
+        select(LeaderCharge.leader_id, LeaderCharge.department_id)
+        .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id))}
     return roster_format.UnitContext(unit_code=unit.code, departments=depts, existing=existing, max_rows=max_rows(),
-                              deactivate_missing=deactivate_missing)
+                                     deactivate_missing=deactivate_missing, current=current, charges=charges,
+                                     ids_elsewhere=ids_elsewhere(unit))
 
 
 def check_unit(unit: OrgNode) -> None:
@@ -76,7 +117,10 @@ def _store_report(imp: RosterImport, report: roster_format.Report) -> None:
     imp.rows_total = report.rows_total
     imp.error_count = report.error_count
     imp.errors = [p.to_dict() for p in report.problems]
-    imp.summary = {"new": report.new_people, "updated": report.updated_people, "charges": report.charges_total}
+    counts = report.plan.counts if report.ok and report.plan is not None else {}
+    imp.summary = {"new": report.new_people, "updated": report.updated_people, "charges": report.charges_total,
+                   "changes": dict(counts)}
+    imp.changes = report.plan.to_dict() if report.ok and report.plan is not None else None
     imp.checked_at = utcnow()
     imp.status = "valid" if report.ok else "invalid"
 
@@ -90,13 +134,16 @@ def check(imp: RosterImport, progress: Callable | None = None) -> roster_format.
     return report
 
 
-def _person_dict(row) -> dict:
-    return {f: getattr(row, f) for f in ("id", "staff_no", "supervisor_id") + FIELDS}
+class Changed(Invalid):
+    """The roster changed between the check and the import: the file's list
+    of changes is not the one the user saw.  The new list is stored."""
 
 
 def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """Check again (the roster may have changed since), then write it all.
-    Raises Invalid when the file is not clean: nothing is written."""
+    """Check again (the roster may have changed since), refuse when the list
+    of changes differs from the one the check showed, then carry out exactly
+    that list.  Raises Invalid when the file is not clean (or the list
+    changed): nothing is written."""
     if imp.status == "imported":
         raise Invalid({"import": ["This file was already imported."]})
     unit = db.session.get(OrgNode, imp.org_id)
@@ -111,173 +158,60 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
         if progress:
             progress(done, max(total, done), msg)
 
+    listed = imp.changes
     report = roster_check.check_workbook(data, ctx, lambda n: step(n, "checking"), current_app.config)
     _store_report(imp, report)
     if not report.ok:
         db.session.flush()
         raise Invalid({"file": [f"The workbook has {report.error_count} problem(s); nothing was imported."]})
+    if listed is not None and not _within(imp.changes, listed):
+        db.session.flush()
+        raise Changed({"file": [N_("The roster changed since the check: look at the new list of changes and "
+                                   "import again.")]})
     total = report.rows_total * 2
-
-    person_t = Person.__table__
-    cols = [getattr(Person, f) for f in ("id", "staff_no", "supervisor_id") + FIELDS]
-    existing = {r.staff_no: _person_dict(r) for r in db.session.execute(
-        select(*cols).where(Person.root_id == unit.root_id, Person.unit_id == unit.id))}
-    staff_of_id = {p["id"]: s for s, p in existing.items()}
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "reactivated": 0, "deactivated": 0,
-              "supervisors_changed": 0, "charges_added": 0, "charges_removed": 0}
-    audit_before: dict[str, Any] = {}
-    audit_after: dict[str, Any] = {}
-
-    def flush_audit(force: bool = False):
-        if audit_after and (force or len(audit_after) >= AUDIT_BATCH):
-            record("people.roster.changes", root_id=unit.root_id, org_id=unit.id, target_type="roster_import",
-                   target_id=imp.id, before=dict(audit_before), after=dict(audit_after),
-                   reason=f"roster import {imp.id} ({imp.filename})")
-            audit_before.clear()
-            audit_after.clear()
-
-    def note(staff_no, before, after):
-        b = audit_before.setdefault(staff_no, {})
-        a = audit_after.setdefault(staff_no, {})
-        b.update(before)
-        a.update(after)
-        flush_audit()
-
-    inserts: list[dict] = []
-    updates: list[dict] = []
-    now = utcnow()
-    upd_stmt = (update(person_t).where(person_t.c.id == bindparam("b_id"))
-                .values({**{f: bindparam("b_" + f) for f in FIELDS}, "version": person_t.c.version + 1}))
-
-    def write_batch():
-        if inserts:
-            ids = allocate_ids(db.session, "person", len(inserts))
-            for row, new_id in zip(inserts, ids):
-                row["id"] = new_id
-            db.session.execute(insert(person_t), inserts)
-            inserts.clear()
-        if updates:
-            db.session.execute(upd_stmt, updates)
-            updates.clear()
-
+    plan = report.plan
+    writer = _Writer(unit, imp, ctx)
+    # New people: their values come from the file (the list names them).
+    new_rows = {e[2] for e in plan.people if e[1] == "new"}
+    sup_wanted: dict[str, str | None] = {}
+    charge_leaders: set[str] = set()
     wb = roster_check.open_workbook(data, current_app.config)
-    seen: set[str] = set()
-    sup_pairs: list[tuple[str, str | None]] = []
-    has_sup_column = False
     done = 0
     try:
-        for row in roster_check.iter_people(wb, ctx):
-            staff_no = row["staff_no"]
-            seen.add(staff_no)
-            if "supervisor_staff_no" in row:
-                has_sup_column = True
-                sup_pairs.append((staff_no, row["supervisor_staff_no"]))
-            given = {k: v for k, v in row.items() if k in FIELDS}
-            if "dept_id" in row:
-                given["org_id"] = row["dept_id"] or unit.id
-            given["active"] = True
-            old = existing.get(staff_no)
-            if old is None:
-                rec = dict(DEFAULTS)
-                rec.update({k: v for k, v in given.items() if v is not None or k not in DEFAULTS})
-                for k, v in DEFAULTS.items():
-                    if rec.get(k) is None:
-                        rec[k] = v
-                rec.setdefault("org_id", unit.id)
-                rec.update(root_id=unit.root_id, unit_id=unit.id, staff_no=staff_no, supervisor_id=None,
-                           created_at=now, version=1)
-                inserts.append(rec)
-                counts["created"] += 1
-                note(staff_no, {}, {k: rec.get(k) for k in FIELDS})
-            else:
-                new = {f: old[f] for f in FIELDS}
-                for k, v in given.items():
-                    if k in ("rank_group", "job_category", "position_role") and v is None:
-                        v = DEFAULTS[k]
-                    new[k] = v
-                before, after = _diff({f: old[f] for f in FIELDS}, new)
-                if after:
-                    if "active" in after:
-                        counts["reactivated"] += 1
-                    counts["updated"] += 1
-                    updates.append({"b_id": old["id"], **{"b_" + f: new[f] for f in FIELDS}})
-                    note(staff_no, before, after)
-                else:
-                    counts["unchanged"] += 1
+        for row in roster_read.iter_people(wb, ctx):
             done += 1
-            if len(inserts) + len(updates) >= BATCH:
-                write_batch()
+            if row["staff_no"] in new_rows:
+                writer.insert(row)
+                if row.get("supervisor_staff_no"):
+                    sup_wanted[row["staff_no"]] = row["supervisor_staff_no"]
             if done % BATCH == 0:
                 step(report.rows_total + done, "writing")
-        write_batch()
-        charge_rows = roster_check.iter_charges(wb, ctx)
-        charge_pairs = list(charge_rows) if charge_rows is not None else None
+        charge_rows = roster_read.iter_charges(wb, ctx)
+        if charge_rows is not None:
+            charge_leaders = {leader for leader, _d, remove in charge_rows if not remove}
     finally:
         wb.close()
-
-    # Supervisor links, now that every person has an id.
-    id_of = dict(db.session.execute(
-        select(Person.staff_no, Person.id).where(Person.root_id == unit.root_id, Person.unit_id == unit.id)).all())
-    staff_of_id.update({v: k for k, v in id_of.items()})
-    sup_updates = []
-    if has_sup_column:
-        for staff_no, sup in sup_pairs:
-            old_sup = existing[staff_no]["supervisor_id"] if staff_no in existing else None
-            new_sup = id_of.get(sup) if sup else None
-            if old_sup != new_sup:
-                sup_updates.append({"b_id": id_of[staff_no], "b_sup": new_sup})
-                note(staff_no, {"supervisor": staff_of_id.get(old_sup)}, {"supervisor": sup})
-    for i in range(0, len(sup_updates), BATCH):
-        db.session.execute(update(person_t).where(person_t.c.id == bindparam("b_id"))
-                           .values(supervisor_id=bindparam("b_sup"), version=person_t.c.version + 1),
-                           sup_updates[i:i + BATCH])
-    counts["supervisors_changed"] = len(sup_updates)
-
-    # People not in the file leave the roster, when asked.
-    if imp.deactivate_missing:
-        gone = [p for s, p in existing.items() if s not in seen and p["active"]]
-        for i in range(0, len(gone), BATCH):
-            chunk = gone[i:i + BATCH]
-            db.session.execute(update(person_t).where(person_t.c.id == bindparam("b_id"))
-                               .values(active=False, version=person_t.c.version + 1),
-                               [{"b_id": p["id"]} for p in chunk])
-            for p in chunk:
-                note(p["staff_no"], {"active": True}, {"active": False})
-        counts["deactivated"] = len(gone)
-        # Who leaves the roster loses the account's sign-in and every token.
-        counts["accounts_deactivated"] = accounts.deactivate_for_people(
-            unit.root_id, unit.id, [p["id"] for p in gone], reason=f"roster import {imp.id} ({imp.filename})")
-
-    # 分管: the sheet's rows are added; only a row marked "删除" ends a charge
-    # (an empty or partial sheet never removes what it leaves out).
-    if charge_pairs:
-        wanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if not remove}
-        unwanted = {(id_of[leader], dept) for leader, dept, remove in charge_pairs if remove and leader in id_of}
-        current = {(r.leader_id, r.department_id): r.id for r in db.session.execute(
-            select(LeaderCharge.id, LeaderCharge.leader_id, LeaderCharge.department_id)
-            .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id))}
-        removed = [cid for pair, cid in current.items() if pair in unwanted and pair not in wanted]
-        added = sorted(wanted - set(current))
-        charge_t = LeaderCharge.__table__
-        for i in range(0, len(removed), BATCH):
-            db.session.execute(delete(charge_t).where(charge_t.c.id.in_(removed[i:i + BATCH])))
-        if added:
-            db.session.execute(insert(charge_t), [
-                {"root_id": unit.root_id, "org_id": unit.id, "leader_id": lid, "department_id": did}
-                for lid, did in added])
-        counts["charges_added"], counts["charges_removed"] = len(added), len(removed)
-        # The leaders named there get the leader role (their accounts, if linked).
+    writer.flush_inserts()
+    for _r, op, staff_no, _n, detail in plan.people:
+        if op == "update":
+            writer.update(staff_no, detail)
+            if "supervisor" in detail:
+                sup_wanted[staff_no] = detail["supervisor"][1]
+    writer.flush_updates()
+    counts = dict(created=len(new_rows), updated=plan.counts["updated"], unchanged=plan.counts["unchanged"],
+                  reactivated=plan.counts["reactivated"], moved=plan.counts["moved"],
+                  cleared=plan.counts["cleared"])
+    counts["supervisors_changed"] = writer.supervisors(sup_wanted)
+    gone = [staff_no for _r, op, staff_no, _n, _d in plan.people if op == "remove"]
+    counts["deactivated"] = len(gone)
+    counts["accounts_deactivated"] = writer.remove(gone)
+    added, removed = writer.charges(plan.charges)
+    counts["charges_added"], counts["charges_removed"] = added, removed
+    if charge_leaders:
         counts["leader_roles_granted"] = accounts.grant_leader_role(
-            unit, {lid for lid, _d in wanted}, reason=f"roster import {imp.id} ({imp.filename})")
-        if added or removed:
-            dept_code = {v[0]: k for k, v in ctx.departments.items()}
-            record("people.roster.charges", root_id=unit.root_id, org_id=unit.id, target_type="roster_import",
-                   target_id=imp.id,
-                   before={"removed": sorted(f"{staff_of_id.get(l)}→{dept_code.get(d)}"
-                                             for (l, d), c in current.items() if c in set(removed))},
-                   after={"added": [f"{staff_of_id.get(l)}→{dept_code.get(d)}" for l, d in added]})
-
-    flush_audit(force=True)
+            unit, {writer.id_of[s] for s in charge_leaders if s in writer.id_of},
+            reason=f"roster import {imp.id} ({imp.filename})")
+    writer.flush_audit(force=True)
     imp.status = "imported"
     imp.imported_at = utcnow()
     imp.summary = dict(imp.summary or {}, **counts)
@@ -289,9 +223,15 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
     return counts
 
 
-def _diff(before: dict, after: dict) -> tuple[dict, dict]:
-    keys = [k for k in after if before.get(k) != after.get(k)]
-    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+def _within(plan: dict, listed: dict) -> bool:
+    """Every change of ``plan`` is one the check listed (the user saw).  Equal
+    lists pass; so does an empty one (a retried import whose first run was
+    written, or a roster already matching), and a part of the list (some of
+    it made meanwhile, the rest still as shown)."""
+    def entries(p):
+        return {json.dumps(e, sort_keys=True, ensure_ascii=False, default=str)
+                for e in (p or {}).get("people", []) + (p or {}).get("charges", [])}
+    return entries(plan) <= entries(listed)
 
 
 def latest_imports(unit: OrgNode, limit: int = 10) -> list[RosterImport]:

@@ -48,6 +48,22 @@ def template_workbook(departments: list[tuple[str, str]], unit_name: str, out) -
         ("红色表头为必填列；第2行为示例，请替换。", "Red titles are required; row 2 is an example, replace it."),
         ("请填写数值，不要使用公式。", "Enter values, not formulas."),
         ("按工号更新：已有工号的人员将被更新，新工号将新增。", "Existing staff numbers are updated, new ones added."),
+        ("已有人员的空白单元格保持系统中的原值；要清空某项（如岗位、直接上级、科室），请在单元格中填写“清空”。",
+         "An empty cell keeps the stored value; write \"清空\" in a cell to clear it (e.g. post, supervisor, "
+         "department: 清空 moves the person to the unit itself)."),
+        ("只有“离开”列填写“离开”的人员才会离开本单位名册；上传时勾选“文件中没有的人员已离开”也会移除文件中未列出的人员。",
+         "Only a row marked \"离开\" in the Leaves column takes a person off the roster (or the upload option "
+         "\"people missing from the file have left\")."),
+        ("上传后先检查：页面列出将新增、修改（逐项原值→新值）、调动、清空、移除的人员和分管变化，确认后再导入，导入只做所列的变化。",
+         "After the upload the check lists every change (new, field-by-field updates, moves, clears, removals, "
+         "分管 links); the import makes exactly those changes."),
+        ("公民身份号码：18位，最后一位可为X，按国家标准校验；出生日期、性别可不填（由号码推算），填写时须与号码一致；同一号码在全省只能属于一人。"
+         "导出的名册中号码为打码形式，原样导回时保持原号码不变。",
+         "ID number: 18 characters, the last may be X, checked by GB 11643; birth date and gender may be left "
+         "empty (derived from it) and must agree when given; one number per person in the province. Exports show "
+         "it masked; a masked number re-imported keeps the stored one."),
+        ("人员身份：公务员、参照管理、工勤、事业、聘用人员均参加本单位平时考核和年度考核。",
+         "Staff category: every category takes part in the unit's routine and annual assessment."),
         ("“分管”页：每行一个分管领导与其分管科室，导入时新增；“删除”列填“删除”才取消该分管关系，未列出的分管关系保持不变。",
          "Charges sheet: one leader–department pair per row, added on import; only a row marked \"删除\" in the "
          "Remove column ends a charge, charges not listed stay as they are."),

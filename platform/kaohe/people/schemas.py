@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from . import roster_format
+from . import id_number, roster_format, roster_plan
 
 
 class ProblemSchema(Schema):
@@ -20,6 +20,53 @@ class ProblemSchema(Schema):
         return roster_format.message(obj, gettext)
 
 
+class ChangeSchema(Schema):
+    field = fields.Str(metadata={"description": "name, gender, dept (department code), post, rank_group, "
+                                                "job_category, position_role, hire_date, probation_end, supervisor "
+                                                "(staff no.), staff_category, id_number, birth_date, "
+                                                "political_status, post_rank, work_start_date, active"})
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True, metadata={"description": "null: the value is cleared (清空)"})
+
+
+class ChangeItemSchema(Schema):
+    row = fields.Int(allow_none=True, metadata={"description": "Excel row (null: a person missing from the file)"})
+    op = fields.Str(metadata={"description": "new | update | remove | charge_add | charge_remove"})
+    kinds = fields.List(fields.Str(), metadata={"description": "new, updated, moved, cleared, reactivated, "
+                                                               "removed, charges_added, charges_removed"})
+    staff_no = fields.Str(metadata={"description": "the person (or the leader of a 分管 link)"})
+    name = fields.Str(allow_none=True)
+    dept = fields.Str(allow_none=True, metadata={"description": "new person's / 分管 department code"})
+    reason = fields.Str(metadata={"description": "a removal: marker (离开 in the file) | missing (option)"})
+    changes = fields.List(fields.Nested(ChangeSchema))
+
+
+class ChangesSchema(Schema):
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+    kind = fields.Str(allow_none=True)
+    items = fields.List(fields.Nested(ChangeItemSchema))
+
+
+class ChangesArgs(Schema):
+    kind = fields.Str(validate=validate.OneOf(roster_plan.KINDS),
+                      metadata={"description": "only this kind of change"})
+    reveal_id_numbers = fields.Bool(load_default=False,
+                                    metadata={"description": "full ID numbers in the changes (masked by default)"})
+
+
+def changes_answer(stored: dict | None, kind: str | None, reveal: bool) -> dict | None:
+    """The list of changes for the API; ID numbers masked unless asked."""
+    if not stored:
+        return None
+    items = roster_plan.entries(stored, kind)
+    if not reveal:
+        for item in items:
+            for c in item.get("changes", ()):
+                if c["field"] == "id_number":
+                    c["old"], c["new"] = id_number.mask(c["old"]), id_number.mask(c["new"])
+    return {"counts": stored.get("counts", {}), "kind": kind, "items": items}
+
+
 class RosterImportSchema(Schema):
     id = fields.Int()
     unit_id = fields.Int(attribute="org_id")
@@ -32,6 +79,8 @@ class RosterImportSchema(Schema):
     summary = fields.Dict(allow_none=True, metadata={"description": "new/updated counts; after the import the "
                                                      "created/updated/unchanged/deactivated counts"})
     errors = fields.List(fields.Nested(ProblemSchema), dump_default=list)
+    changes = fields.Nested(ChangesSchema, attribute="changes_view", allow_none=True, dump_only=True, metadata={
+        "description": "a clean file: every change the import will make (made, once imported)"})
     job_id = fields.Str(allow_none=True)
     created_at = fields.DateTime()
     checked_at = fields.DateTime(allow_none=True)
@@ -67,4 +116,4 @@ class JobStartedSchema(Schema):
 
 class RosterImportListSchema(RosterImportSchema):
     class Meta:
-        exclude = ("errors",)
+        exclude = ("errors", "changes")

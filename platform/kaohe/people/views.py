@@ -18,8 +18,12 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
 from ..web import add_org_links, register_page_blueprint
 from ..web.nav import NavItem, add_nav
+from ..web.i18n import pick
 from ..web.messages import localize_message
-from . import roster_format, roster_service
+from marshmallow import ValidationError
+
+from . import person_fields, roster_format, roster_labels, roster_plan, roster_service
+from .id_number import mask
 from .api import XLSX, start_apply, start_upload, template_bytes
 from .models import LeaderCharge, Person, RosterImport
 
@@ -80,10 +84,19 @@ def roster_page(unit_id):
     charges = db.session.execute(
         select(Person.name, LeaderCharge.department_id).join(Person, Person.id == LeaderCharge.leader_id)
         .where(LeaderCharge.root_id == unit.root_id, LeaderCharge.org_id == unit.id)).all()
+    by_category = dict(db.session.execute(
+        select(Person.staff_category, func.count()).where(Person.root_id == unit.root_id, Person.unit_id == unit.id,
+                                                          Person.active.is_(True))
+        .group_by(Person.staff_category)).all())
+    categories = [(roster_labels.enum_label("staff_category", code), by_category.get(code, 0), code)
+                  for code in roster_format.ASSESSED_CATEGORIES]
+    reveal = request.args.get("reveal") == "1"
     return render_template("people/roster.html", unit=unit, people=rows, more=more, q=q, counts=counts,
                            departments=depts, org_names=org_names, sups=sups, charges=charges,
                            imports=roster_service.latest_imports(unit, 5), role_labels=ROLE_LABELS,
-                           rank_labels=RANK_LABELS, max_rows=roster_service.max_rows())
+                           rank_labels=RANK_LABELS, max_rows=roster_service.max_rows(), categories=categories,
+                           uncategorised=by_category.get(None, 0), reveal=reveal,
+                           label=roster_labels.enum_label, show_id=lambda n: n if reveal else mask(n))
 
 
 @bp.route("/units/<int:unit_id>/template.xlsx")
@@ -122,7 +135,44 @@ def import_page(import_id):
     for p in problems:
         by_row.setdefault((p["sheet"], p["row"]), []).append(p)
     return render_template("people/import.html", imp=imp, unit=unit, job=job, problems=problems,
-                           rows_with_errors=len([k for k in by_row if k[1]]))
+                           rows_with_errors=len([k for k in by_row if k[1]]), **_changes_view(imp, unit))
+
+
+CHANGES_PAGE = 200
+
+
+def _changes_view(imp: RosterImport, unit: OrgNode) -> dict:
+    """The list of changes of a checked file, one kind at a time, a page at a
+    time, values in the page's words (ID numbers masked unless revealed)."""
+    stored = imp.changes
+    if not stored:
+        return {"changes": None}
+    counts = stored.get("counts", {})
+    kinds = [k for k in roster_plan.KINDS if counts.get(k)]
+    kind = request.args.get("kind")
+    kind = kind if kind in kinds else (kinds[0] if kinds else None)
+    page = max(1, request.args.get("page", 1, type=int))
+    reveal = request.args.get("reveal") == "1"
+    items = roster_plan.entries(stored, kind) if kind else []
+    pages = max(1, -(-len(items) // CHANGES_PAGE))
+    page = min(page, pages)
+    shown = items[(page - 1) * CHANGES_PAGE:page * CHANGES_PAGE]
+    dept_names = {d.code: pick(d.name, d.name_en) for d in roster_service.unit_departments(unit)}
+    dept_names[None] = pick(unit.name, unit.name_en) + " " + _("(the unit itself)")
+    for item in shown:
+        if "changes" in item:
+            item["changes"] = [dict(c, label=roster_labels.field_label(c["field"]),
+                                    old_label=roster_labels.value_label(c["field"], c["old"], dept_names, reveal),
+                                    new_label=roster_labels.value_label(c["field"], c["new"], dept_names, reveal))
+                               for c in item["changes"]]
+        if "dept" in item:
+            item["dept_label"] = dept_names.get(item["dept"], item["dept"] or "")
+        if "reason" in item:
+            item["reason_label"] = roster_labels.removal_reason(item["reason"])
+    return {"changes": {"counts": counts, "kinds": [(k, roster_labels.kind_label(k), counts[k]) for k in kinds],
+                        "kind": kind, "rows": shown, "page": page, "pages": pages, "total": len(items),
+                        "unchanged": counts.get("unchanged", 0), "reveal": reveal,
+                        "has_ids": any(c["field"] == "id_number" for i in shown for c in i.get("changes", ()))}}
 
 
 @bp.route("/imports/<int:import_id>/apply", methods=["POST"])
@@ -135,6 +185,42 @@ def import_apply(import_id):
         db.session.rollback()
         flash("; ".join(m for v in exc.errors.values() for m in v) or exc.message, "error")
     return redirect(url_for("roster.import_page", import_id=import_id))
+
+
+@bp.route("/persons/<int:person_id>", methods=["GET", "POST"])
+def person_page(person_id):
+    """A person's record for the unit's admins: every field in words, the ID
+    number masked unless revealed, and the form for the record fields (the
+    API's schema and rules)."""
+    person = get_in_scope(Person, person_id)
+    unit = _unit_for_admin(person.unit_id)
+    errors: dict = {}
+    form = None
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            data = person_fields.PersonFieldsSchema().load(
+                {k: v for k, v in form.items() if k != "id_number" or v.strip()})  # empty: keep the number
+            person_fields.update_fields(person, data)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("roster.person_page", person_id=person.id))
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.messages
+        except KaoheError as exc:
+            db.session.rollback()
+            errors = exc.errors or {"_": [exc.message]}
+        person = get_in_scope(Person, person_id)
+    reveal = request.args.get("reveal") == "1"
+    org = db.session.get(OrgNode, person.org_id)
+    sup = db.session.get(Person, person.supervisor_id) if person.supervisor_id else None
+    options = {f: [("", "—")] + [(code, roster_labels.enum_label(f, code)) for code in roster_labels.ENUM_LABELS[f]]
+               for f in ("staff_category", "gender", "political_status")}
+    return render_template("people/person.html", person=person, unit=unit, org=org, sup=sup, errors=errors,
+                           form=form, reveal=reveal, options=options, label=roster_labels.enum_label,
+                           field_label=roster_labels.field_label,
+                           shown_id=person.id_number if reveal else mask(person.id_number)), (422 if errors else 200)
 
 
 register_page_blueprint(bp)

@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, select
 from ..auth.roles import Perm
 from ..extensions import db
 from ..people.models import LeaderCharge, Person
+from ..people.id_number import mask
 from ..people.roster_format import CHARGE_COLUMNS, PEOPLE_COLUMNS
 from ..tenancy.models import OrgNode
 from .exports import Col, ExportSpec, register_export
@@ -41,6 +42,13 @@ def _subtree_filter(p, node):
         select(ORG.c.id).where(ORG.c.root_id == node.root_id, ORG.c.path.like(node.path + "%"))))
 
 
+def _word(col, value):
+    """An enum code as the template's (Chinese) word; other values as they are."""
+    if col.kind == "enum" and value is not None:
+        return (col.choices or {}).get(value, (value,))[0]
+    return value
+
+
 def _roster_count(node, params) -> int:
     return db.session.execute(select(func.count()).select_from(PERSON).where(_subtree_filter(PERSON, node))).scalar_one()
 
@@ -52,6 +60,8 @@ def _roster_rows(node, params):
     unit = ORG.alias("unit")
     stmt = (select(p.c.staff_no, p.c.name, p.c.gender, p.c.post, p.c.rank_group, p.c.job_category,
                    p.c.position_role, p.c.hire_date, p.c.probation_end, p.c.active, sup.c.staff_no.label("sup_no"),
+                   p.c.staff_category, p.c.id_number, p.c.birth_date, p.c.political_status, p.c.post_rank,
+                   p.c.work_start_date,
                    dept.c.code.label("dcode"), dept.c.name.label("dname"), dept.c.kind.label("dkind"),
                    unit.c.code.label("ucode"), unit.c.name.label("uname"))
             .select_from(p.join(dept, dept.c.id == p.c.org_id).join(unit, unit.c.id == p.c.unit_id)
@@ -60,10 +70,12 @@ def _roster_rows(node, params):
             .order_by(unit.c.path, p.c.staff_no).execution_options(yield_per=2000))
     for r in db.session.execute(stmt):
         in_dept = r.dkind == "department"
-        row = (r.staff_no, r.name, GENDER_ZH.get(r.gender or "", None),
-               r.dcode if in_dept else None, r.dname if in_dept else None, r.post,
-               RANK_ZH.get(r.rank_group, r.rank_group), CATEGORY_ZH.get(r.job_category, r.job_category),
-               ROLE_ZH.get(r.position_role, r.position_role), r.hire_date, r.probation_end, r.sup_no)
+        # The columns of the import template, enum values in its words; the ID number masked (a masked
+        # number re-imported keeps the stored one).
+        values = {"dept_code": r.dcode if in_dept else None, "dept_name": r.dname if in_dept else None,
+                  "supervisor_staff_no": r.sup_no, "id_number": mask(r.id_number), "leave": None}
+        row = tuple(values[c.key] if c.key in values
+                    else _word(c, getattr(r, c.key)) for c in PEOPLE_COLUMNS)
         if node.is_assessment_unit:
             yield row
         else:
