@@ -7,7 +7,7 @@ and year without any range, and the leave page shows it as such.  They are
 not converted: a count cannot be turned into dates without inventing them.
 
 Revision ID: p12b_annual_leave
-Revises: u16_calendar_year
+Revises: g12_annual_procedure
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from kaohe.core import citus, rls
 
 revision = "p12b_annual_leave"
-down_revision = "u16_calendar_year"
+down_revision = "g12_annual_procedure"
 branch_labels = None
 depends_on = None
 
