@@ -75,10 +75,10 @@ def test_the_policy_measure_decides_more_than_half_the_year():
                                year_workdays=248)
     assert _code(exactly_half, "working_days") == "2"
     # a legacy day count (no ranges: working days unknown) is compared with the day limit under either measure
-    legacy = PersonInput(1, routine=routine, leader_score=85, leave_days=200, leave_legacy=True)
+    legacy = PersonInput(1, routine=routine, leader_score=85, leave_days=200)
     assert _code(legacy, "working_days") == "6A" == _code(legacy, "calendar_days")
     rule = compute_unit([legacy], DEFAULTS, YEAR).results[0].rules[0]
-    assert rule["rule"] == "long_leave" and rule["detail"]["legacy"] is True
+    assert rule["rule"] == "long_leave" and rule["detail"] == {"days": 200, "limit": 183}
 
 
 def test_the_measure_is_a_bounded_policy_setting_defaulting_to_calendar_days():

@@ -90,14 +90,13 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int,
             elif kind == "refusal" and ryear == year:
                 refused = True
         leave_work = year_work = None
-        legacy = bool(leave)
-        if ranges is not None:      # date ranges win over a legacy day count
+        if ranges is not None:      # date ranges win over a legacy day count (leave_work None: legacy)
             wd = workdays if workdays is not None else frozenset()
             leave, leave_work = leave_measure(ranges, wd)
-            year_work, legacy = len(wd) or None, False
+            year_work = len(wd) or None
         append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
                            leave, inv_open, inv_retro and not inv_open, sanctions, refused, pid in no_youxiu,
-                           leave_work, year_work, legacy))
+                           leave_work, year_work))
     return out
 
 

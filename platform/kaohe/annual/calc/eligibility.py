@@ -60,7 +60,7 @@ def eligibility(p: PersonInput, year: int, *, leave_days_limit: int = 183,
     rules: list[dict] = []
     if long_leave(p, leave_days_limit, leave_measure):
         rules.append({"rule": "long_leave", "effect": "6A", "detail": rule_detail(
-            p.leave_days, p.leave_workdays, p.year_workdays, leave_measure, leave_days_limit, p.leave_legacy)})
+            p.leave_days, p.leave_workdays, p.year_workdays, leave_measure, leave_days_limit)})
         return "6A", False, rules
     if in_probation(p, year):
         rules.append({"rule": "probation", "effect": "5A",

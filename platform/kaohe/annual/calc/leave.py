@@ -92,14 +92,14 @@ def is_long(calendar_days: int, working_days: int | None, year_working_days: int
 
 
 def rule_detail(calendar_days: int, working_days: int | None, year_working_days: int | None, mode: str,
-                limit_days: int, legacy: bool) -> dict:
+                limit_days: int) -> dict:
+    """The 6A rule's explanation.  A legacy day count (working days None)
+    keeps the explanation it always had: {"days", "limit"}."""
     detail: dict = {"days": calendar_days, "limit": limit_days}
     if working_days is not None:
         detail.update(working_days=working_days, year_working_days=year_working_days, measure=mode)
         if mode == "working_days" and year_working_days:
             detail["limit"] = year_working_days / 2
-    if legacy:
-        detail["legacy"] = True
     return detail
 
 

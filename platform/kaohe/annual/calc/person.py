@@ -32,7 +32,6 @@ class PersonInput:
     # leave from date ranges (calc.leave): leave_days is then their calendar days; None = only a legacy count
     leave_workdays: int | None = None
     year_workdays: int | None = None               # the year's working days (the unit's calendar)
-    leave_legacy: bool = False                     # leave_days is a day count recorded before ranges existed
 
 
 @dataclass
