@@ -211,7 +211,7 @@ def test_no_page_export_or_api_answer_depends_on_a_hidden_group(rt, login_new):
 
 
 @pytest.mark.parametrize("rt", [3], indirect=True)
-def test_incomplete_mode_asks_for_more_raters_or_an_exemption(rt):
+def test_incomplete_mode_asks_for_more_raters_or_an_exemption(rt, login_new):
     _prepare(rt, mode="incomplete")
     assert transition(rt, "rating").status_code == 200
     _rate_all(rt)
@@ -220,6 +220,9 @@ def test_incomplete_mode_asks_for_more_raters_or_an_exemption(rt):
     assert row["withheld"] == ["democratic", "peer"] and not row["exempted"]
     resp = transition(rt, "review")
     assert resp.status_code == 422 and "anonymity" in resp.get_json()["errors"]["state"][0]
+    page = login_new("t1admin").get(f"/routine/periods/{rt.period_id}").get_data(as_text=True)
+    gap = re.search(r'data-person="%d"><td>[^<]*</td><td>([^<]*)</td>' % rt.ids["d1staff"], page)
+    assert gap and "评价人数少于匿名最少人数（不计入得分）：" in gap.group(1), page[page.find("inputs-incomplete"):][:3000]
     exempt_incomplete(rt)
     assert transition(rt, "review").status_code == 200
     resp = rt.client.post(f"{API}/periods/{rt.period_id}/compute", headers=rt.h("admin"))
