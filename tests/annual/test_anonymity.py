@@ -67,6 +67,8 @@ def test_entered_votes_below_the_minimum_leave_every_output_unchanged(app, world
         return res, _strip(page.get_data(as_text=True))
 
     first = run({"youxiu": 2})
+    reviews = login_as("t1admin").get(f"/annual/unit/{unit}/{YEAR}/reviews").get_data(as_text=True)
+    assert "共2票：少于匿名最少人数（3），不计入得分" in reviews     # the office is told when it enters them
     mine = next(r for r in first[0] if r["person_id"] == pid)
     assert mine["score"] is not None
     assert 'data-withheld="democratic"' in first[1]
