@@ -126,13 +126,14 @@ def test_unit_scores_match_annual_score(seed):
     rng = random.Random(seed)
     for u in range(40):
         pol = random_policy(rng)
+        pol["routine.min_anonymous_raters"] = rng.choice([0, 3, 10])
         people = [random_person(rng, i, rng.random() < 0.2) for i in range(rng.choice([1, 5, 30]))]
         out = compute_unit(people, pol, 2026)
         weights = pol.get("annual.weights") or {"routine": 0.5, "review": 0.5}
         mode = pol.get("annual.special_mode", "add_subtract")
         sw = float(pol.get("annual.special_weight", 0.0) or 0.0)
         for p, r in zip(people, out.results):
-            score, explain = annual_score(p, weights, mode, sw)
+            score, explain = annual_score(p, weights, mode, sw, int(pol.get("routine.min_anonymous_raters", 3)))
             got = dict(r.components)
             got.pop("quota_pool")
             assert r.score == score and (score is None or _bits(r.score) == _bits(score))

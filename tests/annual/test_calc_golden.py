@@ -112,6 +112,7 @@ def random_policy(rng):
     # (priority a flag only, one talk); tests/annual/test_calc.py covers them
     p["eligibility.priority_in_selection"] = False
     p["eligibility.talks_both"] = False
+    p["routine.min_anonymous_raters"] = 0     # every vote counted, as then; test_anonymity.py covers the rule
     p["routine.low_score"] = rng.choice([60, 80, 75.5])
     p["routine.high_score"] = rng.choice([95, 88])
     p["routine.high_streak"] = rng.choice([3, 2])

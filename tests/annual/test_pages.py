@@ -177,9 +177,9 @@ def test_records_and_special_flow_into_compute(app, world, login):
     r = admin.post(f"/annual/unit/{t1}/{YEAR}/records", {"person_id": ids["head"], "kind": "sanction",
                                                          "sanction_kind": "jinggao", "record_year": YEAR})
     assert r.status_code == 302
-    r = admin.post(f"/annual/unit/{t1}/{YEAR}/records", {"person_id": ids["d1staff"], "kind": "leave", "days": "400"},
-                   follow_redirects=True)
-    assert "between 1 and 366" in r.get_data(as_text=True)
+    r = admin.post(f"/annual/unit/{t1}/{YEAR}/leave", {"person_id": ids["d1staff"], "kind": "sick",
+                                                       "start_date": f"{YEAR}-09-01", "end_date": f"{YEAR}-02-01"})
+    assert r.status_code == 422 and "早于开始日期" in r.get_data(as_text=True)
     from kaohe.annual.models import AnnualAssessment, AnnualResult
 
     def results():
@@ -193,7 +193,8 @@ def test_records_and_special_flow_into_compute(app, world, login):
     res = results()
     assert res[ids["head"]] == ("chenzhi", "2", False)          # 警告: not 优秀
     assert res[ids["deputy"]] == ("youxiu", "1", True)          # the next eligible takes the place
-    admin.post(f"/annual/unit/{t1}/{YEAR}/records", {"person_id": ids["d1staff"], "kind": "leave", "days": "200"})
+    admin.post(f"/annual/unit/{t1}/{YEAR}/leave", {"person_id": ids["d1staff"], "kind": "sick",
+                                                    "start_date": f"{YEAR}-02-01", "end_date": f"{YEAR}-08-31"})
     admin.post(f"/annual/unit/{t1}/{YEAR}/records", {"person_id": ids["d2head"], "kind": "investigation",
                                                      "start_date": f"{YEAR}-05-01"})
     admin.post(f"/annual/unit/{t1}/{YEAR}/compute")

@@ -105,8 +105,8 @@ def _annual_objects(app, iso, world):
 
     from sqlalchemy import select
 
-    from kaohe.annual.models import (AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualRecord, AnnualTalk,
-                                     SpecialCampaign)
+    from kaohe.annual.models import (AnnualAppeal, AnnualAssessment, AnnualLeave, AnnualOutcome, AnnualRecord,
+                                     AnnualTalk, SpecialCampaign)
     from kaohe.people.models import Person
     from kaohe.tenancy.models import OrgNode
     from kaohe.tenancy.scope import apply_scope
@@ -141,10 +141,12 @@ def _annual_objects(app, iso, world):
                                    ends_on=dt.date(2026, 9, 30), status="open")
             talk = AnnualTalk(root_id=root, org_id=unit_id, year=2026, person_id=pid, kind="criticism",
                               reason=f"isomark-{key}-talk")
-            db.session.add_all([appeal, rec, camp, talk])
+            leave = AnnualLeave(root_id=root, org_id=unit_id, person_id=pid, year=2026, start_date=dt.date(2026, 3, 2),
+                                end_date=dt.date(2026, 3, 6), kind="sick", note=f"isomark-{key}-leave")
+            db.session.add_all([appeal, rec, camp, talk, leave])
             db.session.flush()
             cache[key] = {"a": a.id, "outcome": outs[own].id, "appeal": appeal.id, "rec": rec.id,
-                          "campaign": camp.id, "talk": talk.id}
+                          "campaign": camp.id, "talk": talk.id, "leave": leave.id}
         db.session.commit()
         db.session.remove()
     return cache
@@ -154,7 +156,7 @@ def _annual(name):
     return lambda app, iso, world, key: _annual_objects(app, iso, world)[key][name]
 
 
-ANNUAL = {n: _annual(n) for n in ("a", "outcome", "appeal", "rec", "campaign", "talk")}
+ANNUAL = {n: _annual(n) for n in ("a", "outcome", "appeal", "rec", "campaign", "talk", "leave")}
 
 
 def _policy_objects(app, iso, world):
@@ -395,6 +397,27 @@ CASES: list[Case] = [
     case("annual.reviews", "POST", "/annual/unit/{org}/2026/reviews", actor="t1admin", ok=302,
          body={"person_id": "{person}", "leader_score": "80"}, denied=("countysup",), targets=ANNUAL),
     case("annual.close_record", "POST", "/annual/records/{rec}/close", actor="t1admin", ok=302, body={},
+         denied=("countysup",), targets=ANNUAL),
+    # leave as date ranges (issue 12, finding 8)
+    case("annual.leave_page", "GET", "/annual/unit/{org}/2026/leave", actor="t1admin", ok=200,
+         denied=("countysup", "t1staff"), targets=ANNUAL),
+    case("annual.leave_page", "POST", "/annual/unit/{org}/2026/leave", actor="t1admin", ok=(302, 422),
+         body={"person_id": "{person}", "start_date": "2026-05-04", "end_date": "2026-05-08", "kind": "personal"},
+         denied=("countysup", "t1staff"), targets=ANNUAL),
+    case("annual.leave_edit", "POST", "/annual/leave/{leave}/edit", actor="t1admin", ok=(302, 422),
+         body={"start_date": "2026-03-02", "end_date": "2026-03-04", "kind": "sick"}, denied=("countysup",),
+         targets=ANNUAL),
+    case("annual.leave_remove", "POST", "/annual/leave/{leave}/delete", actor="t1admin", ok=302, body={},
+         denied=("countysup",), targets=ANNUAL),
+    case("annual_api.leave_list", "GET", "/api/v1/annual/units/{org}/2026/leave", actor="t1admin", ok=200,
+         denied=("countysup", "t1staff"), targets=ANNUAL),
+    case("annual_api.leave_create", "POST", "/api/v1/annual/units/{org}/leave", actor="t1admin", ok=(201, 422),
+         body={"person_id": "{person}", "year": 2026, "start_date": "2026-05-04", "end_date": "2026-05-08",
+               "kind": "personal"}, denied=("countysup", "t1staff"), targets=ANNUAL),
+    case("annual_api.leave_update", "PUT", "/api/v1/annual/leave/{leave}", actor="t1admin", ok=(200, 422),
+         body={"start_date": "2026-03-02", "end_date": "2026-03-04", "kind": "sick"}, denied=("countysup",),
+         targets=ANNUAL),
+    case("annual_api.leave_delete", "DELETE", "/api/v1/annual/leave/{leave}", actor="t1admin", ok=204,
          denied=("countysup",), targets=ANNUAL),
     case("annual.decide", "POST", "/annual/appeals/{appeal}/decide", actor="t1admin", ok=302, body={},
          denied=("countysup",), targets=ANNUAL),

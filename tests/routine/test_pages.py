@@ -1,6 +1,8 @@
 """The pages: staff on a phone, raters, the office; same rules and messages as the API."""
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 
 from kaohe.core.clock import local_today
@@ -58,6 +60,7 @@ def test_rater_page_conflict_shows_the_newer_value(rt, login):
     assert 'data-testid="conflict"' in text and "44" in text
 
 
+@pytest.mark.parametrize("rt", [3], indirect=True)   # the national anonymity minimum
 def test_office_pages(rt, login):
     b = login("t1admin")
     assert b.get("/routine/admin").status_code == 302

@@ -19,11 +19,12 @@ from ..jobs import queue
 from ..people.models import Person
 from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope, org_filter
-from . import alerts, appeals, records, service, specials
-from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult, SpecialCampaign
+from . import alerts, appeals, leave, records, service, specials
+from .models import AnnualAppeal, AnnualAssessment, AnnualLeave, AnnualOutcome, AnnualResult, SpecialCampaign
 from .schemas import (AnnualAdjustSchema, AnnualAlertsSchema, AnnualAppealDecisionSchema, AnnualAppealSchema, AnnualAssessmentSchema, AnnualCampaignCreateSchema,
                       AnnualCampaignSchema, AnnualComputeSchema, AnnualFileCaseSchema, AnnualJobStartedSchema, AnnualOutcomeSchema,
-                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualCorrectSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
+                      AnnualPublishSchema, AnnualNotifySchema, AnnualFileSchema, AnnualCorrectSchema, AnnualLeaveCreateSchema,
+                      AnnualLeaveSchema, AnnualLeaveSummarySchema, AnnualLeaveUpdateSchema, AnnualRecordCreateSchema, AnnualRecordSchema, AnnualResultSchema,
                       AnnualReviewSchema, AnnualSpecialResultInSchema, AnnualSummarySchema, AnnualVersionSchema, AnnualYearArgs)
 
 blp = Blueprint("annual_api", __name__, url_prefix="/api/v1/annual", description="Annual assessment (年度考核)")
@@ -189,6 +190,60 @@ def record_create(args, org_id):
     rec = records.add_record(unit, person, **args)
     db.session.commit()
     return rec
+
+
+@blp.route("/units/<int:org_id>/<int:year>/leave")
+@blp.response(200, AnnualLeaveSummarySchema)
+def leave_list(org_id, year):
+    """The unit's leave of a year: ranges, calendar and working days per person, and the verdict
+    under eligibility.leave_measure."""
+    unit = _unit(org_id)
+    require(Perm.unit_admin, unit)
+    out = leave.summary(unit, year)
+    return {**out, "people": list(out["people"].values())}
+
+
+@blp.route("/units/<int:org_id>/leave", methods=["POST"])
+@blp.arguments(AnnualLeaveCreateSchema)
+@blp.response(201, AnnualLeaveSchema)
+def leave_create(args, org_id):
+    """Record a leave as a date range (refused when it overlaps another, ends before it starts or
+    leaves the year)."""
+    unit = _unit(org_id)
+    require(Perm.unit_admin, unit)
+    person = get_in_scope(Person, args.pop("person_id"))
+    rec = leave.add_leave(unit, person, **args)
+    db.session.commit()
+    return rec
+
+
+def _leave(leave_id) -> tuple[AnnualLeave, OrgNode]:
+    rec = get_in_scope(AnnualLeave, leave_id)
+    unit = get_in_scope(OrgNode, rec.org_id)
+    require(Perm.unit_admin, unit)
+    return rec, unit
+
+
+@blp.route("/leave/<int:leave_id>", methods=["PUT"])
+@blp.arguments(AnnualLeaveUpdateSchema)
+@blp.response(200, AnnualLeaveSchema)
+def leave_update(args, leave_id):
+    """Change a leave range (same rules as recording one)."""
+    rec, _unit_node = _leave(leave_id)
+    leave.update_leave(rec, start_date=args["start_date"], end_date=args["end_date"], kind=args["kind"],
+                       note=args.get("note"), expected_version=args.get("version"))
+    db.session.commit()
+    return rec
+
+
+@blp.route("/leave/<int:leave_id>", methods=["DELETE"])
+@blp.response(204)
+def leave_delete(leave_id):
+    """Delete a leave range (audited)."""
+    rec, _unit_node = _leave(leave_id)
+    leave.delete_leave(rec, request.args.get("reason"))
+    db.session.commit()
+    return None
 
 
 @blp.route("/units/<int:org_id>/<int:year>/reviews", methods=["PUT"])

@@ -11,6 +11,7 @@ from typing import Iterable, Sequence
 import orjson
 
 from .calc.codes import SPECIAL_GRADE_POINTS
+from .calc.leave import measure as leave_measure, unit_workdays
 from .calc.person import PersonInput, Sanction
 from .calc.unit import compute_unit
 
@@ -23,9 +24,12 @@ RESULT_COLUMNS = ("root_id", "org_id", "run_id", "person_id", "rank_group", "sco
 _GRADE_SCORES = {"hao": 95.0, "jiaohao": 85.0, "yiban": 70.0, "jiaocha": 50.0}
 
 
-def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonInput]:
-    """The calc inputs of ``rows`` (person tuples of ``loader.load_chunk``)."""
+def person_inputs(rows: Sequence[tuple], data: dict, year: int,
+                  workdays: frozenset[dt.date] | None = None) -> list[PersonInput]:
+    """The calc inputs of ``rows`` (person tuples of ``loader.load_chunk``);
+    ``workdays``: the unit's working days of the year (for leave ranges)."""
     routine, reviews, specials, records = data["routine"], data["reviews"], data["specials"], data["records"]
+    leave_ranges = data.get("leave") or {}
     no_youxiu = data.get("no_youxiu") or ()
     year_end = dt.date(year, 12, 31)
     grade_points = SPECIAL_GRADE_POINTS
@@ -59,6 +63,9 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonIn
                 elif rtype == "grade" and grade:
                     scores.append(_GRADE_SCORES.get(grade, 70.0))
         recs = records.get(pid)
+        ranges = leave_ranges.get(pid)
+        if ranges is not None and recs is None:
+            recs = ()
         if recs is None:
             if pid in no_youxiu:
                 append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end,
@@ -82,8 +89,14 @@ def person_inputs(rows: Sequence[tuple], data: dict, year: int) -> list[PersonIn
                 sanctions.append(Sanction(sanction_kind, ryear))
             elif kind == "refusal" and ryear == year:
                 refused = True
+        leave_work = year_work = None
+        if ranges is not None:      # date ranges win over a legacy day count (leave_work None: legacy)
+            wd = workdays if workdays is not None else frozenset()
+            leave, leave_work = leave_measure(ranges, wd)
+            year_work = len(wd) or None
         append(PersonInput(pid, rank_group or "staff", rt_list, leader, votes, pts, scores, probation_end, hire,
-                           leave, inv_open, inv_retro and not inv_open, sanctions, refused, pid in no_youxiu))
+                           leave, inv_open, inv_retro and not inv_open, sanctions, refused, pid in no_youxiu,
+                           leave_work, year_work))
     return out
 
 
@@ -134,7 +147,8 @@ def digest_bodies(bodies: Iterable) -> str:
     return h.hexdigest()
 
 
-def compute_units(specs: Sequence[tuple], data: dict, year: int, root_id: int, copy_lines: bool) -> list[tuple]:
+def compute_units(specs: Sequence[tuple], data: dict, year: int, root_id: int, copy_lines: bool,
+                  base_workdays: frozenset[dt.date] | None = None) -> list[tuple]:
     """The per-person work of one chunk, as a pure function of plain data
     (no database, no Flask).
 
@@ -143,7 +157,9 @@ def compute_units(specs: Sequence[tuple], data: dict, year: int, root_id: int, c
     (unit_id, people, digest, quota, payload, talks): ``payload`` is the
     unit's result rows in COPY text format (one bytes object) when
     ``copy_lines``, else the rows as tuples in RESULT_COLUMNS order;
-    ``talks`` [(person_id, supervisor_id, kind)]."""
+    ``talks`` [(person_id, supervisor_id, kind)].  ``base_workdays``: the
+    year's national working days (for leave ranges; each unit's calendar
+    settings applied here)."""
     by_unit: dict[int, list] = {}
     for row in data["people"]:
         u = by_unit.get(row[1])
@@ -154,7 +170,8 @@ def compute_units(specs: Sequence[tuple], data: dict, year: int, root_id: int, c
     out = []
     for unit_id, run_id, pol, grade, major, approved_rate, allocated in specs:
         rows_u = by_unit.get(unit_id, ())
-        outcome = compute_unit(person_inputs(rows_u, data, year), pol, year, org_grade=grade,
+        wd = unit_workdays(base_workdays, year, pol) if base_workdays is not None and data.get("leave") else None
+        outcome = compute_unit(person_inputs(rows_u, data, year, wd), pol, year, org_grade=grade,
                                     major_contribution=major, approved_rate=approved_rate, allocated=allocated)
         results = outcome.results
         bodies = [result_body(r) for r in results]

@@ -18,7 +18,7 @@ from ..people.models import Person
 from ..routine.feed import counting_periods
 from ..tenancy.models import OrgNode
 from . import appeals, engine, service
-from .models import (AnnualAdjustment, AnnualOutcome, AnnualRecord, AnnualResult, AnnualReview, AnnualSummary,
+from .models import (AnnualAdjustment, AnnualLeave, AnnualOutcome, AnnualRecord, AnnualResult, AnnualReview, AnnualSummary,
                      RoutineImport, SpecialCampaign, SpecialResult)
 
 SUMMARY = ("本年度认真履行岗位职责，按时完成重点任务：牵头推进辖区项目落地，参与防汛值守和人居环境整治，"
@@ -87,17 +87,19 @@ def build(root_id: int, log=print, today: dt.date | None = None) -> dict:
         records += [
             {"person_id": picks[0].id, "unit": picks[0].unit_id, "kind": "sanction", "year": prev, "sanction_kind": "jinggao",
              "start_date": dt.date(prev, 4, 10), "note": "违反工作纪律"},
-            {"person_id": picks[1].id, "unit": picks[1].unit_id, "kind": "leave", "year": prev, "days": 210,
-             "start_date": dt.date(prev, 3, 1), "note": "病假"},
             {"person_id": picks[2].id, "unit": picks[2].unit_id, "kind": "sanction", "year": prev, "sanction_kind": "jidaguo",
              "start_date": dt.date(prev, 9, 1), "note": "记大过，影响本年及次年"},
             {"person_id": picks[3].id, "unit": picks[3].unit_id, "kind": "investigation", "year": year,
              "start_date": dt.date(year, 6, 15), "note": "立案审查中"},
             {"person_id": picks[4].id, "unit": picks[4].unit_id, "kind": "sanction", "year": year, "sanction_kind": "jiechen",
              "start_date": dt.date(year, 5, 20), "note": "诫勉"},
-            {"person_id": picks[5].id, "unit": picks[5].unit_id, "kind": "leave", "year": year, "days": 40,
-             "start_date": dt.date(year, 7, 1), "note": "事假"},
         ]
+    if len(picks) >= 6:     # leave as date ranges: long sick leave last year (6A), a month's personal leave this year
+        db.session.execute(insert(AnnualLeave), [
+            {"root_id": root_id, "org_id": p.unit_id, "person_id": p.id, "year": y, "start_date": s, "end_date": e,
+             "kind": k, "note": n, "created_by": "demo", "version": 1, "created_at": utcnow()}
+            for p, y, s, e, k, n in ((picks[1], prev, dt.date(prev, 3, 1), dt.date(prev, 9, 26), "sick", "病假"),
+                                     (picks[5], year, dt.date(year, 7, 1), dt.date(year, 8, 9), "personal", "事假"))])
     if records:
         db.session.execute(insert(AnnualRecord), [
             {"root_id": root_id, "org_id": r.pop("unit"), "created_by": "demo", "version": 1, "created_at": utcnow(),

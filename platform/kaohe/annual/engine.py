@@ -21,12 +21,14 @@ from typing import Callable, Sequence
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from ..core.bulk import IN_BATCH, bulk_write, chunks, in_ids
+from ..core.calendar import WorkCalendar
 from ..core.db import allocate_ids, utcnow
 from ..core.errors import Invalid
 from ..extensions import db
 from ..routine.feed import counting_periods
 from ..tenancy.models import OrgNode
 from .batch import RESULT_COLUMNS, compute_units
+from .calc.leave import year_workdays
 from .loader import load_chunk, load_specials
 from .models import AnnualAssessment, AnnualResult, AnnualRun
 from .policy import org_grades_for, policies_for
@@ -243,6 +245,9 @@ def _compute(units, year, *, progress, chunk_units, actor, job_id, skip_locked, 
         return load_chunk(c, root_id, [u.id for u in part], [assessed[u.id][0] for u in part], year, *shared)
 
     pols = None if policy_of is None else policy_of(todo)
+    # The year's national working days for leave ranges, read here before any
+    # thread shares the job's connection (a province's own holiday list is a query).
+    base_workdays = year_workdays(year, WorkCalendar().is_workday)
     try:
         if threaded:
             from concurrent.futures import Future, ThreadPoolExecutor
@@ -272,7 +277,8 @@ def _compute(units, year, *, progress, chunk_units, actor, job_id, skip_locked, 
             def prepare(ci):
                 return _prepare_chunk(db.session, root_id, chunk_refs[ci], assessed, year, pols)
         out = _computechunks(conn, root_id, year, len(chunk_refs), prepare, load, loads, loader, writer, threaded,
-                              pg, progress=progress, actor=actor, job_id=job_id, n_units=len(todo))
+                              pg, progress=progress, actor=actor, job_id=job_id, n_units=len(todo),
+                              base_workdays=base_workdays)
     finally:
         stop.set()
         for f in loads:
@@ -297,7 +303,7 @@ PREFETCH = 2
 
 
 def _computechunks(conn, root_id, year, n_chunks, prepare, load, loads, loader, writer, threaded, pg, *, progress,
-                    actor, job_id, n_units) -> dict:
+                    actor, job_id, n_units, base_workdays=None) -> dict:
     R = AnnualRun.__table__
     A = AnnualAssessment.__table__
     total_people = 0
@@ -367,7 +373,7 @@ def _computechunks(conn, root_id, year, n_chunks, prepare, load, loads, loader, 
             specs = [(uid, rid, pol, grade, major, appr, alloc)
                      for uid, _aid, rid, _seq, pol, grade, major, appr, alloc in part]
             t0 = time.perf_counter()
-            outs = compute_units(specs, data, year, root_id, pg)
+            outs = compute_units(specs, data, year, root_id, pg, base_workdays)
             t_calc += time.perf_counter() - t0
             del data
             finish(ci, part, outs)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, select
 from ..core.bulk import fetch_rows, in_ids
 from ..people.models import Person
 from ..routine.feed import counting_periods, no_youxiu_people, scored_results
-from .models import AnnualRecord, AnnualReview, RoutineImport, SpecialCampaign, SpecialResult
+from .models import AnnualLeave, AnnualRecord, AnnualReview, RoutineImport, SpecialCampaign, SpecialResult
 
 
 def load_specials(conn, root_id: int, year: int) -> dict[int, list[tuple]]:
@@ -39,7 +39,8 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
     jibenchenzhi, buchenzhi), ``specials`` [(result_type, grade, points,
     score)] and ``records`` [(kind, year, sanction_kind, start_date,
     end_date, days)], ``no_youxiu`` the people the routine slice flagged
-    "not 优秀 this year" in those periods.  ``periods``: the routine slice's counting periods of
+    "not 优秀 this year" in those periods, ``leave`` {person id: [(start, end)]} the leave ranges of the
+    year.  ``periods``: the routine slice's counting periods of
     the year (``routine.feed.counting_periods``, read once per computation);
     ``all_specials``: ``load_specials`` when read once for many chunks."""
     pg = conn.dialect.name == "postgresql"
@@ -95,5 +96,10 @@ def load_chunk(conn, root_id: int, unit_ids: list[int], assessment_ids: list[int
             .where(R.c.root_id == root_id, in_units(R.c.org_id), R.c.year.in_((year - 1, year)))
             .order_by(R.c.person_id, R.c.id)):
         records[row[0]].append(tuple(row[1:]))
+    L = AnnualLeave.__table__
+    leave: dict[int, list[tuple]] = defaultdict(list)
+    for pid, start, end in fetch_rows(conn, select(L.c.person_id, L.c.start_date, L.c.end_date).where(
+            L.c.root_id == root_id, in_units(L.c.org_id), L.c.year == year).order_by(L.c.person_id, L.c.start_date)):
+        leave[pid].append((start, end))
     return {"people": people, "routine": routine, "reviews": reviews, "specials": dict(specials),
-            "records": dict(records), "no_youxiu": no_youxiu}
+            "records": dict(records), "no_youxiu": no_youxiu, "leave": dict(leave)}

@@ -198,6 +198,37 @@ class AnnualRecord(TenantMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+class AnnualLeave(TenantMixin, db.Model):
+    """One leave (病假/事假/其他) as a date range inside an assessment year:
+    the annual eligibility counts its calendar and working days, and
+    eligibility.leave_measure says which decides "more than half the year"
+    (6A).  ``org_id`` is the unit.  A leave across the new year is two
+    ranges.  Day counts recorded before ranges existed stay in
+    ``annual_record`` (kind "leave") as a legacy figure, used only for a
+    person and year without any range."""
+
+    __tablename__ = "annual_leave"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    person_id: Mapped[int] = mapped_column(IdType, nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)       # sick|personal|other
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __table_args__ = (
+        Index("ix_annual_leave_root_id_person_id_year", "root_id", "person_id", "year"),
+        Index("ix_annual_leave_org_year", "org_id", "year"),
+        tenant_fk("org_id"),
+        _person_fk(name="fk_annual_leave_person", ondelete="CASCADE"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
 class AnnualSummary(TenantMixin, db.Model):
     """The self-summary (述职) replacing the paper 年度考核登记表."""
 

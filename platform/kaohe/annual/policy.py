@@ -28,6 +28,8 @@ DEFAULTS: dict = {
     "quota.rank_group_pools": False,
     "eligibility.routine_rules": ["half_hao_none_low"],
     "eligibility.leave_days": 183,
+    "eligibility.leave_measure": "calendar_days",
+    "routine.min_anonymous_raters": 3,
     "eligibility.priority_in_selection": True,
     "eligibility.talks_both": True,
     "routine.low_score": 60,

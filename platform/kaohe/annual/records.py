@@ -15,9 +15,10 @@ from ..people.models import Person
 from ..tenancy.models import OrgNode
 from .calc.codes import GRADES, SANCTIONS, VOTE_POINTS
 from .models import AnnualAssessment, AnnualRecord, AnnualReview, AnnualSummary
+from ..web.messages import N_
 from .service import actor_name
 
-RECORD_KINDS = ("leave", "investigation", "sanction", "refusal")
+RECORD_KINDS = ("leave", "investigation", "sanction", "refusal")   # "leave": legacy day counts only (annual.leave)
 
 
 def add_record(unit: OrgNode, person: Person, *, kind: str, year: int, sanction_kind: str | None = None,
@@ -30,8 +31,9 @@ def add_record(unit: OrgNode, person: Person, *, kind: str, year: int, sanction_
         errors["kind"] = ["Unknown record kind."]
     if kind == "sanction" and sanction_kind not in SANCTIONS:
         errors["sanction_kind"] = ["Choose the measure (警告, 记过, 记大过, 降级, 撤职, 诫勉, 调整职务)."]
-    if kind == "leave" and (days is None or not 0 < int(days) <= 366):
-        errors["days"] = ["Leave days must be between 1 and 366."]
+    if kind == "leave":     # a day count cannot say which days (calendar or working): ranges only
+        errors["kind"] = [N_("Leave is recorded as date ranges (first and last day): use the leave page or "
+                             "POST /api/v1/annual/units/<unit>/leave.")]
     if start_date and end_date and end_date < start_date:
         errors["end_date"] = ["The end cannot be before the start."]
     if errors:

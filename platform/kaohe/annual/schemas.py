@@ -224,3 +224,52 @@ class AnnualAlertsSchema(Schema):
     alerts = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(AnnualAlertRowSchema)),
                          metadata={"description": "kind → people: salary_step, level, merit_third_class, dismissal "
                                                   "(due this year); dismissal_risk, merit_next, regrade (at risk)"})
+
+
+class AnnualLeaveCreateSchema(Schema):
+    person_id = fields.Int(required=True)
+    year = fields.Int(required=True, validate=validate.Range(min=2000, max=2100))
+    start_date = fields.Date(required=True, metadata={"description": "First day of the leave (inside the year)."})
+    end_date = fields.Date(required=True, metadata={"description": "Last day of the leave (inside the year)."})
+    kind = fields.Str(required=True, validate=validate.OneOf(("sick", "personal", "other")))
+    note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class AnnualLeaveUpdateSchema(Schema):
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    kind = fields.Str(required=True, validate=validate.OneOf(("sick", "personal", "other")))
+    note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    version = fields.Int(load_default=None, metadata={"description": "The version read (optimistic locking)."})
+
+
+class AnnualLeaveSchema(Schema):
+    id = fields.Int()
+    person_id = fields.Int()
+    year = fields.Int()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    kind = fields.Str()
+    note = fields.Str(allow_none=True)
+    version = fields.Int()
+
+
+class AnnualLeavePersonSchema(Schema):
+    person_id = fields.Int()
+    ranges = fields.List(fields.Nested(AnnualLeaveSchema))
+    calendar_days = fields.Int(metadata={"description": "Calendar days of the ranges (or the legacy day count)."})
+    working_days = fields.Int(allow_none=True, metadata={"description": "Working days of the ranges; null when "
+                                                         "only a legacy day count is recorded."})
+    legacy_days = fields.Int(allow_none=True, metadata={"description": "A day count recorded before ranges "
+                                                        "existed, used only while the person has no range."})
+    ignored_legacy_days = fields.Int(allow_none=True)
+    long = fields.Bool(metadata={"description": "More than half the year under the policy's measure (6A)."})
+
+
+class AnnualLeaveSummarySchema(Schema):
+    year = fields.Int()
+    measure = fields.Str(metadata={"description": "eligibility.leave_measure: calendar_days or working_days."})
+    limit_days = fields.Int()
+    year_working_days = fields.Int()
+    half_working_days = fields.Float()
+    people = fields.List(fields.Nested(AnnualLeavePersonSchema))

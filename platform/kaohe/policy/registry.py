@@ -83,6 +83,10 @@ CHOICE_LABELS: dict[str, tuple[str, str]] = {
     "floor": ("向下取整", "Round down"), "half_up": ("四舍五入", "Round half up"), "ceil": ("向上取整", "Round up"),
     "participants": ("参加考核人数", "Those taking part"), "all": ("全部在册人数", "Everyone on the roster"),
     "paid": ("仅获发奖金的人员", "Only the people paid"), "assessed": ("全部参加考核人员", "Everyone assessed"),
+    "not_counted": ("不计入得分，其权重按比例分给其他评价主体", "Not counted; its weight goes to the other raters"),
+    "incomplete": ("视为未完成（需补足人数或由管理员豁免）", "Inputs incomplete (more raters, or an exemption)"),
+    "calendar_days": ("自然日（超过183天）", "Calendar days (more than 183)"),
+    "working_days": ("工作日（超过全年工作日的一半）", "Working days (more than half the year's)"),
     "score_share": ("按分值分配", "Share of the score pool"), "grade_coefficient": ("按等次系数", "Grade coefficient"),
     **{k: v for k, v in ORG_GRADE_LABELS.items()},
     **{k: v for k, v in ROUTINE_GRADE_LABELS.items()},
@@ -316,8 +320,16 @@ _add("routine.rater_weights", _nested(RaterWeightsSchema),
      "各评价主体的权重（主管领导、本人、互评、民主测评），合计为1",
      "Weight of each rater (supervisor, self, peers, democratic vote); they add up to 1", unit="rate")
 _add("routine.min_anonymous_raters", lambda: StrictInt(validate=validate.Range(1, 50)), 3, BOUNDED, "raters",
-     "匿名评价结果展示所需的最少评价人数", "Fewest raters before anonymous ratings are shown",
+     "匿名评价（互评、民主测评）展示并计入得分所需的最少评价人数",
+     "Fewest raters before anonymous ratings (peers, democratic vote) are shown and counted",
      bound=BOUND_NUMBER, number_range=(1, 50), unit="people")
+_add("routine.anonymous_below_minimum", lambda: _choice(("not_counted", "incomplete")), "not_counted", BOUNDED,
+     "raters", "互评、民主测评人数少于匿名最少人数时：该组评价不计入得分（权重按比例分给其他评价主体），"
+     "或视为未完成；无论哪种方式，该组的结果都不会出现在任何页面、导出或接口中，也无法从总分推算",
+     "When fewer peers or democratic voters than the anonymity minimum have answered: their group is not "
+     "counted (its weight goes to the other raters), or the person's inputs are incomplete; either way the "
+     "group's value appears on no page, export or API answer and cannot be worked out from the total",
+     bound=BOUND_CHOICE, choices=("not_counted", "incomplete"))
 _add("routine.rating_overlap", lambda: _choice(("strongest", "every_relation")), "every_relation", INHERITABLE, "raters",
      "同一评价人对同一被评价人在同一周期内有多种评价关系（如既是互评又是民主测评）时：只评一次，"
      "按最主要的关系（主管评价 > 互评 > 民主测评）评价；或每种关系各评一次",
@@ -403,6 +415,11 @@ _add("eligibility.talks_both", StrictBool, True, INHERITABLE, "eligibility",
 _add("eligibility.leave_days", lambda: StrictInt(validate=validate.Range(1, 366)), 183, PROVINCE_ONLY,
      "eligibility", "年内请假超过多少天不确定等次", "Days of leave in a year above which no grade is given",
      unit="days")
+_add("eligibility.leave_measure", lambda: _choice(("calendar_days", "working_days")), "calendar_days", BOUNDED,
+     "eligibility", "“请假超过半年”的计算口径：按自然日（超过“年内请假天数”上限）或按工作日（超过全年工作日的一半）",
+     "How 'leave over half the year' is measured: calendar days (above the leave-days limit) or working days "
+     "(more than half of the year's working days)",
+     bound=BOUND_CHOICE, choices=("calendar_days", "working_days"))
 _add("appeal.appealable_grades", lambda: fields.List(_choice(("buchenzhi", "jibenchenzhi"))), ["buchenzhi"],
      PROVINCE_ONLY, "appeal", "可以申请复核、申诉的等次", "Grades that may be reviewed or appealed",
      choices=("buchenzhi", "jibenchenzhi"))

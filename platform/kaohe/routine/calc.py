@@ -56,6 +56,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.rater_weights": {"supervisor": 0.7, "self": 0.1, "peer": 0.1, "democratic": 0.1},
     "routine.min_anonymous_raters": 3,
     "routine.reveal_votes_to_admin": False,
+    "routine.anonymous_below_minimum": "not_counted",
     "routine.rating_overlap": "every_relation",
     "routine.low_score": 60,
     "routine.high_score": 95,
@@ -233,20 +234,31 @@ def check_event(ind: Mapping, existing: Sequence[float], points: float) -> None:
         raise SpecError({"points": ["Points must be positive."]})
 
 
-def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mapping[str, float]) -> tuple[float | None, dict]:
+def combine_raters(values_by_kind: Mapping[str, Sequence[float]], weights: Mapping[str, float],
+                   min_anonymous: int = 0) -> tuple[float | None, dict]:
     """Weighted combination of the rater kinds present.  Each kind's value is
     the mean of its raters; weights are renormalised over the kinds that
-    responded, and the kinds missing are reported (never silently zero)."""
+    responded, and the kinds missing are reported (never silently zero).
+
+    Anonymity: an anonymous kind (peers, democratic vote) with fewer than
+    ``min_anonymous`` raters is *withheld*: not counted at all, its weight
+    going to the kinds that are counted, exactly as if it had not answered.
+    Its mean is shown nowhere, so it must not be in the value either: were it
+    counted, the value and the shown means (supervisor, self) would determine
+    it.  The result carries no trace of a withheld kind but its name."""
     present = {k: vals for k, vals in values_by_kind.items() if vals and float(weights.get(k, 0)) > 0}
+    withheld = sorted(k for k, vals in present.items() if k in ANONYMOUS_KINDS and len(vals) < min_anonymous)
+    for k in withheld:
+        del present[k]
     expected = [k for k, w in weights.items() if float(w) > 0]
-    missing = [k for k in expected if k not in present]
+    missing = [k for k in expected if k not in present and k not in withheld]
     if not present:
-        return None, {"missing": missing, "means": {}}
+        return None, {"missing": missing, "means": {}, "withheld": withheld}
     total_w = sum(float(weights[k]) for k in present)
     means = {k: sum(v) / len(v) for k, v in present.items()}
     value = sum(means[k] * float(weights[k]) for k in present) / total_w
     return value, {"missing": missing, "means": {k: r2(v) for k, v in means.items()},
-                   "counts": {k: len(v) for k, v in present.items()}}
+                   "counts": {k: len(v) for k, v in present.items()}, "withheld": withheld}
 
 
 # -- schemes ------------------------------------------------------------------
@@ -363,13 +375,14 @@ class PersonInput:
     vetoes: Sequence[str] = ()               # indicator codes with a recorded veto event
     metrics: Mapping[str, float] = field(default_factory=dict)
     personal: Sequence[Mapping] = ()
+    min_anonymous: int = 0                   # routine.min_anonymous_raters: fewer anonymous raters are withheld
 
 
 def score_person(inp: PersonInput) -> dict:
     """Score with a breakdown by section and indicator, and the veto effects.
 
     Returns {"score", "sections": [...], "veto": None|{"code","mode","cap_grade"},
-    "missing_raters": [...], "unrated": [...]}"""
+    "missing_raters": [...], "unrated": [...], "withheld": [anonymous kinds below the minimum]}"""
     scheme = inp.scheme
     basis = scheme["basis"]
     library = dict(inp.library)
@@ -386,6 +399,7 @@ def score_person(inp: PersonInput) -> dict:
             values.setdefault(code, {}).setdefault(kind, []).append(rated_value_points(ind, value))
     sections_out = []
     missing: set[str] = set()
+    withheld: set[str] = set()
     unrated: list[str] = []
     total = 0.0
     extra = 0.0
@@ -401,12 +415,15 @@ def score_person(inp: PersonInput) -> dict:
             item: dict[str, Any] = {"code": code, "name": ind.get("name"), "dimension": ind.get("dimension"),
                                     "kind": kind, "max": indicator_max(ind)}
             if kind in ("graded", "scored"):
-                v, info = combine_raters(values.get(code, {}), weights)
+                v, info = combine_raters(values.get(code, {}), weights, inp.min_anonymous)
                 missing.update(info["missing"])
+                withheld.update(info["withheld"])
                 if v is None:
                     unrated.append(code)
                     v = 0.0
                 item.update(points=r2(v), raters=info["means"], counts=info.get("counts", {}))
+                if info["withheld"]:
+                    item["withheld"] = info["withheld"]
             elif kind in ("deduction", "bonus"):
                 v, info = event_points(ind, inp.events.get(code, ()))
                 item.update(points=r2(v), **info)
@@ -453,7 +470,7 @@ def score_person(inp: PersonInput) -> dict:
     if veto and veto["mode"] == "zero":
         score = 0.0
     return {"score": r2(max(score, 0.0)), "sections": sections_out, "veto": veto,
-            "missing_raters": sorted(missing), "unrated": sorted(set(unrated))}
+            "missing_raters": sorted(missing), "unrated": sorted(set(unrated)), "withheld": sorted(withheld)}
 
 
 # -- leaders (seed 003) -------------------------------------------------------

@@ -12,7 +12,10 @@ the period page and to the level above): it lets the period move on to
 review and 公示 without that person's missing inputs, and when the only gap
 is a rater kind that did not answer (every indicator has a value) the person
 is scored from the kinds that did, weights renormalised, and flagged
-``exempted``.  A person with an indicator nobody rated stays 未完成 even
+``exempted``.  Peers or democratic voters fewer than
+routine.min_anonymous_raters are never counted (calc.combine_raters); under
+routine.anonymous_below_minimum = "incomplete" they also leave the person
+未完成 until more answer or the office records an exemption.  A person with an indicator nobody rated stays 未完成 even
 when exempted."""
 from __future__ import annotations
 
@@ -36,7 +39,10 @@ def score_inputs(period: Period, parts: list[Participant] | None = None) -> dict
     expect that have not answered) and ``complete``."""
     frozen = period.frozen or {}
     lib, schemes = frozen.get("library", {}), frozen.get("schemes", {})
-    free = int(period_policy(period)["routine.deduction_free_occurrences"])
+    pol = period_policy(period)
+    free = int(pol["routine.deduction_free_occurrences"])
+    min_anonymous = int(pol["routine.min_anonymous_raters"])
+    withheld_incomplete = pol["routine.anonymous_below_minimum"] == "incomplete"
     if free:   # the policy's allowance, unless an indicator sets its own
         lib = {c: ({"free": free, **i} if i.get("kind") == "deduction" else i) for c, i in lib.items()}
     parts = parts if parts is not None else participants(period)
@@ -64,11 +70,14 @@ def score_inputs(period: Period, parts: list[Participant] | None = None) -> dict
         res = calc.score_person(calc.PersonInput(
             person_id=p.person_id, scheme=scheme, library=lib, ratings=ratings.get(p.person_id, ()),
             events=events.get(p.person_id, {}), vetoes=vetoes.get(p.person_id, ()),
-            metrics=metrics.get(p.person_id, {}), personal=p.personal))
+            metrics=metrics.get(p.person_id, {}), personal=p.personal, min_anonymous=min_anonymous))
         got = {k for k, _ in ratings.get(p.person_id, ())}
         res["missing_kinds"] = sorted(expected.get(p.person_id, set()) - got)
         res["derived"] = p.position_role in ("head", "deputy") and scheme.get("leader_score_mode") == "derived"
-        res["complete"] = res["derived"] or not (res["unrated"] or res["missing_kinds"])
+        # routine.anonymous_below_minimum = "incomplete": a withheld group makes the inputs incomplete
+        # (more raters, or an exemption: then scored without the group, as in "not_counted")
+        res["withheld_blocks"] = withheld_incomplete and bool(res["withheld"])
+        res["complete"] = res["derived"] or not (res["unrated"] or res["missing_kinds"] or res["withheld_blocks"])
         out[p.person_id] = res
     return out
 
@@ -99,7 +108,8 @@ def input_status(period: Period) -> list[dict]:
             continue
         e = ex.get(pid)
         rows.append({"person_id": pid, "name": names.get(pid, "?"), "missing_kinds": res["missing_kinds"],
-                     "unrated": res["unrated"], "exempted": e is not None,
+                     "unrated": res["unrated"], "withheld": res["withheld"] if res["withheld_blocks"] or res["unrated"] else [],
+                     "exempted": e is not None,
                      "reason": e.reason if e else None, "by": e.by_name if e else None,
                      "at": e.created_at if e else None})
     return sorted(rows, key=lambda r: (r["exempted"], r["name"]))
@@ -123,6 +133,8 @@ def describe(row: dict) -> str:
         parts.append("no rating by " + ", ".join(row["missing_kinds"]))
     if row["unrated"]:
         parts.append("no value for " + ", ".join(row["unrated"]))
+    if row.get("withheld"):
+        parts.append("fewer raters than the anonymity minimum (not counted): " + ", ".join(row["withheld"]))
     return "; ".join(parts)
 
 
@@ -140,7 +152,7 @@ def exempt(period: Period, person_id: int, reason: str) -> Exemption:
         from ..core.errors import Conflict
         raise Conflict({"person_id": ["An exemption is already recorded for this person."]})
     e = Exemption(root_id=period.root_id, org_id=period.org_id, period_id=period.id, person_id=int(person_id),
-                  reason=reason, missing={"kinds": row["missing_kinds"], "indicators": row["unrated"]},
+                  reason=reason, missing={"kinds": row["missing_kinds"], "indicators": row["unrated"], "withheld": row["withheld"]},
                   by_name=current_actor().name)
     db.session.add(e)
     db.session.flush()

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Iterable, Sequence
 
 from .codes import SANCTIONS
+from .leave import is_long, rule_detail
 from .person import PersonInput, Sanction
 
 _date = dt.date
@@ -46,13 +47,20 @@ def governing_sanction(sanctions: Iterable[Sanction], year: int) -> Sanction | N
     return best
 
 
-def eligibility(p: PersonInput, year: int, *, leave_days_limit: int = 183) -> tuple[str | None, bool, list[dict]]:
+def long_leave(p: PersonInput, leave_days_limit: int, leave_measure: str = "calendar_days") -> bool:
+    """Leave over half the year, by the policy's measure (calc.leave)."""
+    return is_long(p.leave_days, p.leave_workdays, p.year_workdays, leave_measure, leave_days_limit)
+
+
+def eligibility(p: PersonInput, year: int, *, leave_days_limit: int = 183,
+                leave_measure: str = "calendar_days") -> tuple[str | None, bool, list[dict]]:
     """(fixed code or None when graded normally, may be 优秀, rules fired).
 
     A fixed code means no grade from the score: 5A/5B/5C/6A, or "4" for refusal."""
     rules: list[dict] = []
-    if p.leave_days > leave_days_limit:
-        rules.append({"rule": "long_leave", "effect": "6A", "detail": {"days": p.leave_days, "limit": leave_days_limit}})
+    if long_leave(p, leave_days_limit, leave_measure):
+        rules.append({"rule": "long_leave", "effect": "6A", "detail": rule_detail(
+            p.leave_days, p.leave_workdays, p.year_workdays, leave_measure, leave_days_limit)})
         return "6A", False, rules
     if in_probation(p, year):
         rules.append({"rule": "probation", "effect": "5A",

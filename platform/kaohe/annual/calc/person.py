@@ -29,6 +29,9 @@ class PersonInput:
     sanctions: Sequence[Sanction] = ()
     refused: bool = False
     routine_no_youxiu: bool = False                # the routine slice's "not 优秀 this year" flag (routine.feed)
+    # leave from date ranges (calc.leave): leave_days is then their calendar days; None = only a legacy count
+    leave_workdays: int | None = None
+    year_workdays: int | None = None               # the year's working days (the unit's calendar)
 
 
 @dataclass

@@ -52,6 +52,17 @@ def democratic_score(votes: dict | None) -> float | None:
     return sum(VOTE_POINTS[g] * int(votes.get(g, 0) or 0) for g in VOTE_POINTS) / total
 
 
+def votes_withheld(votes: dict | None, minimum: int) -> bool:
+    """Anonymity: a democratic evaluation with fewer votes than
+    routine.min_anonymous_raters is withheld -- not shown and not counted
+    (the review is then the leader's score alone).  Counted, it could be
+    worked out from the review or annual score and the other components,
+    which the person sees."""
+    if not votes or minimum <= 0:
+        return False
+    return sum(int(votes.get(g, 0) or 0) for g in VOTE_POINTS) < minimum
+
+
 def review_score(leader_score: float | None, votes: dict | None) -> float | None:
     dem = democratic_score(votes)
     if leader_score is None:
@@ -62,11 +73,14 @@ def review_score(leader_score: float | None, votes: dict | None) -> float | None
 
 
 def annual_score(p: PersonInput, weights: dict, special_mode: str = "add_subtract",
-                 special_weight: float = 0.0) -> tuple[float | None, dict]:
-    """The annual score and its explanation (each input and weight)."""
+                 special_weight: float = 0.0, min_votes: int = 3) -> tuple[float | None, dict]:
+    """The annual score and its explanation (each input and weight).
+    ``min_votes``: routine.min_anonymous_raters (fewer votes are withheld)."""
     routine_scores = [float(s) for s, _g in p.routine if s is not None]
     routine_mean = sum(routine_scores) / len(routine_scores) if routine_scores else None
-    review = review_score(p.leader_score, p.democratic)
+    withheld = votes_withheld(p.democratic, min_votes)
+    votes = None if withheld else p.democratic
+    review = review_score(p.leader_score, votes)
     comps = {"routine": routine_mean, "review": review}
     w = {k: float(weights.get(k, 0.0) or 0.0) for k in ("routine", "review")}
     special_mean = None
@@ -79,9 +93,11 @@ def annual_score(p: PersonInput, weights: dict, special_mode: str = "add_subtrac
     present = {k: v for k, v in w.items() if comps.get(k) is not None and v > 0}
     explain: dict = {"inputs": {
         "routine": [{"score": s, "grade": g} for s, g in p.routine],
-        "leader_score": p.leader_score, "democratic": p.democratic or None,
+        "leader_score": p.leader_score, "democratic": votes or None,
         "special_points": list(p.special_points), "special_scores": list(p.special_scores)},
         "weights": w, "values": {k: (None if v is None else round(v, 2)) for k, v in comps.items()}}
+    if withheld:
+        explain["withheld"] = ["democratic"]
     if not present:
         explain["note"] = "no_inputs"
         return None, explain

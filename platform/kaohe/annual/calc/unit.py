@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .codes import GRADE_CODE, REVIEW_MIX
-from .eligibility import apply_routine_rules, eligibility, half_hao_none_low, in_probation
+from .eligibility import apply_routine_rules, eligibility, half_hao_none_low, in_probation, long_leave
 from .person import PersonInput, PersonResult
 from .quota import assign_youxiu, quota_count, quota_rate
-from .score import democratic_score, r2
+from .score import democratic_score, r2, votes_withheld
 
 
 def _weight_pattern(w_keys: tuple, w_vals: tuple, mask: tuple, w_positive: float):
@@ -44,6 +44,8 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
     bands = pol.get("annual.grade_bands") or {"chenzhi": 70, "jibenchenzhi": 60}
     rules_on = pol.get("eligibility.routine_rules") or []
     leave_limit = int(pol.get("eligibility.leave_days", 183))
+    leave_measure = pol.get("eligibility.leave_measure") or "calendar_days"
+    min_votes = int(pol.get("routine.min_anonymous_raters", 3) or 0)
     rr_args = (set(rules_on), float(pol.get("routine.low_score", 60)), float(pol.get("routine.high_score", 95)),
                int(pol.get("routine.high_streak", 3)), int(pol.get("routine.low_streak", 2)),
                bool(pol.get("eligibility.talks_both", False)))
@@ -73,6 +75,9 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
         sc = [float(s) for s, _g in rs if s is not None]
         rm = sum(sc) / len(sc) if sc else None
         leader, votes = p.leader_score, p.democratic
+        withheld = votes_withheld(votes, min_votes)
+        if withheld:       # too few votes to stay anonymous: neither shown nor counted
+            votes = None
         dem = democratic_score(votes) if votes else None
         if leader is None:
             rv = dem
@@ -94,6 +99,8 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
                               "democratic": votes or None, "special_points": list(p.special_points),
                               "special_scores": list(p.special_scores)},
                    "weights": w.copy(), "values": values}
+        if withheld:
+            explain["withheld"] = ["democratic"]
         if mask in patterns:
             pat = patterns[mask]
         else:
@@ -120,11 +127,12 @@ def compute_unit(people: Sequence[PersonInput], pol: dict, year: int, *, org_gra
             explain["score"] = score
         # -- eligibility (the common case without any record inline) ------------
         probation = in_probation(p, year)
-        if (p.leave_days <= leave_limit and not probation and not p.investigation_open
-                and not p.investigation_closed_retro and not p.sanctions and not p.refused):
+        if ((not p.leave_days or not long_leave(p, leave_limit, leave_measure)) and not probation
+                and not p.investigation_open and not p.investigation_closed_retro and not p.sanctions
+                and not p.refused):
             code, may_excel, rules = None, True, []
         else:
-            code, may_excel, rules = eligibility(p, year, leave_days_limit=leave_limit)
+            code, may_excel, rules = eligibility(p, year, leave_days_limit=leave_limit, leave_measure=leave_measure)
         # -- routine → annual rules -----------------------------------------------
         if only_half_hao:       # the national default: that rule alone, no talks, no priority
             fired = half_hao_none_low(rs)

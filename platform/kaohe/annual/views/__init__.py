@@ -22,7 +22,7 @@ from ...web import add_org_links, register_page_blueprint
 from ...web.home_panels import add_panel
 from ...web.nav import NavItem, add_nav
 from ..models import AnnualOutcome, AnnualTalk
-from . import alerts, appeals, history, person, records, regform, specials, talks, unit  # noqa: F401  (their routes)
+from . import alerts, appeals, history, leave, person, records, regform, specials, talks, unit  # noqa: F401  (their routes)
 from .common import bp, my_person
 
 

@@ -109,6 +109,7 @@ def _render_reviews(unit, year, roster, admin, entered=None, errors=None, status
             general.extend(msgs if isinstance(msgs, list) else [msgs])
     return render_template("annual/reviews.html", unit=unit, year=year, roster=roster, revs=revs, sums=sums,
                            admin=admin, dem_for=pol.get("annual.democratic_eval_for") or [],
+                           min_votes=int(policy_for(unit, year).get("routine.min_anonymous_raters", 3) or 0),
                            entered=entered or {}, row_errors=row_errors, general_errors=general,
                            votes=review_table.VOTES), status
 

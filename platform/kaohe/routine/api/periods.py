@@ -67,6 +67,7 @@ class InputStatusSchema(Schema):
     name = fields.Str()
     missing_kinds = fields.List(fields.Str())
     unrated = fields.List(fields.Str())
+    withheld = fields.List(fields.Str(), metadata={"description": "anonymous kinds with fewer raters than the minimum (routine.anonymous_below_minimum = incomplete)"})
     exempted = fields.Bool()
     reason = fields.Str(allow_none=True)
     by = fields.Str(allow_none=True)

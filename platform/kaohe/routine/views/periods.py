@@ -25,7 +25,6 @@ from .. import calc
 from ..common import period_policy, today
 from ..completeness import completeness
 from ..compute import resolve_tie
-from ..inputs import describe as describe_gap
 from ..inputs import exempt, input_status, revoke
 from ..events import import_metrics, read_metrics_xlsx, record_event, void_event
 from ..models import Amendment, Event, Period, Rating, Result, Task
@@ -34,6 +33,26 @@ from ..ratings import anonymous_summary, voters
 from ..results import amend, set_feedback
 from ..schemas import EventInSchema
 from .common import bp, error_messages, render
+
+
+def _gap_describer(period: Period):
+    """What a person's inputs still lack, in the page's language (the API and
+    the CLI say it in English: inputs.describe)."""
+    names = {c: i.get("name") or c for c, i in ((period.frozen or {}).get("library") or {}).items()}
+
+    def kinds(ks):
+        return pick("、", ", ").join(pick(*calc.RATER_LABELS.get(k, (k, k))) for k in ks)
+
+    def describe(row: dict) -> str:
+        parts = []
+        if row["missing_kinds"]:
+            parts.append(_("no rating by %(who)s", who=kinds(row["missing_kinds"])))
+        if row["unrated"]:
+            parts.append(_("no value for %(items)s", items=pick("、", ", ").join(names.get(c, c) for c in row["unrated"])))
+        if row.get("withheld"):
+            parts.append(_("fewer raters than the anonymity minimum: %(who)s", who=kinds(row["withheld"])))
+        return pick("；", "; ").join(parts)
+    return describe
 
 
 def _admin_period(period_id: int) -> tuple[Period, OrgNode]:
@@ -72,7 +91,7 @@ def period_page(period_id):
     return render("routine/period.html", export_url=export_url, period=period, unit=unit, board=board, results=results, events=events,
                   parts=parts, names=names, event_inds=event_inds, job=job, amendments=amendments, pol=pol,
                   blockers=publish_blockers(period) if period.state == "review" else [],
-                  inputs=input_status(period), describe_gap=describe_gap,
+                  inputs=input_status(period), describe_gap=_gap_describer(period),
                   talk_tasks=db.session.execute(select(Task).where(
                       Task.source_type == "routine_period", Task.source_id == period.id,
                       Task.status != "cancelled").order_by(Task.id)).scalars().all(),
