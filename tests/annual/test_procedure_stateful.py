@@ -463,3 +463,45 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
     for act in ("compute", "adjustments", "confirm", "publish", "notify", "file", "correct", "cases", "decision"):
         assert reached[act], (act, dict(reached))
     os.unlink(seeded)
+
+
+def test_an_earlier_adjustment_gives_no_grade_without_inputs(app, world):
+    """Found by the machine above: the committee adjusted a person, the
+    routine feed then marked all their quarters 未完成 and the review was
+    missing; after recomputing, the stale adjustment still made them 称职
+    (code 2) with no score.  A grade is never given from incomplete inputs:
+    the adjustment no longer applies (and the confirmation says so)."""
+    from kaohe.annual import engine, service
+    from kaohe.annual.models import AnnualReview, RoutineImport
+    from kaohe.audit.models import AuditEntry
+    from kaohe.tenancy.models import OrgNode
+
+    from .test_procedure import _sys
+
+    with app.app_context():
+        ids, aid = seed_unit(world, {"head": 96, "deputy": 92, "d1head": 88, "d1staff": 84, "d2head": 79,
+                                     "d2staff": 66})
+        _sys()
+        t1 = db.session.get(OrgNode, world.ids["P1-T1"])
+        engine.compute([t1], YEAR)
+        a = db.session.get(service.AnnualAssessment, aid)
+        db.session.refresh(a)
+        pid = ids["d2staff"]
+        service.adjust(a, pid, "chenzhi", "委员会表决通过")
+        db.session.execute(RoutineImport.__table__.update().where(RoutineImport.person_id == pid)
+                           .values(score=None, grade=None))
+        db.session.execute(AnnualReview.__table__.update().where(AnnualReview.person_id == pid)
+                           .values(leader_score=None))
+        db.session.commit()
+        engine.compute([t1], YEAR)
+        db.session.refresh(a)
+        res = next(r for r in service.current_results(a) if r.person_id == pid)
+        assert (res.grade, res.score, res.code) == (None, None, "7")
+        for r in service.current_results(a):
+            if "tie_at_line" in (r.flags or []):
+                service.adjust(a, r.person_id, "chenzhi", "委员会表决：名额线并列")
+        service.confirm(a)
+        o = next(o for o in service.outcomes(a) if o.person_id == pid)
+        assert (o.grade, o.code, o.pay_cents) == (None, "7", 0)
+        entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "annual.confirm")).scalar_one()
+        assert entry.after["adjustments_not_applied"] == [pid]
