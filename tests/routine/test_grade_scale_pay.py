@@ -124,7 +124,7 @@ def test_api_page_and_cli_share_the_scale_validator(app, client, world, api_toke
     form = {f"grade-{i}-{k}": str(v) for i, e in enumerate(SEED_001) for k, v in e.items()}
     form["grade-1-min_score"] = "95"   # above 优秀's 90
     r = b.post(f"/policy/org/{t1}/routine.grade_scale/set", {**form, "for_year": "0"})
-    assert r.status_code == 422 and "must fall" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "最低分须由好到差递减" in r.get_data(as_text=True)
     form["grade-1-min_score"] = "75"
     r = b.post(f"/policy/org/{t1}/routine.grade_scale/set", {**form, "for_year": "0"})
     assert r.status_code in (200, 302, 303), r.get_data(as_text=True)[:2000]
@@ -204,7 +204,7 @@ def test_month_under_seed_001_names_pays_the_pool_exactly(rt, login_new):
     html = b.get(f"/routine/periods/{rt.period_id}").get_data(as_text=True)
     assert "良好" in html and "不及格" in html and "优秀 ≥ 90" in html
     assert 'data-grade="jiaohao">良好<' in html and ">较好<" not in html and ">较差<" not in html
-    assert "150.00" in html and "15%" in html and "÷ 12" in html
+    assert "150.00" in html and "15%" in html and "÷ 每年 12 期" in html and "人均 2000 元" in html
     assert f'data-pay="{d1["pay_cents"]}"' in html
     # the person's own result page shows the configured name
     me = login_new("t1staff")

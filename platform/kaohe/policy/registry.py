@@ -25,6 +25,7 @@ from typing import Any, Callable
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..core.errors import Invalid
+from ..web.messages import N_
 
 INHERITABLE = "inheritable"
 PROVINCE_ONLY = "province_only"
@@ -168,30 +169,30 @@ class GradeScaleEntrySchema(_Strict):
 def check_grade_scale(entries: list) -> None:
     """The rules of ``routine.grade_scale`` (raises ValidationError naming the rule)."""
     if not 2 <= len(entries) <= len(ROUTINE_GRADES):
-        raise ValidationError(f"list 2 to {len(ROUTINE_GRADES)} grades, best first")
+        raise ValidationError(N_("List 2 to 4 grades, best first."))
     codes = [e["code"] for e in entries]
     names = [e["name"] for e in entries]
     if len(set(codes)) != len(codes) or len(set(names)) != len(names):
-        raise ValidationError("each grade needs its own code and name")
+        raise ValidationError(N_("Each grade needs its own code and name."))
     ranked = [e for e in entries if e.get("rank")]
     if ranked and len(ranked) != len(entries):
-        raise ValidationError("state the national rank of every grade or of none")
+        raise ValidationError(N_("State the national grade of every grade or of none."))
     if not ranked and len(entries) != len(ROUTINE_GRADES):
-        raise ValidationError("with fewer than 4 grades, state the national rank (hao, jiaohao, yiban, jiaocha) "
-                              "each counts as")
+        raise ValidationError(N_("With fewer than 4 grades, state the national grade (hao, jiaohao, yiban, "
+                                 "jiaocha) each counts as."))
     if ranked:
         idx = [ROUTINE_GRADES.index(e["rank"]) for e in entries]
         if idx != sorted(set(idx)):
-            raise ValidationError("ranks must fall best first, each used once (hao, jiaohao, yiban, jiaocha)")
+            raise ValidationError(N_("The national grades must fall best first, each used once (hao, jiaohao, yiban, jiaocha)."))
     given = [e.get("min_score") for e in entries[:-1]]
     if entries[-1].get("min_score") not in (None, 0, 0.0):
-        raise ValidationError("the lowest grade has no lower bound (it takes every score below the one above)")
+        raise ValidationError(N_("The lowest grade has no lower bound (it takes every score below the one above)."))
     if any(g is not None for g in given):
         if any(g is None for g in given):
-            raise ValidationError("give the lowest score of every grade but the last, or of none "
-                                  "(then routine.grade_bands applies)")
+            raise ValidationError(N_("Give the lowest score of every grade but the last, or of none (then the "
+                                     "routine grade thresholds apply)."))
         if any(not a > b for a, b in zip(given, given[1:])) or given[-1] <= 0:
-            raise ValidationError("lowest scores must fall from the best grade down and stay above 0")
+            raise ValidationError(N_("Lowest scores must fall from the best grade down and stay above 0."))
 
 
 class GradeScaleField(fields.List):
