@@ -7,6 +7,7 @@ with its arithmetic, exported and audited."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -118,8 +119,11 @@ def test_api_page_and_cli_share_the_scale_validator(app, client, world, api_toke
     bad = SEED_001[:3]
     r = client.put(f"/api/v1/orgs/{t1}/policy/routine.grade_scale", json={"value": bad}, headers=h)
     assert r.status_code == 422 and "fewer than 4" in r.get_json()["errors"]["routine.grade_scale"][0]
-    r = runner.invoke(args=["policy", "set", world.p1.T1.code, "routine.grade_scale", yaml.safe_dump(bad)])
-    assert r.exit_code != 0 and "Traceback" not in r.output
+    r = runner.invoke(args=["policy", "set", world.p1.T1.code, "routine.grade_scale", json.dumps(bad)])
+    assert r.exit_code != 0 and "fewer than 4" in r.output and "Traceback" not in r.output
+    r = runner.invoke(args=["policy", "set", world.p1.T2.code, "routine.grade_scale",
+                            json.dumps(SEED_001, ensure_ascii=False)])
+    assert r.exit_code == 0, r.output
     b = login("policy")
     form = {f"grade-{i}-{k}": str(v) for i, e in enumerate(SEED_001) for k, v in e.items()}
     form["grade-1-min_score"] = "95"   # above 优秀's 90
