@@ -1,8 +1,8 @@
 """Issue 12: random sequences of official acts on the annual procedure, by
 random roles on random dates, through the API, cannot break it.  Acts:
-compute, the routine feed changing inputs, adjust, confirm, publish (公示),
-notice, review/appeal, decide, file (备案), correct (补定: reopen with a
-reason).  After every step:
+compute, the routine feed changing inputs, adjust, confirm, reopen with a
+reason (page), publish (公示), notice, review/appeal, decide, file (备案),
+correct (补定 after the notice: reopen with a reason).  After every step:
 
 - no grade from incomplete inputs: a person without any complete input has
   no grade; the routine part of a score is the mean of the complete
@@ -96,6 +96,7 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
             self.snapshot: dict[int, tuple] = {}
             self.audit_seen = 0
             self.seeded = False
+            self.browsers: dict = {}
             self.example = len(steps) + 1
 
         def teardown(self):
@@ -116,8 +117,6 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
                 resp = getattr(self.client, method)(url, json=body, headers=self.h(role))
             assert resp.status_code < 500, (url, resp.status_code, resp.get_data(as_text=True)[:500])
             tried[(url.rsplit("/", 1)[-1], resp.status_code, role)] += 1
-            if os.environ.get("DEBUG_SM") and resp.status_code == 422 and url.endswith(("correct", "cases")):
-                print("DEBUG", url, body, resp.get_json())
             if resp.status_code < 300:
                 reached[url.rsplit("/", 1)[-1]] += 1
             return resp
@@ -245,6 +244,29 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
             if resp.status_code == 200:
                 self.filed_on = self.day
 
+        @rule(role=st.sampled_from(("t1admin", "t1admin", "t1staff", "countysup")),
+              reason=st.sampled_from(("", "委员会复议：考勤更正")))
+        def reopen(self, role, reason):
+            """Reopen a confirmed result (before the 公示) with a reason, on the page."""
+            from conftest import Browser
+            from kaohe.annual import service
+
+            if role not in self.browsers:
+                b = Browser(self.app.test_client())
+                b.get("/login")
+                resp = b.post("/login", {"username": role, "password": PASSWORD})
+                assert resp.status_code in (302, 303), resp.status_code
+                b.get("/")          # the signed-in session's CSRF token
+                self.browsers[role] = b
+            before = self.status()
+            with service.as_of(self.day):
+                resp = self.browsers[role].post(f"/annual/unit/{self.t1}/{YEAR}/reopen", {"reason": reason})
+            assert resp.status_code in (200, 302, 303, 403, 404, 422), resp.status_code
+            after = self.status()
+            if before != after:
+                reached["reopen"] += 1
+                assert (before, after) == ("confirmed", "computed") and role == "t1admin" and reason
+
         @rule(role=st.sampled_from(ACTORS), reason=st.sampled_from(("", "纪检反馈：考勤记录有误，需补定") + ("纪检反馈",) * 2))
         def correct(self, role, reason):
             resp = self.call("post", self.unit_url("/correct"), role, {"reason": reason})
@@ -318,6 +340,8 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
                 if decision:
                     self.adjust("t1admin", decision[0], decision[1], "委员会表决通过")
                 self.confirm("t1admin")
+            elif st_ == "confirmed" and mode == "correct":
+                self.reopen("t1admin", "委员会复议：考勤更正")
             elif st_ == "confirmed":
                 self.publish("t1admin", None)
             elif st_ == "publicised":
@@ -459,9 +483,9 @@ def test_random_annual_procedures_keep_the_invariants(sqlite_template, tmp_path)
     run_state_machine_as_test(AnnualMachine, settings=settings(
         max_examples=int(os.environ.get("KAOHE_STATEFUL_EXAMPLES", "8")), stateful_step_count=30,
         deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)))
-    print(dict(reached), steps, sorted(tried.items()))
-    for act in ("compute", "adjustments", "confirm", "publish", "notify", "file", "correct", "cases", "decision"):
-        assert reached[act], (act, dict(reached))
+    for act in ("compute", "adjustments", "confirm", "reopen", "publish", "notify", "file", "correct", "cases",
+                "decision"):
+        assert reached[act], (act, dict(reached), steps, sorted(tried.items()))
     os.unlink(seeded)
 
 

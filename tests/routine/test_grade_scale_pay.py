@@ -222,7 +222,7 @@ def test_month_under_seed_001_names_pays_the_pool_exactly(rt, login_new):
 
         apply_scope(Scope.system("t"))
         after = db.session.execute(select(AuditEntry.after).where(
-            AuditEntry.action == "routine.period.compute", AuditEntry.target_id == rt.period_id)
+            AuditEntry.action == "routine.period.compute", AuditEntry.target_id == str(rt.period_id))
             .order_by(AuditEntry.id.desc())).scalars().first()
         assert after["pay"]["pool_cents"] == pay["pool_cents"]
 
