@@ -185,6 +185,10 @@ def _seed_001_month(rt):
 def test_month_under_seed_001_names_pays_the_pool_exactly(rt, login_new):
     _seed_001_month(rt)
     assert transition(rt, "rating").status_code == 200
+    # the supervisor proposes a grade under the unit's names
+    sup = login_new(rt.users["d1head"])
+    form = sup.get(f"/routine/periods/{rt.period_id}/rate/{rt.ids['d1staff']}/supervisor").get_data(as_text=True)
+    assert 'value="jiaohao" >良好<' in form.replace(" selected", "") and ">较好<" not in form
     # d1staff 76 points: 良好 under seed 001 (一般 under the national bands)
     rate_everything(rt, scores={"d1staff": ("liang", 42, 8), "d2staff": ("cha", 20, 2)})
     assert transition(rt, "review").status_code == 200
