@@ -120,6 +120,10 @@ def test_form_values_are_typed_per_setting(app):
         elif key.startswith("calendar."):
             form["value_text"] = "2026-10-08\n2026-10-09"
             d = ["2026-10-08", "2026-10-09"]
+        elif key == "routine.grade_scale":     # one row per grade
+            for i, e in enumerate(d):
+                for f, v in e.items():
+                    form[f"grade-{i}-{f}"] = str(v)
         elif isinstance(d, bool):
             form["value"] = "true" if d else "false"
         elif isinstance(d, dict):

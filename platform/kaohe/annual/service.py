@@ -173,12 +173,26 @@ def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> Annu
     return existing
 
 
+def stale_adjustment(r: AnnualResult, x: AnnualAdjustment | None) -> bool:
+    """An adjustment decided on an earlier computation that no longer applies:
+    the person's current result carries no grade (no complete inputs, or a
+    record that gives no grade -- code 5*/6*/7), or it makes 优秀 someone who is
+    no longer eligible.  A grade is never given from incomplete inputs."""
+    if x is None:
+        return False
+    if r.grade is None and r.code != "4":
+        return True
+    return x.grade == "youxiu" and not r.eligible_youxiu
+
+
 def final_grades(a: AnnualAssessment, results: list[AnnualResult] | None = None) -> list[dict]:
     results = current_results(a) if results is None else results
     adj = adjustments(a)
     out = []
     for r in results:
         x = adj.get(r.person_id)
+        if stale_adjustment(r, x):
+            x = None
         grade = x.grade if x else r.grade
         code = GRADE_CODE[grade] if grade else r.code
         out.append({"person_id": r.person_id, "score": r.score, "computed_grade": r.grade, "grade": grade,
@@ -198,6 +212,7 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     if undecided:
         raise Invalid({"ties": [f"{len(undecided)} people are tied at the quota line; the committee must decide "
                                 "each of them (优秀 or 称职) with a reason before confirming."]})
+    stale = sorted(r.person_id for r in results if stale_adjustment(r, adj.get(r.person_id)))
     quota = a.quota or {}
     for pool, info in quota.items():
         members = [f for f in finals if pool == "all" or (f["rank_group"] == "leader") == (pool == "leader")]
@@ -222,6 +237,8 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     record("annual.confirm", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment", target_id=a.id,
            after={"counts": counts, "run": a.current_run_id, "pay": pay_explain,
                   "adjusted": sum(1 for f in finals if f["adjusted"]),
+                  # adjustments of an earlier computation that no longer apply (not used)
+                  "adjustments_not_applied": stale,
                   # every outcome's after-state [score, grade, pay], for `kaohe audit reconcile`
                   "audited": {str(r["person_id"]): [r["score"], r["grade"], r["pay_cents"]] for r in rows}})
     db.session.flush()

@@ -25,6 +25,7 @@ from typing import Any, Callable
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..core.errors import Invalid
+from ..web.messages import N_
 
 INHERITABLE = "inheritable"
 PROVINCE_ONLY = "province_only"
@@ -154,6 +155,53 @@ class RoutineBandsSchema(_Strict):
     def _order(self, data, **kw):
         if not data["hao"] > data["jiaohao"] > data["yiban"]:
             raise ValidationError("thresholds must fall: hao > jiaohao > yiban")
+
+
+class GradeScaleEntrySchema(_Strict):
+    """One routine grade as a unit names it (seed 001: 优秀/良好/及格/不及格)."""
+
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,19}$",
+                                                                 error="lower-case letters, digits, _ (max 20)"))
+    name = fields.String(required=True, validate=validate.Length(1, 12))
+    name_en = fields.String(validate=validate.Length(max=40))
+    # the lowest score of this grade; omitted everywhere = routine.grade_bands
+    min_score = StrictFloat(allow_nan=False, validate=validate.Range(0, 100))
+    # the national grade it counts as (the 好 cap, vetoes and the annual read ranks)
+    rank = _choice(ROUTINE_GRADES)
+
+
+def check_grade_scale(entries: list) -> None:
+    """The rules of ``routine.grade_scale`` (raises ValidationError naming the rule)."""
+    if not 2 <= len(entries) <= len(ROUTINE_GRADES):
+        raise ValidationError(N_("List 2 to 4 grades, best first."))
+    codes = [e["code"] for e in entries]
+    names = [e["name"] for e in entries]
+    if len(set(codes)) != len(codes) or len(set(names)) != len(names):
+        raise ValidationError(N_("Each grade needs its own code and name."))
+    ranked = [e for e in entries if e.get("rank")]
+    if ranked and len(ranked) != len(entries):
+        raise ValidationError(N_("State the national grade of every grade or of none."))
+    if not ranked and len(entries) != len(ROUTINE_GRADES):
+        raise ValidationError(N_("With fewer than 4 grades, state the national grade (hao, jiaohao, yiban, "
+                                 "jiaocha) each counts as."))
+    if ranked:
+        idx = [ROUTINE_GRADES.index(e["rank"]) for e in entries]
+        if idx != sorted(set(idx)):
+            raise ValidationError(N_("The national grades must fall best first, each used once (hao, jiaohao, yiban, jiaocha)."))
+    given = [e.get("min_score") for e in entries[:-1]]
+    if entries[-1].get("min_score") not in (None, 0, 0.0):
+        raise ValidationError(N_("The lowest grade has no lower bound (it takes every score below the one above)."))
+    if any(g is not None for g in given):
+        if any(g is None for g in given):
+            raise ValidationError(N_("Give the lowest score of every grade but the last, or of none (then the "
+                                     "routine grade thresholds apply)."))
+        if any(not a > b for a, b in zip(given, given[1:])) or given[-1] <= 0:
+            raise ValidationError(N_("Lowest scores must fall from the best grade down and stay above 0."))
+
+
+class GradeScaleField(fields.List):
+    def __init__(self, **kw):
+        super().__init__(fields.Nested(GradeScaleEntrySchema), validate=check_grade_scale, **kw)
 
 
 class AnnualBandsSchema(_Strict):
@@ -309,6 +357,16 @@ _add("routine.grade_bands", _nested(RoutineBandsSchema), {"hao": 90, "jiaohao": 
      "routine_grades", "平时考核等次分数线：好、较好、一般的最低分，低于“一般”为较差",
      "Routine grade thresholds: lowest score for Good / Fairly good / Average; below Average is Poor",
      bound=BOUND_TABLE, number_range=(0, 100), unit="points")
+_add("routine.grade_scale", GradeScaleField,
+     [{"code": "hao", "name": "好", "name_en": "Good", "rank": "hao"},
+      {"code": "jiaohao", "name": "较好", "name_en": "Fairly good", "rank": "jiaohao"},
+      {"code": "yiban", "name": "一般", "name_en": "Average", "rank": "yiban"},
+      {"code": "jiaocha", "name": "较差", "name_en": "Poor", "rank": "jiaocha"}], INHERITABLE,
+     "routine_grades", "平时考核等次的名称与分数段（由好到差，2至4个等次；如“优秀、良好、及格、不及格”）："
+     "每个等次的编码、名称、最低分及对应的国家等次（好、较好、一般、较差）；不填最低分时按“平时考核等次分数线”",
+     "Names and bands of the routine grades (best first, 2 to 4; e.g. 优秀/良好/及格/不及格): each grade's code, "
+     "name, lowest score and the national grade it counts as (好/较好/一般/较差); without lowest scores the "
+     "routine grade thresholds apply", unit="points")
 _add("routine.good_cap_rate", Rate, 0.40, BOUNDED, "good_cap",
      "“好”等次人数占参加考核人数的最高比例", "Highest share of participants who may be graded Good",
      bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
@@ -446,6 +504,13 @@ _add("pay.contributors", lambda: _choice(("paid", "assessed")), "paid", INHERITA
      "Who puts the amount per person into the pool: only the people paid, or everyone assessed (seed 003: "
      "\"each person contributes 2000\"; a vetoed or 不称职 person's share stays in the pool)",
      choices=("paid", "assessed"))
+_add("routine.period_pay_share", Rate, 0.0, BOUNDED, "pay",
+     "随平时考核兑现的绩效奖金比例：每期（如月度考核“当月兑现”）发放年度绩效奖金的这一比例，"
+     "奖金池＝人均额度×参加考核人数×比例÷每年期数，按得分分配；0为不随平时考核发放（比例范围可由上级设定，如10%–20%）",
+     "Share of the performance pay paid with each routine period (seed 001: monthly, paid the same month, "
+     "10–20%): pool = amount per person × people assessed × share ÷ periods a year, split by score; "
+     "0 = none (the level above may bound the range, e.g. 10%–20%)",
+     bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
 _add("pay.grade_coefficients", _nested(PayCoefficientsSchema),
      {"youxiu": 1.2, "chenzhi": 1.0, "jibenchenzhi": 0.5, "buchenzhi": 0}, INHERITABLE, "pay",
      "各年度等次的奖金系数", "Pay coefficient for each annual grade")

@@ -56,6 +56,8 @@ def fmt_value(value, key: str) -> Markup:
                 if item.get("mandatory") else ""
             parts.append(Markup("<li><code>{}</code> {}{}</li>").format(item["code"], txt, star))
         return Markup('<ul class="plain">') + Markup("").join(parts) + Markup("</ul>")
+    if key == "routine.grade_scale" and isinstance(value, list):
+        return grade_scale_text(value)
     if isinstance(value, dict):
         rows = []
         for k, v in value.items():
@@ -71,6 +73,42 @@ def fmt_value(value, key: str) -> Markup:
     unit = {"days": _("days"), "people": _("people"), "points": _("points"), "yuan": _("yuan"),
             "times": _("times")}.get(s.unit, "")
     return Markup(escape(f"{_label(value)} {unit}".strip()))
+
+
+def grade_scale_text(value: list) -> Markup:
+    """优秀（≥90）、良好（≥75）… with the national grade each counts as."""
+    parts = []
+    for i, e in enumerate(value):
+        rank = e.get("rank") or (reg.ROUTINE_GRADES[i] if len(value) == len(reg.ROUTINE_GRADES) else "")
+        low = e.get("min_score")
+        bound = f" ≥ {low:g}" if low not in (None, 0) and i < len(value) - 1 else ""
+        same = rank and reg.ROUTINE_GRADE_LABELS[rank][0] == e["name"]
+        parts.append(Markup("<li>{}{}{}</li>").format(pick(e["name"], e.get("name_en") or e["name"]), bound,
+                                                      "" if same or not rank else
+                                                      Markup("（{}：{}）").format(_("counts as"), _label(rank))))
+    return Markup('<ol class="plain">') + Markup("").join(parts) + Markup("</ol>")
+
+
+GRADE_ROW_FIELDS = ("code", "name", "name_en", "min_score", "rank")
+
+
+def grade_scale_from_rows(form) -> list:
+    """The grade-scale editor: rows ``grade-<i>-<field>``, blank rows dropped;
+    values passed on as typed so the registry's validator names the rule."""
+    out = []
+    for i in range(len(reg.ROUTINE_GRADES)):
+        raw = {f: (form.get(f"grade-{i}-{f}") or "").strip() for f in GRADE_ROW_FIELDS}
+        if not any(raw[f] for f in ("code", "name", "name_en", "min_score")):
+            continue
+        item: dict = {"code": raw["code"], "name": raw["name"]}
+        if raw["name_en"]:
+            item["name_en"] = raw["name_en"]
+        if raw["rank"]:
+            item["rank"] = raw["rank"]
+        if raw["min_score"]:
+            item["min_score"] = _number(raw["min_score"], "routine.grade_scale", False)
+        out.append(item)
+    return out
 
 
 def fmt_bound(x, key: str) -> str:
@@ -163,6 +201,8 @@ def value_from_form(key: str, form) -> object:
     d = s.default
     if s.kind == reg.ADDITIVE and form.get("editor") == "rows":
         return additive_from_rows(form)
+    if key == "routine.grade_scale":
+        return grade_scale_from_rows(form)
     if s.kind == reg.ADDITIVE or key.startswith("calendar."):
         text = form.get("value_text", "")
         if key.startswith("calendar."):

@@ -51,6 +51,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.cycle": "quarter",
     "routine.daily_log_required": False,
     "routine.grade_bands": {"hao": 90, "jiaohao": 80, "yiban": 60},
+    "routine.grade_scale": None,   # None: the national 好/较好/一般/较差 (calc_grades.NATIONAL_SCALE)
     "routine.good_cap_rate": 0.40,
     "routine.good_cap_scope": "department",
     "routine.rater_weights": {"supervisor": 0.7, "self": 0.1, "peer": 0.1, "democratic": 0.1},
@@ -65,6 +66,8 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "routine.publicity_working_days": 3,
     "routine.leader_score_mode": "rated",
     "routine.deduction_free_occurrences": 0,
+    "routine.period_pay_share": 0.0,
+    "pay.amount_per_person": 2000,     # the annual amount; a period pays routine.period_pay_share of it
     "calendar.extra_holidays": [],
     "calendar.extra_workdays": [],
     "indicators.common": [],
@@ -524,7 +527,7 @@ class CapOutcome:
 
 
 def apply_good_cap(group: Mapping[int, tuple[float, str]], rate: float,
-                   decision: Sequence[int] | None = None) -> CapOutcome:
+                   decision: Sequence[int] | None = None, demote_to: str = "jiaohao") -> CapOutcome:
     """Limit 好 in a group to floor(rate × n).  People above the cap line keep
     好, those below drop to 较好.  When people with the same score straddle
     the line, nobody among them is decided here: they are returned as a tie
@@ -538,7 +541,7 @@ def apply_good_cap(group: Mapping[int, tuple[float, str]], rate: float,
         return CapOutcome(grades, quota, None)
     if quota == 0:
         for _, pid in good:
-            grades[pid] = "jiaohao"
+            grades[pid] = demote_to
         return CapOutcome(grades, quota, None)
     line = good[quota - 1][0]
     above = [pid for s, pid in good if s > line + EPS]
@@ -546,17 +549,17 @@ def apply_good_cap(group: Mapping[int, tuple[float, str]], rate: float,
     below = [pid for s, pid in good if s < line - EPS]
     slots = quota - len(above)
     for pid in below:
-        grades[pid] = "jiaohao"
+        grades[pid] = demote_to
     if len(at_line) <= slots:   # no tie straddles the line
         return CapOutcome(grades, quota, None)
     chosen = set(decision or ())
     if chosen and chosen <= set(at_line) and len(chosen) == slots:
         for pid in at_line:
-            grades[pid] = "hao" if pid in chosen else "jiaohao"
+            grades[pid] = "hao" if pid in chosen else demote_to
         return CapOutcome(grades, quota, {"line": r2(line), "slots": slots, "candidates": sorted(at_line),
                                           "resolved": True})
     for pid in at_line:
-        grades[pid] = "jiaohao"
+        grades[pid] = demote_to
     return CapOutcome(grades, quota, {"line": r2(line), "slots": slots, "candidates": sorted(at_line),
                                       "resolved": False})
 

@@ -9,7 +9,7 @@ from ..core.calendar import WorkCalendar
 from ..core.db import utcnow
 from ..extensions import db
 from ..people.models import LeaderCharge, Person
-from . import calc
+from . import calc, calc_grades, calc_pay
 from .common import invalid, period_policy, today
 from .inputs import exemptions, score_inputs
 from .models import CapDecision, Period, Result, Task
@@ -64,8 +64,9 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
         if not r["scored"]:
             r["partial_score"], r["score"] = r["score"], None
     scored = {pid: r for pid, r in out.items() if r["scored"]}
-    bands = pol["routine.grade_bands"]
-    grades = {pid: calc.grade_for(r["score"], bands, (r["veto"] or {}).get("cap_grade")) for pid, r in scored.items()}
+    # The unit's grade scale (names and bands, policy routine.grade_scale); results hold its national ranks.
+    bands = calc_grades.thresholds(pol.get("routine.grade_scale"), pol["routine.grade_bands"])
+    grades = {pid: calc_grades.grade(r["score"], bands, (r["veto"] or {}).get("cap_grade")) for pid, r in scored.items()}
     # The 好 cap per department or per unit.
     scope = pol["routine.good_cap_scope"]
     groups: dict[str, dict[int, tuple[float, str]]] = {}
@@ -76,7 +77,8 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     ties = []
     quotas = {}
     for key, members in groups.items():
-        outcome = calc.apply_good_cap(members, float(pol["routine.good_cap_rate"]), decisions.get(key))
+        outcome = calc.apply_good_cap(members, float(pol["routine.good_cap_rate"]), decisions.get(key),
+                                      demote_to=calc_grades.demotion_rank(bands))
         grades.update(outcome.grades)
         quotas[key] = {"n": len(members), "quota": outcome.quota,
                        "hao": sum(1 for pid in members if outcome.grades[pid] == "hao")}
@@ -84,6 +86,12 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
             ties.append({"group": key, **outcome.tie})
     tie_ids = {pid for t in ties if not t.get("resolved") for pid in t["candidates"]}
     ranks = calc.competition_ranks({pid: r["score"] for pid, r in scored.items()})
+    # Performance pay paid with the period (policy routine.period_pay_share; seed 001 「当月兑现」).
+    pay, cents = None, {}
+    share = float(pol.get("routine.period_pay_share") or 0)
+    if share > 0:
+        cents, pay = calc_pay.split(float(pol.get("pay.amount_per_person") or 0), share, CYCLES[period.cycle],
+                                    total, {pid: r["score"] for pid, r in scored.items()})
     now = utcnow()
     rows, task_rows = [], []
     flag_counts: dict[str, int] = {}
@@ -99,7 +107,8 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
                 flag_counts[f] = flag_counts.get(f, 0) + 1
             rows.append({"root_id": period.root_id, "org_id": p.org_id, "period_id": period.id,
                          "person_id": p.person_id, "score": None, "grade": None, "rank": None,
-                         "rank_of": len(scored), "breakdown": r, "flags": flags, "computed_at": now})
+                         "rank_of": len(scored), "breakdown": r, "flags": flags, "pay_cents": None,
+                         "computed_at": now})
             continue
         flags = calc.streak_flags(history.get(p.person_id, []) + [r["score"]], low=float(pol["routine.low_score"]),
                                   high=float(pol["routine.high_score"]), low_streak=int(pol["routine.low_streak"]),
@@ -117,7 +126,7 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
         rows.append({"root_id": period.root_id, "org_id": p.org_id, "period_id": period.id,
                      "person_id": p.person_id, "score": r["score"], "grade": grades[p.person_id],
                      "rank": ranks[p.person_id], "rank_of": len(scored), "breakdown": r, "flags": flags,
-                     "computed_at": now})
+                     "pay_cents": cents.get(p.person_id) if pay is not None else None, "computed_at": now})
         if "criticism_talk" in flags:
             task_rows.append(_task_row(period, p, "routine.criticism_talk",
                                        f"批评谈话 Criticism talk: {period.label}", supervisors.get(p.person_id), due))
@@ -151,6 +160,8 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
                "grades": {g: sum(1 for x in grades.values() if x == g) for g in calc.GRADES},
                "incomplete": flag_counts.get("incomplete", 0), "exempted": flag_counts.get("exempted", 0),
                "tasks": len(task_rows)}
+    if pay is not None:
+        summary["pay"] = pay
     period.computed_at = now
     period.compute_summary = summary
     db.session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKeyConstraint, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKeyConstraint, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -366,6 +366,8 @@ class Result(TenantMixin, db.Model):
     rank_of: Mapped[int | None] = mapped_column(Integer)
     breakdown: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # performance pay paid with this period (policy routine.period_pay_share), in cents
+    pay_cents: Mapped[int | None] = mapped_column(BigInteger)
     feedback: Mapped[str | None] = mapped_column(Text)
     feedback_by: Mapped[str | None] = mapped_column(String(80))
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

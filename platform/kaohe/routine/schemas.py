@@ -276,6 +276,7 @@ class ResultSchema(Schema):
     grade = fields.Str(allow_none=True)
     rank = fields.Int(allow_none=True)
     rank_of = fields.Int(allow_none=True)
+    pay_cents = fields.Int(allow_none=True, metadata={"description": "pay with the period (routine.period_pay_share)"})
     flags = fields.List(fields.Str())
     breakdown = fields.Dict()
     feedback = fields.Str(allow_none=True)

@@ -18,6 +18,7 @@ from .calc import GRADE_LABELS
 from .exports import Col, ExportSpec, bar_chart, register_export
 
 from ..annual import models as am
+from ..routine import calc_grades
 from ..routine import models as rm
 
 PERSON = Person.__table__
@@ -71,12 +72,21 @@ def _routine_count(node, params):
                               .where(_routine_filter(P, node, params))).scalar_one()
 
 
+def _grade_names(node, params) -> dict[int, dict[str, dict]]:
+    """period id → rank → the grade's configured names (policy routine.grade_scale
+    frozen into each period), one query for all periods of the export."""
+    P = rm.Period.__table__
+    return {pid: calc_grades.labels((pol or {}).get("routine.grade_scale"))
+            for pid, pol in db.session.execute(select(P.c.id, P.c.policy).where(_routine_filter(P, node, params)))}
+
+
 def _routine_rows(node, params):
     P, R = rm.Period.__table__, rm.Result.__table__
     unit, dept = ORG.alias("unit"), ORG.alias("dept")
-    stmt = (select(unit.c.code, unit.c.name, P.c.year, P.c.cycle, P.c.seq, P.c.state, PERSON.c.staff_no,
+    names = _grade_names(node, params)
+    stmt = (select(P.c.id.label("period_id"), unit.c.code, unit.c.name, P.c.year, P.c.cycle, P.c.seq, P.c.state, PERSON.c.staff_no,
                    PERSON.c.name.label("pname"), dept.c.name.label("dname"), R.c.score, R.c.grade, R.c.rank,
-                   R.c.rank_of)
+                   R.c.rank_of, R.c.pay_cents)
             .select_from(R.join(P, P.c.id == R.c.period_id).join(PERSON, PERSON.c.id == R.c.person_id)
                          .join(unit, unit.c.id == P.c.org_id).join(dept, dept.c.id == PERSON.c.org_id))
             .where(_routine_filter(P, node, params))
@@ -85,14 +95,20 @@ def _routine_rows(node, params):
         label = f"{r.year}年第{r.seq}季度" if r.cycle == "quarter" else (
             f"{r.year}年{r.seq}月" if r.cycle == "month" else f"{r.year}年{'上' if r.seq == 1 else '下'}半年")
         yield (r.code, r.name, label, STATE_ZH.get(r.state, r.state), r.staff_no, r.pname,
-               r.dname if r.dname != r.name else None, r.score, _zh(r.grade), r.rank, r.rank_of)
+               r.dname if r.dname != r.name else None, r.score,
+               names.get(r.period_id, {}).get(r.grade, {}).get("name") or _zh(r.grade), r.rank, r.rank_of,
+               None if r.pay_cents is None else r.pay_cents / 100)
 
 
 def _routine_chart(node, params):
     P, R = rm.Period.__table__, rm.Result.__table__
     counts = dict(db.session.execute(select(R.c.grade, func.count()).select_from(R.join(P, P.c.id == R.c.period_id))
                                      .where(_routine_filter(P, node, params)).group_by(R.c.grade)).all())
-    table = [["等次", "人数"]] + [[_zh(g), counts.get(g, 0)] for g in ("hao", "jiaohao", "yiban", "jiaocha")]
+    scales = {tuple(sorted((k, v["name"]) for k, v in n.items())) for n in _grade_names(node, params).values()}
+    # one naming for every period exported: its names and grades; else the national terms
+    own = dict(next(iter(scales))) if len(scales) == 1 else {}
+    table = [["等次", "人数"]] + [[own.get(g) or _zh(g), counts.get(g, 0)]
+                                 for g in ("hao", "jiaohao", "yiban", "jiaocha") if not own or g in own]
     return [("等次分布 Grades", table, bar_chart("平时考核等次分布", "人数"))]
 
 
@@ -187,7 +203,8 @@ register_export(ExportSpec(
                          Col("staff_no", "工号", "Staff no."), Col("name", "姓名", "Name", 10),
                          Col("dept", "科室", "Department", 16), Col("score", "得分", "Score", 8, "0.00"),
                          Col("grade", "等次", "Grade", 8), Col("rank", "名次", "Rank", 6),
-                         Col("rank_of", "参评人数", "Of", 8)],
+                         Col("rank_of", "参评人数", "Of", 8),
+                         Col("pay", "随期绩效奖金（元）", "Pay with the period (yuan)", 12, "0.00")],
     rows=_routine_rows, count=_routine_count, charts=_routine_chart, header_locale="both",
     sheet="平时考核 Results", available=lambda node: node.kind != "department",
     description="Routine results of the subtree (params: year, period=cycle-seq)."))

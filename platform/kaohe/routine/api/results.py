@@ -39,7 +39,8 @@ def _results(period: Period, person_id: int | None = None) -> list[dict]:
     out = []
     for r, name in db.session.execute(stmt.order_by(Result.rank, Result.person_id)):
         out.append({"person_id": r.person_id, "name": name, "score": r.score, "grade": r.grade, "rank": r.rank,
-                    "rank_of": r.rank_of, "flags": r.flags, "breakdown": results.public_breakdown(period, r.breakdown),
+                    "rank_of": r.rank_of, "pay_cents": r.pay_cents, "flags": r.flags,
+                    "breakdown": results.public_breakdown(period, r.breakdown),
                     "feedback": r.feedback})
     return out
 

@@ -17,7 +17,8 @@ from ...tenancy.models import OrgNode
 from ...web import register_page_blueprint
 from ...web.i18n import pick
 from ...web.nav import NavItem, add_nav
-from .. import calc
+from .. import calc, calc_grades
+from ..common import period_policy
 from ..models import Period
 from ..periods import TRANSITIONS
 
@@ -75,6 +76,10 @@ def _labels() -> dict:
 
 
 def render(template, **ctx):
+    period = ctx.get("period")
+    # a period's grades under the names frozen with it (policy routine.grade_scale)
+    scale = period_policy(period).get("routine.grade_scale") if isinstance(period, Period) else None
+    ctx.setdefault("gnames", calc_grades.labels(scale))
     return render_template(template, **_labels(), **ctx)
 
 

@@ -21,7 +21,7 @@ from ...tenancy.models import OrgNode
 from ...tenancy.scope import current_scope, get_in_scope
 from ...web.forms import parse_form
 from ...web.i18n import pick
-from .. import calc
+from .. import calc, calc_grades
 from ..common import period_policy, today
 from ..completeness import completeness
 from ..compute import resolve_tie
@@ -95,7 +95,8 @@ def period_page(period_id):
                   talk_tasks=db.session.execute(select(Task).where(
                       Task.source_type == "routine_period", Task.source_id == period.id,
                       Task.status != "cancelled").order_by(Task.id)).scalars().all(),
-                  voters=who_voted, errors=_pop_errors(), today=today())
+                  voters=who_voted, errors=_pop_errors(), today=today(),
+                  gbands=calc_grades.explain(pol.get("routine.grade_scale"), pol["routine.grade_bands"]))
 
 
 def _pop_errors() -> dict:
