@@ -73,7 +73,7 @@ def _check_version(obj, expected_version):
 
 def get_or_open(unit: OrgNode, year: int) -> AnnualAssessment:
     if not unit.is_assessment_unit:
-        raise Invalid({"org": ["This node is not an assessment unit (本机关)."]})
+        raise Invalid({"org": ["This node is not an assessment unit."]})
     if not 2000 <= int(year) <= 2100:
         raise Invalid({"year": ["Year out of range."]})
     a = db.session.execute(select(AnnualAssessment).where(

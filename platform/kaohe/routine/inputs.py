@@ -93,13 +93,16 @@ def input_status(period: Period) -> list[dict]:
     ex = exemptions(period)
     names = dict(db.session.execute(select(Person.id, Person.name).where(
         Person.root_id == period.root_id, Person.id.in_(list(scored)))).all()) if scored else {}
+    lib = (period.frozen or {}).get("library", {})
     rows = []
     for pid, res in scored.items():
         if res["complete"]:
             continue
         e = ex.get(pid)
         rows.append({"person_id": pid, "name": names.get(pid, "?"), "missing_kinds": res["missing_kinds"],
-                     "unrated": res["unrated"], "exempted": e is not None,
+                     "unrated": res["unrated"],
+                     "unrated_names": [lib.get(c, {}).get("name") or c for c in res["unrated"]],
+                     "exempted": e is not None,
                      "reason": e.reason if e else None, "by": e.by_name if e else None,
                      "at": e.created_at if e else None})
     return sorted(rows, key=lambda r: (r["exempted"], r["name"]))

@@ -189,6 +189,15 @@ def _value(key: str, v: Any, names: dict[int, str]) -> str:
 
             if v in RATER_LABELS:
                 return pick(*RATER_LABELS[v])
+            from ..tenancy.models import KIND_LABELS, OrgKind
+
+            if v in OrgKind._value2member_map_:   # an org node's kind (agency, township ...)
+                return pick(*KIND_LABELS[OrgKind(v)])
+        if key in ("role", "roles"):
+            from ..auth.roles import ROLE_LABELS, Role
+
+            if v in Role._value2member_map_:
+                return pick(*ROLE_LABELS[Role(v)])
         if v in VALUES:
             return pick(*VALUES[v])
         from ..policy.registry import CHOICE_LABELS

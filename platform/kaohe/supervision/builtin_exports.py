@@ -99,9 +99,9 @@ DASH_COLS = [
     Col("work_records", "工作写实%", "Work records %", 11, "0%"), Col("ratings", "评鉴完成%", "Ratings %", 11, "0%"),
     Col("computed", "已计算", "Computed", 9), Col("publicised", "已公示", "Publicity started", 9),
     Col("final", "已确定", "Final", 9), Col("overdue", "逾期事项", "Overdue items", 9),
-    Col("hao", "好", "好", 7), Col("jiaohao", "较好", "较好", 7), Col("yiban", "一般", "一般", 7),
-    Col("jiaocha", "较差", "较差", 7), Col("hao_share", "好占比", "好 share", 9, "0%"),
-    Col("youxiu", "优秀", "优秀", 7), Col("youxiu_quota", "优秀名额", "优秀 quota", 9),
+    Col("hao", "好", "Good", 7), Col("jiaohao", "较好", "Fairly good", 7), Col("yiban", "一般", "Average", 7),
+    Col("jiaocha", "较差", "Poor", 7), Col("hao_share", "好占比", "Share of Good", 9, "0%"),
+    Col("youxiu", "优秀", "Excellent", 7), Col("youxiu_quota", "优秀名额", "Excellent quota", 9),
     Col("appeals_open", "未结申诉", "Appeals open", 9), Col("next_deadline", "最近期限", "Next deadline", 12),
     Col("talks_due", "待谈话", "Talks due", 8), Col("flags", "提示", "Flags", 7),
 ]

@@ -359,7 +359,7 @@ def unit_report_xlsx(org_id):
     ws.append([])
     ws.append([_("Routine grades")] + [grade_label_text(g) for g in calc.ROUTINE_GRADES])
     ws.append([""] + [r["routine_grades"].get(g, 0) for g in calc.ROUTINE_GRADES])
-    ws.append([_("Annual grades")] + [grade_label_text(g) for g in calc.ANNUAL_GRADES] + [_("优秀 quota")])
+    ws.append([_("Annual grades")] + [grade_label_text(g) for g in calc.ANNUAL_GRADES] + [_("Excellent quota")])
     ws.append([""] + [r["annual_grades"].get(g, 0) for g in calc.ANNUAL_GRADES] + [r["youxiu_quota"]])
     ws.append([])
     ws.append([_("Flags")])

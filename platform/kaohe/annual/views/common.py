@@ -24,12 +24,12 @@ from ..calc.codes import CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS
 bp = Blueprint("annual", __name__, url_prefix="/annual")
 
 STATUS_LABELS = {"open": ("进行中", "Open"), "computed": ("已计算", "Computed"), "confirmed": ("已确定等次", "Confirmed"),
-                 "publicised": ("公示中", "Publicised (公示)"), "notified": ("已书面通知", "Notified"),
+                 "publicised": ("公示中", "On public notice"), "notified": ("已书面通知", "Notified"),
                  "filed": ("已备案", "Filed with the level above")}
 APPEAL_STATUS = {"pending": ("办理中", "Pending"), "upheld": ("维持原决定", "Upheld"), "reversed": ("已改变", "Reversed")}
 STAGE_LABELS = {"review": ("复核", "Review"), "appeal": ("申诉", "Appeal")}
 ROUTE_LABELS = {"after_review": ("复核后申诉", "after a review"), "direct": ("直接申诉", "filed directly")}
-TALK_LABELS = {"criticism": ("批评教育谈话", "Criticism talk"), "reminder": ("提醒谈话（诫勉）", "Reminder talk (诫勉)")}
+TALK_LABELS = {"criticism": ("批评教育谈话", "Criticism talk"), "reminder": ("提醒谈话（诫勉）", "Reminder talk (admonishment)")}
 RECORD_LABELS = {"leave": ("病事假", "Leave"), "investigation": ("立案审查", "Investigation"),
                  "sanction": ("处分/组织处理", "Sanction / organisational measure"),
                  "refusal": ("无正当理由不参加考核", "Refused to take part")}

@@ -25,7 +25,6 @@ from .. import calc
 from ..common import period_policy, today
 from ..completeness import completeness
 from ..compute import resolve_tie
-from ..inputs import describe as describe_gap
 from ..inputs import exempt, input_status, revoke
 from ..events import import_metrics, read_metrics_xlsx, record_event, void_event
 from ..models import Amendment, Event, Period, Rating, Result, Task
@@ -34,6 +33,19 @@ from ..ratings import anonymous_summary, voters
 from ..results import amend, set_feedback
 from ..schemas import EventInSchema
 from .common import bp, error_messages, render
+
+
+def describe_gap(row: dict) -> str:
+    """What a person's inputs lack, in the reader's language: the rater kinds
+    that have not answered and the indicators (by name) without a value."""
+    sep = pick("、", ", ")
+    parts = []
+    if row["missing_kinds"]:
+        parts.append(_("no rating by %(kinds)s",
+                       kinds=sep.join(pick(*calc.RATER_LABELS.get(k, (k, k))) for k in row["missing_kinds"])))
+    if row["unrated"]:
+        parts.append(_("no value for %(items)s", items=sep.join(row.get("unrated_names") or row["unrated"])))
+    return pick("；", "; ").join(parts)
 
 
 def _admin_period(period_id: int) -> tuple[Period, OrgNode]:

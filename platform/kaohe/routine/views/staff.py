@@ -164,7 +164,7 @@ def my_result(period_id):
     period = get_in_scope(Period, period_id)
     person = current_person()
     if period.state not in ("publicised", "final"):
-        abort(403, _("Results are shown once the period is published (公示)."))
+        abort(403, _("Results are shown once the period's results are on public notice."))
     r = db.session.execute(select(Result).where(Result.period_id == period.id,
                                                 Result.person_id == person.id)).scalar_one_or_none()
     named = db.session.execute(select(Rating).where(Rating.period_id == period.id, Rating.ratee_id == person.id,
