@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.db import utcnow
 from ..core.errors import Invalid
@@ -29,7 +30,8 @@ def add_record(unit: OrgNode, person: Person, *, kind: str, year: int, sanction_
     if kind not in RECORD_KINDS:
         errors["kind"] = ["Unknown record kind."]
     if kind == "sanction" and sanction_kind not in SANCTIONS:
-        errors["sanction_kind"] = ["Choose the measure (警告, 记过, 记大过, 降级, 撤职, 诫勉, 调整职务)."]
+        errors["sanction_kind"] = [N_("Choose the measure (warning, demerit, major demerit, demotion, removal from post, "
+                                       "admonishment or post adjustment).")]
     if kind == "leave" and (days is None or not 0 < int(days) <= 366):
         errors["days"] = ["Leave days must be between 1 and 366."]
     if start_date and end_date and end_date < start_date:
