@@ -304,3 +304,21 @@ def test_fixed_pages_show_values_in_words(demo_app, data_words, lang):
         problems += [f"{url}: raw JSON in {t[:100]!r}" for t in texts if '{"' in t or "{'" in t]
         problems += _text_problems(url, texts, lang, data_words)
     assert not problems, "\n".join(problems[:50])
+
+
+def test_the_crawler_reads_the_page_text():
+    """The checker itself: a page's own language (<html lang="en">) is not a
+    marker of foreign text, so the page's text is read and a Chinese gloss on
+    an English page is found; text marked in the other language is skipped."""
+    page = _parse('<html lang="en"><body><h1>Publicity (公示)</h1>'
+                  '<p lang="zh-CN">公务员年度考核登记表</p><p lang="en-GB">Filed</p></body></html>')
+    assert "Publicity (公示)" in page.text and "Filed" in page.text
+    assert "公务员年度考核登记表" not in page.text
+    problems = _text_problems("/x", page.text, "en", {"cjk": set(), "latin": set()})
+    assert problems == ["/x: Chinese on an English page ['公示'] in 'Publicity (公示)'"]
+    zh = _parse('<html lang="zh-CN"><body><p>3 rows, 0 problem(s)</p><code translate="no">unit_admin</code></body></html>')
+    assert [p for p in _text_problems("/y", zh.text, "zh", {"cjk": set(), "latin": set()})
+            if "English on a Chinese page" in p]
+    # a Chinese word from data (a person's name) is allowed whole, not as a substring of other data
+    assert not _text_problems("/z", ["Welcome, 张伟"], "en", {"cjk": {"张伟"}, "latin": set()})
+    assert _text_problems("/z", ["Publicity (公示)"], "en", {"cjk": {"年度考核结果公示"}, "latin": set()})
