@@ -47,8 +47,8 @@ CJK_RE = re.compile(r"[\u3400-\u9fff]+")
 REPR_RE = re.compile(r"\{'|'\s*:\s*'|\b(?:None|True|False)\b(?!\s+[a-z])")
 MSGID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\.[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 # ordinary tokens that look like words but are data: codes like 630122100-05006, web addresses,
-# template placeholders such as {staff_no}, emails, file names
-CODEISH_RE = re.compile(r"https?://\S+|\{[^{}]*\}|[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|yaml|png)\b|"
+# template placeholders such as {staff_no}, emails, file names and paths (a pack's file named in an audit reason)
+CODEISH_RE = re.compile(r"https?://\S+|(?:/[\w.-]+){2,}|\{[^{}]*\}|[\w.+-]+@[\w.-]+|\b[\w-]+\.(?:xlsx|csv|pdf|docx|json|yaml|png)\b|"
                         r"\b[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b|\b[0-9a-f]{8,}\b")
 
 
@@ -149,6 +149,10 @@ def data_words(demo_app):
     return collect_data_words(demo_app)
 
 
+NAMING = ("name", "name_en", "title", "display_name", "label", "code", "username", "staff_no", "post", "source",
+          "issuer", "subject")
+
+
 def collect_data_words(demo_app) -> dict:
     """Chinese that comes from data (names of people, orgs, periods, schemes, policies ...):
     allowed on English pages.  Latin words from data are allowed on Chinese pages."""
@@ -166,8 +170,8 @@ def collect_data_words(demo_app) -> dict:
             if naming:
                 latin.update(w.lower() for w in WORD_RE.findall(v))
         elif isinstance(v, dict):
-            for x in v.values():
-                take(x, naming)
+            for k, x in v.items():   # naming keys inside JSON too (an indicator's name_en in the library)
+                take(x, naming or k in NAMING)
         elif isinstance(v, list):
             for x in v:
                 take(x, naming)
@@ -181,8 +185,7 @@ def collect_data_words(demo_app) -> dict:
                 type_name = type(col.type).__name__
                 if type_name not in ("String", "Text", "Unicode", "UnicodeText", "JSON"):
                     continue
-                naming = col.name in ("name", "name_en", "title", "display_name", "label", "code", "username",
-                                      "staff_no", "post", "source", "issuer", "subject")
+                naming = col.name in NAMING
                 stmt = select(col).limit(20000) if type_name == "JSON" else select(col).distinct().limit(20000)
                 for (v,) in db.session.execute(stmt):
                     take(v, naming)

@@ -45,7 +45,7 @@ def test_full_procedure(app, world, login_as):
     assert "名额线并列" in page or "Tied at the quota line" in page
     # confirming with an undecided tie is refused with the rule named
     r = admin.post(base + "/confirm", follow_redirects=True)
-    assert "在名额线上并列" in r.get_data(as_text=True)   # the rule named, in the page's language
+    assert "有 2 人在名额线上并列" in r.get_data(as_text=True)   # the rule named, in the page's language
     # a decision without a reason is refused
     r = admin.post(base + "/adjust", {"person_id": ids["head"], "grade": "youxiu", "reason": ""}, follow_redirects=True)
     assert "reason is required" in r.get_data(as_text=True)
@@ -57,7 +57,7 @@ def test_full_procedure(app, world, login_as):
     # two 优秀 would exceed the quota of 1
     admin.post(base + "/adjust", {"person_id": ids["deputy"], "grade": "youxiu", "reason": "试图超额"})
     r = admin.post(base + "/confirm", follow_redirects=True)
-    assert "超出了 1 名的名额" in r.get_data(as_text=True)
+    assert "评为优秀的 2 人超出了 1 名的名额" in r.get_data(as_text=True)
     admin.post(base + "/adjust", {"person_id": ids["deputy"], "grade": "chenzhi", "reason": "委员会表决：名额已满"})
     assert admin.post(base + "/confirm").status_code == 302
     from kaohe.annual.service import as_of

@@ -181,6 +181,7 @@ def init_web(app: Flask) -> None:
         pool_label=pool_label,
         quota_why_label=quota_why_label, rounding_label=rounding_label, denominator_label=denominator_label,
         localize_message=localize_message, calendar_gap=calendar_gap, error_field_label=_error_field_label,
+        flash_text=lambda m: m if hasattr(m, "__html__") else localize_message(m),
         grade_tone=lambda c: GRADE_TONE.get(c, ""), state_tone=lambda c: STATE_TONE.get(c, ""),
         kind_label=lambda k: pick(*KIND_LABELS[OrgKind(k)]),
         role_label=lambda r: pick(*ROLE_LABELS[Role(r)]),

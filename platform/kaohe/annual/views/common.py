@@ -13,6 +13,7 @@ from ...auth.roles import Perm
 from ...auth.service import has_perm
 from ...core.clock import local_today
 from ...core.errors import Invalid, KaoheError
+from ...web.messages import localize_message
 from ...extensions import db
 from ...people.models import Person
 from ...tenancy.models import OrgNode
@@ -170,7 +171,9 @@ def people_by_id(ids) -> dict[int, Person]:
 def fail(exc: KaoheError, target: str):
     db.session.rollback()
     for field, msgs in (exc.errors or {"_": [exc.message]}).items():
-        flash(" ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs), "error")
+        # each message in the page's language (the services raise them in English)
+        flash(" ".join(localize_message(m) for m in msgs) if isinstance(msgs, list) else localize_message(msgs),
+              "error")
     return redirect(target)
 
 
