@@ -15,6 +15,7 @@ from ...extensions import db
 from ...people.models import Person
 from ...tenancy.scope import get_in_scope
 from ...web.forms import parse_form
+from ...web.messages import localize_message
 from ..attendance import decide_correction, request_correction
 from ..attendance import sign as sign_attendance
 from ..common import period_policy, today
@@ -68,8 +69,8 @@ def sign():
               "ok")
     except KaoheError as exc:
         db.session.rollback()
-        flash(" ".join(m for v in exc.errors.values() for m in (v if isinstance(v, list) else [str(v)])) or exc.message,
-              "error")
+        flash(" ".join(localize_message(m) for v in exc.errors.values() for m in (v if isinstance(v, list) else [v]))
+              or localize_message(exc.message), "error")
     return redirect(url_for("routine.me"))
 
 
