@@ -228,14 +228,24 @@ def _text_problems(url: str, texts: list[str], lang: str, data_words: dict) -> l
     return problems
 
 
+def _shape(url: str) -> str:
+    """A page's kind: its address with the numbers taken out (/routine/periods/#/people/#)."""
+    return re.sub(r"\d+", "#", url)
+
+
 def crawl(app, username: str, lang: str, data_words: dict) -> tuple[list[str], int]:
+    """Breadth first, pages of a kind not yet seen before more of the same kind
+    (the 40th person page adds little; a page type reached late would otherwise
+    fall outside the bound)."""
     client = _login(app, username, lang)
     seen: set[str] = set()
-    queue: deque[tuple[str, str]] = deque([("/", "start")])
+    shapes: set[str] = set()
+    fresh: deque[tuple[str, str]] = deque([("/", "start")])
+    again: deque[tuple[str, str]] = deque()
     problems: list[str] = []
     pages = 0
-    while queue and pages < MAX_PAGES:
-        url, found_on = queue.popleft()
+    while (fresh or again) and pages < MAX_PAGES:
+        url, found_on = fresh.popleft() if fresh else again.popleft()
         if url in seen:
             continue
         seen.add(url)
@@ -255,7 +265,11 @@ def crawl(app, username: str, lang: str, data_words: dict) -> tuple[list[str], i
         for href in page.links:
             target = _in_app(href)
             if target and target not in seen:
-                queue.append((target, url))
+                if _shape(target) in shapes:
+                    again.append((target, url))
+                else:
+                    shapes.add(_shape(target))   # one of each kind first
+                    fresh.append((target, url))
     return problems, pages
 
 

@@ -19,7 +19,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADES
+from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
@@ -165,8 +165,11 @@ def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> Annu
     if res.grade is None and res.code != "4":
         raise Invalid({"grade": [f"Result code {res.code} carries no grade this year; change the record instead."]})
     if grade == "youxiu" and not res.eligible_youxiu:
-        raise Invalid({"grade": ["Not eligible for 优秀: " + ", ".join(r["rule"] for r in (res.explain or {}).get(
-            "rules", []) if r.get("effect") in ("not_youxiu", "4", "5A", "5B", "5C", "6A")) + "."]})
+        rules = [r["rule"] for r in (res.explain or {}).get("rules", [])
+                 if r.get("effect") in ("not_youxiu", "4", "5A", "5B", "5C", "6A")]
+        # the rule named, each in words (catalog msgids, so pages show them translated)
+        raise Invalid({"grade": [N_("Not eligible for Excellent this year.")]
+                       + [RULE_LABELS[r][1] if r in RULE_LABELS else r for r in rules]})
     existing = adjustments(a).get(person_id)
     before = {"grade": existing.grade if existing else res.grade}
     if existing is None:
