@@ -13,7 +13,7 @@ from ..audit.service import record
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
+from .calc.codes import GRADE_CODE, GRADES
 from .deadlines import WorkCalendar, appeal_deadlines, on_time
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
 from .policy import policy_for
@@ -29,6 +29,12 @@ DEADLINE_MSG = {
                  "working day if it fell on a rest day); it cannot be filed any more."),
 }
 register_templates(*DEADLINE_MSG.values())
+# which grades the policy lets people appeal (appeal.appealable_grades), as whole sentences for the catalog
+APPEALABLE_MSG = {
+    frozenset({"buchenzhi"}): N_("Only an Incompetent result may be appealed here."),
+    frozenset({"jibenchenzhi"}): N_("Only a Basically competent result may be appealed here."),
+    frozenset({"buchenzhi", "jibenchenzhi"}): N_("Only Basically competent and Incompetent results may be appealed here."),
+}
 
 
 def _deadline_msg(kind: str, deadline: dt.date, base: dt.date, days: int) -> str:
@@ -107,13 +113,12 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
 def _appealable(o: AnnualOutcome, pol: dict, grounds: str) -> None:
     errors = {}
     if o.notice_on is None:
-        errors["notice"] = ["The written notice has not been issued yet."]
+        errors["notice"] = [N_("The written notice has not been issued yet.")]
     grades = appealable_grades(o, pol)
     if o.grade not in grades:
-        labels = "/".join(GRADE_LABELS[g][0] for g in grades)
-        errors["grade"] = [f"Only these grades may be appealed here: {labels}."]
+        errors["grade"] = [APPEALABLE_MSG.get(frozenset(grades), N_("This grade may not be appealed here."))]
     if len((grounds or "").strip()) < 10:
-        errors["grounds"] = ["State the grounds (at least 10 characters)."]
+        errors["grounds"] = [N_("State the grounds (at least 10 characters).")]
     if errors:
         raise Invalid(errors)
 
