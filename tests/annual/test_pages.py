@@ -87,7 +87,7 @@ def test_full_procedure(app, world, login_as):
     # 称职 cannot be appealed under the national default
     r = staff.post(f"/annual/me/appeal/{o.id}", {"stage": "review", "grounds": "我认为应当评为优秀等次"},
                    follow_redirects=True)
-    assert "Only these grades may be appealed" in r.get_data(as_text=True)
+    assert "只有不称职等次可以在此申请复核或申诉" in r.get_data(as_text=True)   # in the page's language
 
     # d2staff (不称职) files a review, then an appeal to the county, from the service (no account)
     from kaohe.annual import appeals, service
