@@ -116,7 +116,7 @@ def blockers(period: Period) -> list[str]:
         return []
     shown = "; ".join(f"{r['name']} ({describe(r)})" for r in open_rows[:10])
     more = f" and {len(open_rows) - 10} more" if len(open_rows) > 10 else ""
-    return [f"{len(open_rows)} people have incomplete inputs (未完成): {shown}{more}. "
+    return [f"{len(open_rows)} people have incomplete inputs: {shown}{more}. "
             "Complete their ratings or record an exemption with a reason for each."]
 
 
