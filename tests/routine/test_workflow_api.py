@@ -290,7 +290,7 @@ def test_compute_publish_final_and_amend(rt):
     assert mine["score"] == 92 and mine["rank_of"] == 6
     # final only after the publicity window
     resp = transition(rt, "final")
-    assert resp.status_code == 422 and "publicity" in resp.get_json()["errors"]["state"][0].lower()
+    assert resp.status_code == 422 and "public notice runs until" in resp.get_json()["errors"]["state"][0]
     from kaohe.routine.models import Period
     from kaohe.tenancy.scope import Scope, apply_scope
 

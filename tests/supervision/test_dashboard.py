@@ -257,11 +257,12 @@ def test_dashboard_export_has_rows_flags_and_charts(world, login, app, backend):
     resp = b.get(f"/supervision/exports/supervision.dashboard?org_id={world.ids['P1-K1']}&year=2026")
     assert resp.status_code == 200
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames[0] == "看板 Dashboard" and "提示 Flags" in wb.sheetnames
-    ws = wb["看板 Dashboard"]
+    # a Chinese page's export: sheets and headers in Chinese only (issue 16: one language at a time)
+    assert wb.sheetnames[0] == "看板" and "提示" in wb.sheetnames
+    ws = wb["看板"]
     codes = [r[0].value for r in ws.iter_rows(min_row=2)]
     assert {"T1", "T2", "E000", "E001"} <= set(codes)
-    assert len(wb["等次分布 Grades"]._charts) == 1
+    assert len(wb["等次分布"]._charts) == 1
     # a county-wide roster export (large ones run as a job)
     resp = b.get(f"/supervision/exports/roster?org_id={world.ids['P1-K1']}")
     wb = load_workbook(io.BytesIO(resp.data))
@@ -286,6 +287,34 @@ def test_large_export_runs_as_a_job(world, login, app, backend, monkeypatch):
     b.post("/logout")
     other = login("t3admin")
     assert other.get(status["result"]["next_url"]).status_code == 404
+
+
+def test_export_headers_in_the_page_language(world, login, app, backend, monkeypatch):
+    """Issue 16: an export's column headers are in the language of the page it
+    was started from, also when it runs as a job."""
+    import re
+
+    from openpyxl import load_workbook
+
+    from kaohe.supervision import views
+
+    b = login("countysup")
+    url = f"/supervision/exports/supervision.dashboard?org_id={world.ids['P1-K1']}&year=2026"
+    zh = [c.value for c in next(load_workbook(io.BytesIO(b.get(url).data)).worksheets[0].iter_rows(max_row=1))]
+    assert "编码" in zh and "优秀名额" in zh and "好" in zh
+    assert not [h for h in zh if re.search(r"[A-Za-z]", str(h))], zh
+    b.get("/lang/en?next=/")
+    wb = load_workbook(io.BytesIO(b.get(url).data))
+    assert wb.sheetnames[:2] == ["Dashboard", "Flags"] and "Grades" in wb.sheetnames
+    en = [c.value for c in next(wb.worksheets[0].iter_rows(max_row=1))]
+    assert "Code" in en and "Excellent quota" in en and "Good" in en
+    assert not [h for h in en if re.search(r"[\u3400-\u9fff]", str(h))], en
+    monkeypatch.setattr(views, "SYNC_MAX_ROWS", -1)   # the dashboard counts 0 rows up front
+    resp = b.get(url)
+    assert resp.status_code == 302
+    status = b.get(f"/jobs/{resp.headers['Location'].rsplit('/', 1)[-1]}/status").get_json()
+    f = b.get(status["result"]["next_url"])
+    assert [c.value for c in next(load_workbook(io.BytesIO(f.data)).worksheets[0].iter_rows(max_row=1))] == en
 
 
 def test_result_exports_over_a_subtree(world, login, app, backend):

@@ -33,7 +33,7 @@ blp = Blueprint("annual_api", __name__, url_prefix="/api/v1/annual", description
 def _unit(org_id) -> OrgNode:
     node = get_in_scope(OrgNode, org_id)
     if not node.is_assessment_unit:
-        raise Invalid({"org_id": ["This node is not an assessment unit (本机关)."]})
+        raise Invalid({"org_id": ["This node is not an assessment unit."]})
     return node
 
 

@@ -8,20 +8,37 @@ import datetime as dt
 
 from sqlalchemy import or_, select
 
+from ..web.messages import N_, register_templates
 from ..audit.service import record
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADE_LABELS, GRADES
+from .calc.codes import GRADE_CODE, GRADES
 from .deadlines import WorkCalendar, appeal_deadlines, on_time
 from .models import AnnualAppeal, AnnualAssessment, AnnualOutcome
 from .policy import policy_for
 from .service import actor_name, policy, reallocate_pay, today, update_filing
 
 
+DEADLINE_MSG = {
+    "review": N_("The deadline for a review was %(deadline)s (%(days)s days after %(base)s, moved to the next working "
+                 "day if it fell on a rest day); it cannot be filed any more."),
+    "after_review": N_("The deadline for an appeal after the review decision was %(deadline)s (%(days)s days after "
+                       "%(base)s, moved to the next working day if it fell on a rest day); it cannot be filed any more."),
+    "direct": N_("The deadline for a direct appeal was %(deadline)s (%(days)s days after %(base)s, moved to the next "
+                 "working day if it fell on a rest day); it cannot be filed any more."),
+}
+register_templates(*DEADLINE_MSG.values())
+# which grades the policy lets people appeal (appeal.appealable_grades), as whole sentences for the catalog
+APPEALABLE_MSG = {
+    frozenset({"buchenzhi"}): N_("Only an Incompetent result may be appealed here."),
+    frozenset({"jibenchenzhi"}): N_("Only a Basically competent result may be appealed here."),
+    frozenset({"buchenzhi", "jibenchenzhi"}): N_("Only Basically competent and Incompetent results may be appealed here."),
+}
+
+
 def _deadline_msg(kind: str, deadline: dt.date, base: dt.date, days: int) -> str:
-    return (f"The {kind} deadline was {deadline.isoformat()} ({days} days after {base.isoformat()}, moved to the "
-            f"next working day if it fell on a rest day); it cannot be filed any more.")
+    return DEADLINE_MSG[kind] % {"deadline": deadline.isoformat(), "days": days, "base": base.isoformat()}
 
 
 def file_review(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None) -> AnnualAppeal:
@@ -31,14 +48,14 @@ def file_review(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     filed_on = filed_on or today()
     _appealable(o, pol, grounds)
     if _open_case(o):
-        raise Invalid({"appeal": ["A case on this result is already pending."]})
+        raise Invalid({"appeal": [N_("A case on this result is already pending.")]})
     if _has_stage(o, "review") or _has_stage(o, "appeal"):
-        raise Invalid({"appeal": ["A review was already filed for this result."]})
+        raise Invalid({"appeal": [N_("A review was already filed for this result.")]})
     cal = WorkCalendar.from_policy(pol)
     days = int(pol["appeal.review_apply_days"])
     deadline = cal.period_end(o.notice_on, days)
     if not on_time(filed_on, deadline):
-        raise Invalid({"filed_on": [_deadline_msg("review (复核)", deadline, o.notice_on, days)]})
+        raise Invalid({"filed_on": [_deadline_msg("review", deadline, o.notice_on, days)]})
     ap = AnnualAppeal(root_id=o.root_id, org_id=o.org_id, outcome_id=o.id, person_id=o.person_id,
                       decider_org_id=o.org_id, stage="review", grade_appealed=o.grade, grounds=grounds.strip(),
                       filed_on=filed_on, file_by=deadline,
@@ -60,9 +77,9 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     filed_on = filed_on or today()
     _appealable(o, pol, grounds)
     if _open_case(o):
-        raise Invalid({"appeal": ["A case on this result is already pending."]})
+        raise Invalid({"appeal": [N_("A case on this result is already pending.")]})
     if _has_stage(o, "appeal"):
-        raise Invalid({"appeal": ["An appeal was already filed for this result."]})
+        raise Invalid({"appeal": [N_("An appeal was already filed for this result.")]})
     cal = WorkCalendar.from_policy(pol)
     review = db.session.execute(select(AnnualAppeal).where(
         AnnualAppeal.root_id == o.root_id, AnnualAppeal.outcome_id == o.id, AnnualAppeal.stage == "review",
@@ -70,11 +87,11 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
     if review is not None:
         days = int(pol["appeal.after_review_days"])
         deadline = cal.period_end(review.decided_on, days)
-        route, base, label = "after_review", review.decided_on, "appeal (申诉) after the review decision"
+        route, base, label = "after_review", review.decided_on, "after_review"
     else:
         days = int(pol["appeal.direct_days"])
         deadline = cal.period_end(o.notice_on, days)
-        route, base, label = "direct", o.notice_on, "direct appeal (申诉)"
+        route, base, label = "direct", o.notice_on, "direct"
     if not on_time(filed_on, deadline):
         raise Invalid({"filed_on": [_deadline_msg(label, deadline, base, days)]})
     unit = db.session.get(OrgNode, o.org_id)
@@ -96,13 +113,12 @@ def file_appeal(o: AnnualOutcome, grounds: str, filed_on: dt.date | None = None)
 def _appealable(o: AnnualOutcome, pol: dict, grounds: str) -> None:
     errors = {}
     if o.notice_on is None:
-        errors["notice"] = ["The written notice has not been issued yet."]
+        errors["notice"] = [N_("The written notice has not been issued yet.")]
     grades = appealable_grades(o, pol)
     if o.grade not in grades:
-        labels = "/".join(GRADE_LABELS[g][0] for g in grades)
-        errors["grade"] = [f"Only these grades may be appealed here: {labels}."]
+        errors["grade"] = [APPEALABLE_MSG.get(frozenset(grades), N_("This grade may not be appealed here."))]
     if len((grounds or "").strip()) < 10:
-        errors["grounds"] = ["State the grounds (at least 10 characters)."]
+        errors["grounds"] = [N_("State the grounds (at least 10 characters).")]
     if errors:
         raise Invalid(errors)
 

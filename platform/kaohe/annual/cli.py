@@ -48,7 +48,7 @@ def register(app) -> None:
 
         units = engine.units_under(node)
         if not units:
-            raise Invalid({"org": [f"No assessment unit (本机关) at or under {code}."]})
+            raise Invalid({"org": [f"No assessment unit at or under {code}."]})
         locked = db.session.execute(select(OrgNode.code).join(
             AnnualAssessment, AnnualAssessment.org_id == OrgNode.id).where(
             AnnualAssessment.org_id.in_([u.id for u in units[:900]]), AnnualAssessment.year == year,

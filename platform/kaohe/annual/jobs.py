@@ -1,6 +1,7 @@
 """Background jobs of the annual slice."""
 from __future__ import annotations
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.errors import Invalid
 from ..extensions import db
@@ -17,7 +18,7 @@ def compute_job(ctx, org_id: int, year: int, strict: bool = False, chunk_units: 
     node = get_in_scope(OrgNode, org_id)
     units = engine.units_under(node)
     if not units:
-        raise Invalid({"org": ["No assessment unit (本机关) in this part of the tree."]})
+        raise Invalid({"org": [N_("No assessment unit in this part of the tree.")]})
     ctx.progress(0, len(units), "reading inputs")
     out = engine.compute(units, int(year), progress=ctx.progress, actor=ctx.actor.name, job_id=ctx.job_id,
                          skip_locked=not strict, pipelined=True, chunk_units=int(chunk_units))

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.db import utcnow
 from ..core.errors import Invalid
@@ -30,7 +31,8 @@ def add_record(unit: OrgNode, person: Person, *, kind: str, year: int, sanction_
     if kind not in RECORD_KINDS:
         errors["kind"] = ["Unknown record kind."]
     if kind == "sanction" and sanction_kind not in SANCTIONS:
-        errors["sanction_kind"] = ["Choose the measure (警告, 记过, 记大过, 降级, 撤职, 诫勉, 调整职务)."]
+        errors["sanction_kind"] = [N_("Choose the measure (warning, demerit, major demerit, demotion, removal from post, "
+                                       "admonishment or post adjustment).")]
     if kind == "leave":     # a day count cannot say which days (calendar or working): ranges only
         errors["kind"] = [N_("Leave is recorded as date ranges (first and last day): use the leave page or "
                              "POST /api/v1/annual/units/<unit>/leave.")]

@@ -12,13 +12,14 @@ from typing import Sequence
 
 from sqlalchemy import select, update
 
+from ..web.messages import N_, register_templates
 from ..core.clock import local_today
 from ..audit.service import current_actor, record
 from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADES
+from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
@@ -26,6 +27,14 @@ from .deadlines import appeal_deadlines
 from .history import career_grades
 from .models import AnnualAdjustment, AnnualAppeal, AnnualAssessment, AnnualOutcome, AnnualResult
 from .policy import DEFAULTS, policy_for
+
+# parametrised messages: pages recognise them in their formatted form and translate them
+register_templates(
+    N_("%(n)s people are tied at the quota line; the committee must decide each of them "
+       "(Excellent or Competent) with a reason before confirming."),
+    N_("%(n)s people graded Excellent exceed the quota of %(quota)s."),
+    N_("The public notice runs until %(end)s (%(n)s working days); notices may go out from the next day."),
+)
 
 ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
@@ -74,7 +83,7 @@ def _check_version(obj, expected_version):
 
 def get_or_open(unit: OrgNode, year: int) -> AnnualAssessment:
     if not unit.is_assessment_unit:
-        raise Invalid({"org": ["This node is not an assessment unit (本机关)."]})
+        raise Invalid({"org": ["This node is not an assessment unit."]})
     if not 2000 <= int(year) <= 2100:
         raise Invalid({"year": ["Year out of range."]})
     a = db.session.execute(select(AnnualAssessment).where(
@@ -144,7 +153,7 @@ def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> Annu
     reason = (reason or "").strip()
     errors = {}
     if grade not in GRADES:
-        errors["grade"] = ["Choose one of 优秀/称职/基本称职/不称职."]
+        errors["grade"] = [N_("Choose Excellent, Competent, Basically competent or Incompetent.")]
     if len(reason) < 4:
         errors["reason"] = ["A reason is required for every adjustment (at least 4 characters)."]
     if errors:
@@ -157,8 +166,11 @@ def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> Annu
     if res.grade is None and res.code != "4":
         raise Invalid({"grade": [f"Result code {res.code} carries no grade this year; change the record instead."]})
     if grade == "youxiu" and not res.eligible_youxiu:
-        raise Invalid({"grade": ["Not eligible for 优秀: " + ", ".join(r["rule"] for r in (res.explain or {}).get(
-            "rules", []) if r.get("effect") in ("not_youxiu", "4", "5A", "5B", "5C", "6A")) + "."]})
+        rules = [r["rule"] for r in (res.explain or {}).get("rules", [])
+                 if r.get("effect") in ("not_youxiu", "4", "5A", "5B", "5C", "6A")]
+        # the rule named, each in words (catalog msgids, so pages show them translated)
+        raise Invalid({"grade": [N_("Not eligible for Excellent this year.")]
+                       + [RULE_LABELS[r][1] if r in RULE_LABELS else r for r in rules]})
     existing = adjustments(a).get(person_id)
     before = {"grade": existing.grade if existing else res.grade}
     if existing is None:
@@ -210,15 +222,16 @@ def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     adj = adjustments(a)
     undecided = [f["person_id"] for f in finals if "tie_at_line" in f["flags"] and f["person_id"] not in adj]
     if undecided:
-        raise Invalid({"ties": [f"{len(undecided)} people are tied at the quota line; the committee must decide "
-                                "each of them (优秀 or 称职) with a reason before confirming."]})
+        raise Invalid({"ties": [N_("%(n)s people are tied at the quota line; the committee must decide each of them "
+                                   "(Excellent or Competent) with a reason before confirming.") % {"n": len(undecided)}]})
     stale = sorted(r.person_id for r in results if stale_adjustment(r, adj.get(r.person_id)))
     quota = a.quota or {}
     for pool, info in quota.items():
         members = [f for f in finals if pool == "all" or (f["rank_group"] == "leader") == (pool == "leader")]
         n = sum(1 for f in members if f["grade"] == "youxiu")
         if n > int(info.get("quota", 0)):
-            raise Invalid({"quota": [f"{n} 优秀 exceed the quota of {info.get('quota')} (pool {pool})."]})
+            raise Invalid({"quota": [N_("%(n)s people graded Excellent exceed the quota of %(quota)s.")
+                                          % {"n": n, "quota": info.get('quota')}]})
     pol = policy(a)
     cents, pay_explain = allocate_pay(finals, pol)
     O = AnnualOutcome.__table__
@@ -281,10 +294,10 @@ def correct(a: AnnualAssessment, reason: str, expected_version=None) -> None:
     appeal windows restart from it) and file again.  Audited; the level above
     sees the corrections on its list."""
     _check_version(a, expected_version)
-    _require_status(a, ("notified", "filed"), "correct (补定) the result")
+    _require_status(a, ("notified", "filed"), "correct the result")
     reason = (reason or "").strip()
     if len(reason) < 4:
-        raise Invalid({"reason": ["A reason is required for a correction (补定), at least 4 characters."]})
+        raise Invalid({"reason": [N_("A reason is required for a correction, at least 4 characters.")]})
     before = {"status": a.status, "notified_on": a.notified_on, "filed": a.filed_at is not None}
     a.corrections = (a.corrections or 0) + 1
     a.status = "computed"
@@ -324,7 +337,7 @@ def reopen(a: AnnualAssessment, reason: str) -> None:
 def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
     """公示 of the 优秀 list for at least the policy's working days."""
     _require_status(a, ("confirmed",), "publish")
-    start = _act_date("start", start, "the 公示")
+    start = _act_date("start", start, "the public notice")
     pol = policy(a)
     n = int(pol.get("annual.publicity_working_days", 5))
     cal = WorkCalendar.from_policy(pol)
@@ -341,9 +354,10 @@ def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     _require_status(a, ("publicised",), "send notices")
     on = _act_date("notice_on", on, "the written notice")
     if a.publicity_end is None or on <= a.publicity_end:
-        raise Invalid({"notice_on": [f"The 公示 runs until {a.publicity_end.isoformat() if a.publicity_end else '?'} "
-                                     f"({policy(a).get('annual.publicity_working_days', 5)} working days); notices "
-                                     "may go out from the next day."]})
+        raise Invalid({"notice_on": [N_("The public notice runs until %(end)s (%(n)s working days); notices may go "
+                                        "out from the next day.") % {
+            "end": a.publicity_end.isoformat() if a.publicity_end else "—",
+            "n": policy(a).get("annual.publicity_working_days", 5)}]})
     O = AnnualOutcome.__table__
     n = db.session.execute(update(O).where(O.c.root_id == a.root_id, O.c.assessment_id == a.id)
                            .values(notice_on=on, version=O.c.version + 1)).rowcount

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.errors import Invalid
 from ..extensions import db
@@ -48,7 +49,7 @@ def set_special_result(c: SpecialCampaign, person: Person, *, grade=None, points
     if c.status != "open":
         errors["campaign"] = ["The campaign is closed."]
     if c.result_type == "grade" and grade not in ROUTINE_GRADES:
-        errors["grade"] = ["Choose 好/较好/一般/较差."]
+        errors["grade"] = [N_("Choose Good, Fairly good, Average or Poor.")]
     if c.result_type == "points":
         if points is None or not -100 <= float(points) <= 100:
             errors["points"] = ["Points are between -100 and 100."]

@@ -23,7 +23,7 @@ def _unit(org_id) -> OrgNode:
     node = get_in_scope(OrgNode, org_id)
     require(Perm.unit_admin, node)
     if not node.is_assessment_unit:
-        raise Invalid({"org_id": ["This node is not an assessment unit (本机关)."]})
+        raise Invalid({"org_id": ["This node is not an assessment unit."]})
     return node
 
 

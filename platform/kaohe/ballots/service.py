@@ -70,7 +70,7 @@ def open_session(unit: OrgNode, *, year: int, voters: int, closes_at: dt.datetim
     once and never again (only their hashes are kept)."""
     errors: dict[str, list] = {}
     if not unit.is_assessment_unit:
-        errors["org_id"] = [N_("This node is not an assessment unit (本机关).")]
+        errors["org_id"] = [N_("This node is not an assessment unit.")]
     if not 2000 <= int(year) <= 2100:
         errors["year"] = [N_("The year is between 2000 and 2100.")]
     if not 1 <= int(voters) <= MAX_CODES:
@@ -176,7 +176,7 @@ def cast(s: BallotSession, code: str, choices: dict, client: str) -> None:
     for pid in wanted:
         g = (choices or {}).get(pid) or (choices or {}).get(str(pid))
         if g not in GRADES:
-            errors[f"p{pid}"] = [N_("Choose 优秀, 称职, 基本称职 or 不称职.")]
+            errors[f"p{pid}"] = [N_("Choose Excellent, Competent, Basically competent or Incompetent.")]
         else:
             clean[str(pid)] = g
     if errors:

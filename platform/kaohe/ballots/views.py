@@ -119,7 +119,7 @@ def session_page(session_id):
 def _org_links(node):
     if not node.is_assessment_unit or not has_perm(Perm.unit_admin, node):
         return []
-    return [{"url": url_for("ballots.unit_page", org_id=node.id), "label": _("Democratic evaluation (民主测评)")}]
+    return [{"url": url_for("ballots.unit_page", org_id=node.id), "label": _("Democratic evaluation")}]
 
 
 add_org_links(_org_links)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,11 @@ def is_api_request() -> bool:
 
 
 def _api_error(status: int, message: str, errors: dict | None = None, **extra):
+    # The messages in the request's language: the app registers a localizer
+    # (``app.extensions["kaohe.api_localizer"]``, set by the shell, which knows the catalog).
+    localize = current_app.extensions.get("kaohe.api_localizer")
+    if localize is not None:
+        message, errors = localize(message, errors)
     body = {"code": status, "status": _STATUS_NAMES.get(status, "Error"), "message": message}
     if errors:
         body["errors"] = errors

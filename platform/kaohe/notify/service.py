@@ -44,7 +44,7 @@ def channels_of(node: OrgNode) -> list[NotifyChannel]:
 def add_channel(node: OrgNode, *, kind: str, name: str, url: str, secret: str | None = None) -> NotifyChannel:
     errors: dict[str, list] = {}
     if kind not in KINDS:
-        errors["kind"] = [N_("Choose WeCom (企业微信) or DingTalk (钉钉).")]
+        errors["kind"] = [N_("Choose WeCom or DingTalk.")]
     if not (name or "").strip():
         errors["name"] = [N_("A name is required.")]
     why = check_url((url or "").strip(), current_app.config.get("KAOHE_NOTIFY_HOSTS") or ())

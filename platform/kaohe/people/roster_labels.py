@@ -62,7 +62,7 @@ def value_label(field: str, value: Any, dept_names: dict[str | None, str], revea
 def kind_label(kind: str) -> str:
     return {"new": _("New people"), "updated": _("Updated"), "moved": _("Moved"), "cleared": _("Cleared values"),
             "reactivated": _("Back on the roster"), "removed": _("Leave the roster"),
-            "charges_added": _("分管 added"), "charges_removed": _("分管 removed")}.get(kind, kind)
+            "charges_added": _("Leader charges added"), "charges_removed": _("Leader charges removed")}.get(kind, kind)
 
 
 def removal_reason(reason: str) -> str:

@@ -15,6 +15,7 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import select
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.db import utcnow
 from ..core.errors import Invalid
@@ -96,7 +97,7 @@ def unit_context(unit: OrgNode, deactivate_missing: bool = False) -> roster_form
 
 def check_unit(unit: OrgNode) -> None:
     if not unit.is_assessment_unit:
-        raise Invalid({"unit_id": ["A roster belongs to an assessment unit (本机关); this node is not one."]})
+        raise Invalid({"unit_id": [N_("A roster belongs to an assessment unit; this node is not one.")]})
 
 
 def upload(unit: OrgNode, *, filename: str, data: bytes, deactivate_missing: bool = False,

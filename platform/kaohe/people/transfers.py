@@ -96,7 +96,7 @@ def transfer(person: Person, to_unit: OrgNode, data: dict, *, to_org: OrgNode | 
     if to_unit.root_id != person.root_id:
         raise Invalid({"to_unit_id": [N_("The unit is in another province.")]})
     if not to_unit.is_assessment_unit:
-        raise Invalid({"to_unit_id": [N_("A person is transferred to an assessment unit (本机关).")]})
+        raise Invalid({"to_unit_id": [N_("A person is transferred to an assessment unit.")]})
     if to_unit.id == person.unit_id:
         raise Invalid({"to_unit_id": [N_("The person is already on this unit's roster.")]})
     if not person.active:

@@ -14,6 +14,7 @@ from ..core.clock import local_today
 from ..core.errors import KaoheError
 from ..extensions import db
 from ..tenancy.models import OrgNode
+from ..web.i18n import pick
 from . import holidays
 from .views import _top_nodes, bp
 
@@ -35,9 +36,10 @@ def _package_days(year: int) -> tuple[str, str]:
     import chinese_calendar as cc
     from chinese_calendar.constants import Holiday
 
-    zh = {h.value: h.chinese for h in Holiday}
+    # the holiday's name in the page's language (the package knows both)
+    name = {h.value: pick(h.chinese, h.value) for h in Holiday}
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    hol = [f"{d.isoformat()} {zh.get(cc.get_holiday_detail(d)[1], '')}".strip()
+    hol = [f"{d.isoformat()} {name.get(cc.get_holiday_detail(d)[1], '')}".strip()
            for d in cc.get_holidays(start, end, include_weekends=False)]
     work = [d.isoformat() for d in cc.get_workdays(start, end, include_weekends=False) if d.weekday() >= 5]
     return "\n".join(hol), "\n".join(work)

@@ -51,7 +51,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "indicators": ("指标库", "Indicator library"),
     "eligibility": ("评优资格", "Eligibility rules"),
     "appeal": ("复核与申诉时限", "Review and appeal deadlines"),
-    "publicity": ("公示", "Publicity"),
+    "publicity": ("公示", "Public notice"),
     "pay": ("绩效奖金", "Performance pay"),
     "calendar": ("工作日历", "Working calendar"),
     "accounts": ("账号", "Accounts"),
@@ -465,11 +465,11 @@ _add("eligibility.routine_rules", lambda: fields.List(_choice(ELIGIBILITY_RULES)
      choices=ELIGIBILITY_RULES)
 _add("eligibility.priority_in_selection", StrictBool, True, INHERITABLE, "eligibility",
      "连续高分获得“优先评优”者在年度优秀名额中优先确定（先于未获优先者，按得分排序）",
-     "People with priority for 优秀 (consecutive high routine scores) take the quota places first, "
+     "People with priority for Excellent (consecutive high routine scores) take the quota places first, "
      "ahead of those without it (by score among themselves)")
 _add("eligibility.talks_both", StrictBool, True, INHERITABLE, "eligibility",
      "连续低分时既要对每个低分期进行批评教育谈话，也要进行提醒谈话（诫勉）",
-     "Consecutive low scores need both a criticism talk for each low period and the reminder talk (诫勉)")
+     "Consecutive low scores need both a criticism talk for each low period and the reminder talk (admonishment)")
 _add("eligibility.leave_days", lambda: StrictInt(validate=validate.Range(1, 366)), 183, PROVINCE_ONLY,
      "eligibility", "年内请假超过多少天不确定等次", "Days of leave in a year above which no grade is given",
      unit="days")
@@ -502,7 +502,7 @@ _add("pay.contributors", lambda: _choice(("paid", "assessed")), "paid", INHERITA
      "谁出资构成绩效奖金总额：仅获发奖金的人员，或全部参加考核人员（如“每人提出2000元为镇机关绩效工资总额”，"
      "被一票否决、不称职者的份额也计入总额）",
      "Who puts the amount per person into the pool: only the people paid, or everyone assessed (seed 003: "
-     "\"each person contributes 2000\"; a vetoed or 不称职 person's share stays in the pool)",
+     "\"each person contributes 2000\"; a vetoed or Incompetent person's share stays in the pool)",
      choices=("paid", "assessed"))
 _add("routine.period_pay_share", Rate, 0.0, BOUNDED, "pay",
      "随平时考核兑现的绩效奖金比例：每期（如月度考核“当月兑现”）发放年度绩效奖金的这一比例，"

@@ -30,7 +30,7 @@ DIMENSION_LABELS = {
 }
 KINDS = ("graded", "scored", "deduction", "bonus", "veto", "data")
 KIND_LABELS = {
-    "graded": ("等次评分", "Graded (优/良/中/差)"), "scored": ("直接打分", "Scored 0..max"),
+    "graded": ("等次评分", "Graded (Excellent / Good / Fair / Poor)"), "scored": ("直接打分", "Scored 0..max"),
     "deduction": ("扣分项", "Deduction per occurrence"), "bonus": ("加分项", "Bonus"),
     "veto": ("一票否决", "Veto"), "data": ("数据导入", "Data-fed"),
 }
@@ -599,9 +599,9 @@ def streak_flags(history: Sequence[float], *, low: float, high: float, low_strea
 FLAG_LABELS = {
     "criticism_talk": ("批评谈话", "Criticism talk due"),
     "reminder_talk": ("提醒/诫勉谈话", "Reminder talk due"),
-    "no_youxiu": ("本年度不得评优秀", "Not eligible for 优秀 this year"),
+    "no_youxiu": ("本年度不得评优秀", "Not eligible for Excellent this year"),
     "priority": ("年度优秀优先", "Priority for Excellent"),
-    "cap_tie": ("好等次名额并列待定", "Tie at the 好 cap line"),
+    "cap_tie": ("好等次名额并列待定", "Tie at the cap line for Good"),
     "veto": ("一票否决", "Veto"),
     "incomplete": ("未完成", "Inputs incomplete: no grade"),
     "exempted": ("已豁免", "Exempted from complete inputs"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 
+from ..web.messages import N_, register_templates
 from ..audit.service import current_actor, record
 from ..core.calendar import WorkCalendar
 from ..core.db import utcnow
@@ -14,6 +15,11 @@ from .common import invalid, period_policy, today
 from .inputs import exemptions, score_inputs
 from .models import CapDecision, Period, Result, Task
 from .periods import COMPUTE_STATES, CYCLES, participants, require_state
+
+# parametrised messages: pages recognise them in their formatted form and translate them
+register_templates(
+    N_("Choose exactly %(n)s of the tied people for Good."),
+)
 
 
 def compute_period(period: Period, progress=lambda done, total, msg=None: None, *, amendment: bool = False) -> dict:
@@ -221,7 +227,7 @@ def resolve_tie(period: Period, group_key: str, chosen: list[int], reason: str) 
         raise invalid("group", "There is no tie in this group at the last computation.")
     chosen = sorted({int(c) for c in chosen})
     if not set(chosen) <= set(tie["candidates"]) or len(chosen) != tie["slots"]:
-        raise invalid("chosen", f"Choose exactly {tie['slots']} of the tied people for 好.")
+        raise invalid("chosen", N_("Choose exactly %(n)s of the tied people for Good.") % {"n": tie['slots']})
     if not (reason or "").strip():
         raise invalid("reason", "Record the reason for the decision.")
     d = db.session.execute(select(CapDecision).where(CapDecision.period_id == period.id,

@@ -102,6 +102,7 @@ def input_status(period: Period) -> list[dict]:
     ex = exemptions(period)
     names = dict(db.session.execute(select(Person.id, Person.name).where(
         Person.root_id == period.root_id, Person.id.in_(list(scored)))).all()) if scored else {}
+    lib = (period.frozen or {}).get("library", {})
     rows = []
     for pid, res in scored.items():
         if res["complete"]:
@@ -109,6 +110,7 @@ def input_status(period: Period) -> list[dict]:
         e = ex.get(pid)
         rows.append({"person_id": pid, "name": names.get(pid, "?"), "missing_kinds": res["missing_kinds"],
                      "unrated": res["unrated"], "withheld": res["withheld"] if res["withheld_blocks"] or res["unrated"] else [],
+                     "unrated_names": [lib.get(c, {}).get("name") or c for c in res["unrated"]],
                      "exempted": e is not None,
                      "reason": e.reason if e else None, "by": e.by_name if e else None,
                      "at": e.created_at if e else None})
@@ -123,7 +125,7 @@ def blockers(period: Period) -> list[str]:
         return []
     shown = "; ".join(f"{r['name']} ({describe(r)})" for r in open_rows[:10])
     more = f" and {len(open_rows) - 10} more" if len(open_rows) > 10 else ""
-    return [f"{len(open_rows)} people have incomplete inputs (未完成): {shown}{more}. "
+    return [f"{len(open_rows)} people have incomplete inputs: {shown}{more}. "
             "Complete their ratings or record an exemption with a reason for each."]
 
 

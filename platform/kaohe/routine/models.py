@@ -181,6 +181,15 @@ class Period(TenantMixin, db.Model):
             return f"{self.year}-{self.seq:02d}"
         return f"{'First' if self.seq == 1 else 'Second'} half of {self.year}"
 
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language (Chinese outside a request)."""
+        from flask import has_request_context
+
+        from ..web.i18n import pick
+
+        return pick(self.label, self.label_en) if has_request_context() else self.label
+
 
 class Participant(TenantMixin, db.Model):
     """The roster of a period, frozen at open (org_id = the person's node)."""

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, insert, select
 
+from ..web.messages import N_, register_templates
 from ..audit.service import record
 from ..core.calendar import WorkCalendar
 from ..core.db import utcnow
@@ -20,6 +21,12 @@ from .indicators import library
 from .models import Assignment, Event, Participant, PeerMember, Period, Rating, Scheme
 from .relations import OVERLAP_MODES, P, RelationIndex
 from .schemes import scheme_dict
+
+# parametrised messages: pages recognise them in their formatted form and translate them
+register_templates(
+    N_("The public notice runs until %(end)s; the period can be finalised after it ends."),
+    N_("%(n)s tie(s) at the cap line for Good need a decision first."),
+)
 
 CYCLES = {"month": 12, "quarter": 4, "half_year": 2}
 TRANSITIONS = {
@@ -48,7 +55,7 @@ def period_dates(year: int, cycle: str, seq: int) -> tuple[dt.date, dt.date]:
 
 def create_period(unit: OrgNode, year: int, seq: int, cycle: str | None = None) -> Period:
     if not unit.is_assessment_unit:
-        raise invalid("unit_id", "Periods are opened by an assessment unit (本机关).")
+        raise invalid("unit_id", N_("Periods are opened by an assessment unit."))
     pol = effective_policy(unit, year)
     effective = pol["routine.cycle"]
     cycle = cycle or effective
@@ -122,8 +129,9 @@ def transition(period: Period, to: str, expected_version: int | None = None, *, 
         period.publicity_until = cal.add_workdays(period.publicity_from, int(pol["routine.publicity_working_days"]))
     if to == "final":
         if period.publicity_until and on <= period.publicity_until:
-            raise Invalid({"state": [f"The publicity (公示) runs until {period.publicity_until.isoformat()}; "
-                                     "the period can be finalised after it ends."]}, "Publicity still running.")
+            raise Invalid({"state": [N_("The public notice runs until %(end)s; the period can be finalised after it "
+                                        "ends.") % {"end": period.publicity_until.isoformat()}]},
+                          N_("The public notice is still running."))
         period.finalised_at = utcnow()
     if to == "review" and before == "publicised":
         period.publicity_from = period.publicity_until = None
@@ -142,7 +150,7 @@ def _open(period: Period, unit: OrgNode) -> None:
     schemes = list(db.session.execute(select(Scheme).where(Scheme.org_id == unit.id, Scheme.active.is_(True))
                                       .order_by(Scheme.code)).scalars())
     if not schemes:
-        raise invalid("state", "Set up at least one scheme (考核方案) before opening a period.")
+        raise invalid("state", N_("Set up at least one assessment scheme before opening a period."))
     for s in schemes:
         missing = calc.missing_mandatory({"sections": s.sections}, lib)
         if missing:
@@ -190,10 +198,10 @@ def publish_blockers(period: Period) -> list[str]:
         db.session.execute(select(func.max(Event.created_at)).where(Event.period_id == period.id)).scalar(),
     ]), default=None)
     if last_change is not None and _aware(last_change) > _aware(period.computed_at):
-        problems.append("Ratings or events changed after the last computation; compute again.")
+        problems.append(N_("Ratings or events changed after the last computation; compute again."))
     ties = [t for t in (period.compute_summary or {}).get("ties", []) if not t.get("resolved")]
     if ties:
-        problems.append(f"{len(ties)} tie(s) at the 好 cap line need a decision first.")
+        problems.append(N_("%(n)s tie(s) at the cap line for Good need a decision first.") % {"n": len(ties)})
     return problems
 
 

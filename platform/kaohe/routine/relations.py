@@ -12,25 +12,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+
+def N_(message: str) -> str:
+    """Marks a rule's message for the catalog (pages show it translated); no Flask here."""
+    return message
+
+
 LEADER_ROLES = ("head", "deputy")
 
 # rule code → message naming the rule (shown in 403 answers and in pages)
 RULES = {
-    "self_only": "Self-assessment is only for oneself.",
-    "not_self": "Nobody gives themselves a supervisor, peer or democratic rating.",
-    "leader_skips_level": "A leader rates the heads of the departments in their charge, not the staff beneath "
-                          "them (谁管理谁考核).",
-    "leader_not_in_charge": "A leader rates only the heads of the departments in their charge (分管).",
-    "other_department": "A department head rates only the staff of their own department.",
-    "not_manager": "Only the person's manager gives the supervisor rating (谁管理谁考核).",
-    "derived_leader": "This leader's score is derived from the scores of those they lead (seed 003 rule); "
-                      "nobody rates it directly.",
-    "not_peer": "Peer ratings are given only within one's peer group (互评组).",
-    "not_colleague": "Democratic ratings (民主测评) are given only by colleagues of the same department.",
-    "not_participant": "The rater does not take part in this period.",
-    "kind_not_used": "The scheme of this person gives no weight to this kind of rater.",
-    "stronger_relation": "You already rate this colleague under a stronger relation this period; one rating per "
-                         "colleague (routine.rating_overlap).",
+    "self_only": N_("Self-assessment is only for oneself."),
+    "not_self": N_("Nobody gives themselves a supervisor, peer or democratic rating."),
+    "leader_skips_level": N_("A leader rates the heads of the departments in their charge, not the staff "
+                             "beneath them (whoever manages a person assesses them)."),
+    "leader_not_in_charge": N_("A leader rates only the heads of the departments in their charge."),
+    "other_department": N_("A department head rates only the staff of their own department."),
+    "not_manager": N_("Only the person's manager gives the supervisor rating (whoever manages a person "
+                     "assesses them)."),
+    "derived_leader": N_("This leader's score is derived from the scores of those they lead; nobody rates it "
+                         "directly."),
+    "not_peer": N_("Peer ratings are given only within one's peer group."),
+    "not_colleague": N_("Democratic ratings are given only by colleagues of the same department."),
+    "not_participant": N_("The rater does not take part in this period."),
+    "kind_not_used": N_("The scheme of this person gives no weight to this kind of rater."),
+    "stronger_relation": N_("You already rate this colleague under a stronger relation this period; the policy "
+                            "allows one rating per colleague."),
 }
 
 # strongest first: with ``overlap="strongest"`` a pair is rated only under the

@@ -6,6 +6,7 @@ from typing import Iterable
 
 from sqlalchemy import and_, or_, select
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.db import utcnow
 from ..core.errors import Conflict
@@ -61,7 +62,7 @@ def record_talk(task: Task, talked_on, talked_by: str, content: str, follow_up: 
     from .common import today
 
     if task.kind not in TALK_KINDS:
-        raise invalid("task", "Only talk tasks (批评谈话 / 提醒谈话) are closed with a talk record.")
+        raise invalid("task", N_("Only talk tasks (criticism or reminder talks) are closed with a talk record."))
     if task.status != "open":
         raise Conflict({"status": [f"The task is already {task.status}."]})
     errs: dict[str, list[str]] = {}

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..web.messages import N_
 from ..audit.service import record
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
@@ -32,7 +33,7 @@ def save_work_record(period: Period, person: Person, on_date: dt.date, done: str
     if on_date > today():
         raise invalid("on_date", "Records are written for the past or the present, not the future.")
     if not (done or "").strip():
-        raise invalid("done", "Describe what was done (工作写实).")
+        raise invalid("done", N_("Describe what was done."))
     wr = _existing(person, kind, on_date)
     if wr is None:
         if expected_version:

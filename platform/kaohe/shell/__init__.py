@@ -59,6 +59,34 @@ def _utc_datetimes() -> None:
         fields.DateTime.SERIALIZATION_FUNCS = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": _iso_utc}
 
 
+def api_language() -> str:
+    """The language of an API answer: the one chosen in the browser session
+    (a page's script calling the API), else the request's Accept-Language,
+    else English."""
+    from flask import request, session
+
+    from ..web.i18n import SUPPORTED
+
+    chosen = session.get("lang")
+    if chosen in SUPPORTED:
+        return chosen
+    return request.accept_languages.best_match(SUPPORTED) or "en"
+
+
+def _localize_api_messages(message, errors):
+    """The API's error message and field messages in the request's language
+    (the services raise them in English, the catalog holds the Chinese)."""
+    if api_language() == "en":
+        return message, errors
+    from flask_babel import force_locale
+
+    from ..web.messages import localize_errors, localize_message
+
+    with force_locale("zh"):
+        return (localize_message(message) if isinstance(message, str) else message,
+                localize_errors(errors) if errors else errors)
+
+
 def init_api(app: Flask) -> None:
     from ..annual import api as annual_api
     from ..ballots import api as ballots_api
@@ -91,10 +119,22 @@ def init_api(app: Flask) -> None:
     api.register_converter(IdConverter, integerconverter2paramschema)
     api.spec.options["security"] = [{"bearerAuth": []}]
 
+    app.extensions["kaohe.api_localizer"] = _localize_api_messages
+
     slices = [blp for m in (policy_api, routine_api, annual_api, supervision_api, ballots_api, notify_api) for blp in _slice_blueprints(m)]
     for blp in [health_blp, auth_blp, org_blp, people_blp, people_accounts_blp, people_transfer_blp, blp_provision, blp_provinces, audit_blp, jobs_blp] + slices:
         api.register_blueprint(blp)
         csrf.exempt(blp)
+
+
+def _error_field_label(field) -> str:
+    """A field of an error message in words, or nothing (a code such as
+    ``org_id`` is not shown to people; the message itself names the rule)."""
+    from .audit_labels import FIELDS
+    from ..web.i18n import pick
+
+    zh_en = FIELDS.get(str(field))
+    return pick(*zh_en) if zh_en else ""
 
 
 def init_web(app: Flask) -> None:
@@ -145,7 +185,8 @@ def init_web(app: Flask) -> None:
         pick=pick, grade_label=grade_label, state_label=state_label, job_label=job_label, job_message=job_message,
         pool_label=pool_label,
         quota_why_label=quota_why_label, rounding_label=rounding_label, denominator_label=denominator_label,
-        localize_message=localize_message, calendar_gap=calendar_gap,
+        localize_message=localize_message, calendar_gap=calendar_gap, error_field_label=_error_field_label,
+        flash_text=lambda m: m if hasattr(m, "__html__") else localize_message(m),
         grade_tone=lambda c: GRADE_TONE.get(c, ""), state_tone=lambda c: STATE_TONE.get(c, ""),
         kind_label=lambda k: pick(*KIND_LABELS[OrgKind(k)]),
         role_label=lambda r: pick(*ROLE_LABELS[Role(r)]),

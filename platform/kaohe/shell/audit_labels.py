@@ -137,6 +137,17 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 FIELDS.update({
+    # the indicator library and schemes (policy.indicators, routine schemes)
+    "indicators": ("指标", "indicators"), "category": ("类别", "category"), "dimension": ("维度", "dimension"),
+    "mandatory": ("必选", "mandatory"), "max": ("最高分", "maximum"), "levels": ("各档分值", "points per level"),
+    "per": ("每次分值", "points per occurrence"), "cap": ("上限", "cap"), "veto": ("否决效果", "veto effect"),
+    "cap_grade": ("封顶等次", "capped grade"), "type": ("方式", "type"), "target": ("目标值", "target"),
+    "steps": ("分段", "steps"), "slope": ("斜率", "slope"), "intercept": ("截距", "intercept"),
+    "basis": ("计分方式", "basis"), "total": ("总分", "total"), "sections": ("板块", "sections"),
+    "weight": ("权重", "weight"), "free": ("免计次数", "free occurrences"), "extra": ("附加", "extra"),
+    "you": ("优", "Excellent"), "liang": ("良", "Good"), "zhong": ("中", "Fair"), "cha": ("差", "Poor"),
+})
+FIELDS.update({
     "amount_per_person": ("每人标准（元）", "amount per person (yuan)"), "formula": ("分配办法", "formula"),
     "paid": ("发放人数", "people paid"), "unit_value": ("每分金额（元）", "value of a point (yuan)"),
     "rounding": ("取整方式", "rounding"), "execution": ("执行力", "execution"),
@@ -146,6 +157,13 @@ VALUES: dict[str, tuple[str, str]] = {
     "largest_remainder": ("最大余数法", "largest remainder"), "bonus": ("加分", "bonus"), "deduction": ("减分", "deduction"),
     "you": ("优", "Excellent"), "liang": ("良", "Good"), "zhong": ("中", "Fair"), "cha": ("差", "Poor"),
 }
+# codes of the indicator library (policy.indicators) and of schemes
+VALUES.update({
+    "graded": ("等次评分", "graded"), "scored": ("直接打分", "scored"), "veto": ("一票否决", "veto"),
+    "data": ("数据导入", "data-fed"), "zero": ("总分计零", "total set to 0"), "grade_cap": ("等次封顶", "grade capped"),
+    "ratio": ("按目标比例", "ratio to target"), "threshold": ("分段计分", "steps"), "linear": ("线性计分", "linear"),
+    "points": ("按分值", "by points"), "weight": ("按权重", "by weight"),
+})
 ROUTES = {"after_review": ("复核后申诉", "after a review"), "direct": ("直接申诉", "directly")}
 STAGES = {"review": ("复核", "review"), "appeal": ("申诉", "appeal")}
 
@@ -189,6 +207,20 @@ def _value(key: str, v: Any, names: dict[int, str]) -> str:
 
             if v in RATER_LABELS:
                 return pick(*RATER_LABELS[v])
+            from ..tenancy.models import KIND_LABELS, OrgKind
+
+            if v in OrgKind._value2member_map_:   # an org node's kind (agency, township ...)
+                return pick(*KIND_LABELS[OrgKind(v)])
+        if key in ("role", "roles"):
+            from ..auth.roles import ROLE_LABELS, Role
+
+            if v in Role._value2member_map_:
+                return pick(*ROLE_LABELS[Role(v)])
+        if key in ("category", "dimension"):
+            from ..routine.calc import DIMENSION_LABELS
+
+            if v in DIMENSION_LABELS:
+                return pick(*DIMENSION_LABELS[v])
         if v in VALUES:
             return pick(*VALUES[v])
         from ..policy.registry import CHOICE_LABELS
@@ -206,7 +238,8 @@ def _value(key: str, v: Any, names: dict[int, str]) -> str:
             parts.append(head + Markup(" ") + escape(_value(k, x, names)))
         return Markup(escape(pick("；", "; "))).join(parts)
     if isinstance(v, (list, tuple)):
-        return pick("、", ", ").join(_value(key, x, names) for x in v) or "—"
+        # Markup join: a nested entry's marked-up codes stay markup, not visible tags
+        return Markup(escape(pick("、", ", "))).join(_value(key, x, names) for x in v) or "—"
     return str(v)
 
 

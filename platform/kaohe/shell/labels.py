@@ -25,7 +25,7 @@ GRADE_TONE = {"hao": "ok", "youxiu": "ok", "jiaohao": "info", "chenzhi": "info",
 
 STATES: dict[str, tuple[str, str]] = {
     "draft": ("草稿", "Draft"), "open": ("进行中", "Open"), "rating": ("评价中", "Rating"),
-    "review": ("审核中", "Under review"), "publicised": ("公示中", "Publicised (公示)"),
+    "review": ("审核中", "Under review"), "publicised": ("公示中", "On public notice"),
     "final": ("已定档", "Final"), "closed": ("已关闭", "Closed"),
     "queued": ("排队中", "Queued"), "running": ("运行中", "Running"), "done": ("已完成", "Done"),
     "failed": ("失败", "Failed"),

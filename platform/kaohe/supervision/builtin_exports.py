@@ -10,7 +10,8 @@ from ..people.models import LeaderCharge, Person
 from ..people.id_number import mask
 from ..people.roster_format import CHARGE_COLUMNS, PEOPLE_COLUMNS
 from ..tenancy.models import OrgNode
-from .exports import Col, ExportSpec, register_export
+from .calc import GRADE_LABELS
+from .exports import Col, ExportSpec, register_export, tr
 
 ROLE_ZH = {"head": "主要领导", "deputy": "分管领导", "dept_head": "科室负责人", "staff": "工作人员"}
 RANK_ZH = {"leader": "领导班子", "staff": "一般干部"}
@@ -111,9 +112,9 @@ DASH_COLS = [
     Col("work_records", "工作写实%", "Work records %", 11, "0%"), Col("ratings", "评鉴完成%", "Ratings %", 11, "0%"),
     Col("computed", "已计算", "Computed", 9), Col("publicised", "已公示", "Publicity started", 9),
     Col("final", "已确定", "Final", 9), Col("overdue", "逾期事项", "Overdue items", 9),
-    Col("hao", "好", "好", 7), Col("jiaohao", "较好", "较好", 7), Col("yiban", "一般", "一般", 7),
-    Col("jiaocha", "较差", "较差", 7), Col("hao_share", "好占比", "好 share", 9, "0%"),
-    Col("youxiu", "优秀", "优秀", 7), Col("youxiu_quota", "优秀名额", "优秀 quota", 9),
+    Col("hao", "好", "Good", 7), Col("jiaohao", "较好", "Fairly good", 7), Col("yiban", "一般", "Average", 7),
+    Col("jiaocha", "较差", "Poor", 7), Col("hao_share", "好占比", "Share of Good", 9, "0%"),
+    Col("youxiu", "优秀", "Excellent", 7), Col("youxiu_quota", "优秀名额", "Excellent quota", 9),
     Col("appeals_open", "未结申诉", "Appeals open", 9), Col("next_deadline", "最近期限", "Next deadline", 12),
     Col("talks_due", "待谈话", "Talks due", 8), Col("flags", "提示", "Flags", 7),
 ]
@@ -129,7 +130,7 @@ def _dash(node, params):
 
 def _dash_rows(node, params):
     board = _dash(node, params)
-    for r in board.children + [dict(board.totals, code="", name="合计 Total", flags=len(board.flags))]:
+    for r in board.children + [dict(board.totals, code="", name=tr(params, "合计", "Total"), flags=len(board.flags))]:
         c = r["completion"]
         g = r["routine_grades"]
         yield (r.get("code"), r.get("name"), r["units"], r["people"], r["participants"], c["work_records"],
@@ -138,33 +139,47 @@ def _dash_rows(node, params):
                r["youxiu_quota"], r["appeals_open"], r["next_deadline"], r["talks_due"], r.get("flags", 0))
 
 
+FLAG_LABELS = {
+    "same_people_at_cap": ("“好”等次名单固定", "Same people at the cap"),
+    "identical_scores": ("分数完全相同", "Identical scores"),
+    "all_high": ("分数普遍偏高", "All scores high"),
+    "computed_not_publicised": ("计算后未公示", "Computed, not on public notice"),
+    "annual_not_publicised": ("年度优秀人选未公示", "Annual Excellent list not on public notice"),
+    "ratings_burst": ("短时间内集中评价", "Ratings in a burst"),
+}
+
+
 def _dash_extra(node, params):
+    from flask_babel import gettext
+
     from .calc import flag_message
 
     board = _dash(node, params)
     cols = [Col("unit_code", "单位编码", "Unit code"), Col("unit_name", "单位", "Unit", 22),
             Col("flag", "提示类型", "Flag", 22), Col("message", "说明", "Explanation", 90)]
-    return [("提示 Flags", cols, ((f.get("unit_code"), f.get("unit_name"), f["code"], flag_message(f))
-                                for f in board.flags))]
+    return [(tr(params, "提示", "Flags"), cols, (
+        (f.get("unit_code"), f.get("unit_name"), tr(params, *FLAG_LABELS.get(f["code"], (f["code"], f["code"]))),
+         flag_message(f, translate=gettext)) for f in board.flags))]
 
 
 def _dash_charts(node, params):
     from .exports import bar_chart
 
     board = _dash(node, params)
-    grades = [["单位", "好", "较好", "一般", "较差"]] + [
+    grades = [[tr(params, "单位", "Unit")] + [tr(params, *GRADE_LABELS[g]) for g in ("hao", "jiaohao", "yiban", "jiaocha")]] + [
         [r["name"]] + [r["routine_grades"].get(g, 0) for g in ("hao", "jiaohao", "yiban", "jiaocha")]
         for r in board.children]
-    completion = [["单位", "评鉴%", "已确定"]] + [
+    completion = [[tr(params, "单位", "Unit"), tr(params, "评鉴%", "Ratings %"), tr(params, "已确定", "Final")]] + [
         [r["name"], round((r["completion"]["ratings"] or 0) * 100), r["final"]] for r in board.children]
-    return [("等次分布 Grades", grades, bar_chart("平时考核等次分布", "人数", stacked=True)),
-            ("进度 Completion", completion, bar_chart("完成情况", ""))]
+    return [(tr(params, "等次分布", "Grades"), grades,
+             bar_chart(tr(params, "平时考核等次分布", "Routine grades"), tr(params, "人数", "People"), stacked=True)),
+            (tr(params, "进度", "Completion"), completion, bar_chart(tr(params, "完成情况", "Completion"), ""))]
 
 
 register_export(ExportSpec(
     kind="supervision.dashboard", title=("督导看板", "Supervision dashboard"), columns=DASH_COLS, rows=_dash_rows,
-    count=lambda node, params: 0, perm=Perm.supervise, sheet="看板 Dashboard", extra_sheets=_dash_extra,
-    charts=_dash_charts, header_locale="both", available=lambda node: node.kind != "department",
+    count=lambda node, params: 0, perm=Perm.supervise, sheet=("看板", "Dashboard"), extra_sheets=_dash_extra,
+    charts=_dash_charts, available=lambda node: node.kind != "department",
     description="The dashboard table of a node (one row per child unit), its flags and two native charts."))
 
 from . import results_exports  # noqa: E402,F401  (period/annual results, 公示, appeals, pay)

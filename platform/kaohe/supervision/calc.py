@@ -28,7 +28,7 @@ BURST_MAX_SECONDS = 300         # ... all within five minutes
 MIN_PEOPLE_FOR_PATTERN = 3      # identical / all-high flags need at least this many results
 
 FLAG_TEXT = {
-    "same_people_at_cap": N_("好 went to the same %(people)s people in all %(periods)s computed periods this year, "
+    "same_people_at_cap": N_("Good went to the same %(people)s people in all %(periods)s computed periods this year, "
                             "always at the cap (%(rate)s of about %(participants)s participants). Rotation may be "
                             "fine, but a fixed list suggests grades decided in advance."),
     "identical_scores": N_("All %(n)s people have the same score (%(score)s) this period: the ratings do not tell "

@@ -54,7 +54,7 @@ class ExportSpec:
     rows: Callable[[Any, dict], Iterable[tuple]]
     count: Callable[[Any, dict], int] | None = None
     perm: Perm | tuple[Perm, ...] = Perm.view        # any of these on the node
-    sheet: str | None = None
+    sheet: str | tuple[str, str] | None = None               # a name, or (zh, en) by the reader's language
     # Extra sheets: [(title, columns, rows_fn)] written after the main one.
     extra_sheets: Callable[[Any, dict], list[tuple[str, list[Col], Iterable[tuple]]]] | None = None
     # charts(node, params) -> [(sheet title, [header row, data rows...], chart factory(ws, n_rows, n_cols))]
@@ -139,18 +139,46 @@ def _write_sheet(wb, title: str, cols: list[Col], rows: Iterable[tuple], locale:
     return n
 
 
-def write_xlsx(spec: ExportSpec, node, params: dict, out, progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the export to ``out`` (path or binary file); returns the row count."""
+def header_locale(spec: ExportSpec, locale: str | None) -> str:
+    """The language of the column headers: the reader's (the page's) when
+    given, except for two-line headers that a re-import reads."""
+    if spec.header_locale == "both" or locale not in ("zh", "en"):
+        return spec.header_locale
+    return locale
+
+
+def write_xlsx(spec: ExportSpec, node, params: dict, out, progress: Callable[[int, int], None] | None = None,
+               locale: str | None = None) -> int:
+    """Write the export to ``out`` (path or binary file); returns the row count.
+    ``locale``: the reader's language for the headers (see ``header_locale``)."""
+    from openpyxl import Workbook
+
+    from flask_babel import force_locale
+
+    headers = header_locale(spec, locale)
+    lang = headers if headers in ("zh", "en") else "zh"
+    with force_locale(lang):   # messages written into cells (gettext) in the same language
+        return _write_workbook(spec, node, {**params, "locale": lang}, out, progress, headers)
+
+
+def tr(params: dict, zh: str, en: str) -> str:
+    """For an export's own texts (sheet names, totals, chart labels): the
+    reader's language, carried in ``params["locale"]`` (jobs have no request)."""
+    return en if params.get("locale") == "en" else zh
+
+
+def _write_workbook(spec, node, params, out, progress, headers) -> int:
     from openpyxl import Workbook
 
     total = spec.count(node, params) if spec.count else 0
     wb = Workbook(write_only=True)
-    title = spec.sheet or spec.title[0]
-    n = _write_sheet(wb, title, spec.cols(node, params), spec.rows(node, params), spec.header_locale,
+    sheet = tr(params, *spec.sheet) if isinstance(spec.sheet, tuple) else spec.sheet
+    title = sheet or tr(params, *spec.title)
+    n = _write_sheet(wb, title, spec.cols(node, params), spec.rows(node, params), headers,
                      (lambda k: progress(k, max(total, k))) if progress else None)
     if spec.extra_sheets:
         for sheet_title, cols, rows in spec.extra_sheets(node, params):
-            _write_sheet(wb, sheet_title, cols, rows, spec.header_locale)
+            _write_sheet(wb, sheet_title, cols, rows, headers)
     if spec.charts:
         for sheet_title, table, chart_fn in spec.charts(node, params):
             ws = wb.create_sheet(title=sheet_title[:31])

@@ -10,7 +10,8 @@ from .exports import export_path, get_spec, remove_quietly, write_xlsx
 
 
 @job("supervision.export")
-def export_job(ctx, kind: str, org_id: int, params: dict | None = None, filename: str | None = None):
+def export_job(ctx, kind: str, org_id: int, params: dict | None = None, filename: str | None = None,
+               locale: str | None = None):
     spec = get_spec(kind)
     if spec is None:
         raise Invalid({"kind": [f"Unknown export {kind}."]})
@@ -18,7 +19,8 @@ def export_job(ctx, kind: str, org_id: int, params: dict | None = None, filename
     path = export_path(ctx.job_id)
     tmp = path.with_suffix(".part")
     try:
-        n = write_xlsx(spec, node, params or {}, str(tmp), lambda done, total: ctx.progress(done, total, "rows"))
+        n = write_xlsx(spec, node, params or {}, str(tmp), lambda done, total: ctx.progress(done, total, "rows"),
+                       locale=locale)
         tmp.replace(path)
     except BaseException:
         remove_quietly(tmp)

@@ -22,7 +22,7 @@ from ..tenancy.models import OrgNode
 from ..tenancy.scope import current_scope, get_in_scope
 from ..web import add_org_links, register_page_blueprint
 from ..web.home_panels import add_panel
-from ..web.i18n import pick
+from ..web.i18n import pick, select_locale
 from ..web.nav import NavItem, add_nav
 from . import builtin_exports  # noqa: F401  (registers the exports)
 from . import calc, charts, dashboard as dash, service
@@ -187,15 +187,16 @@ def export_start(kind):
     if not may_export(spec, node):
         abort(403)
     params = export_params()
-    name = safe_filename(f"{spec.title[0]}-{node.name}-{local_today().isoformat()}") + ".xlsx"
+    locale = select_locale()   # the headers in the page's language
+    name = safe_filename(f"{pick(*spec.title)}-{pick(node.name, node.name_en)}-{local_today().isoformat()}") + ".xlsx"
     count = spec.count(node, params) if spec.count else 0
     if count <= SYNC_MAX_ROWS:
         buf = spooled_file()
-        write_xlsx(spec, node, params, buf)
+        write_xlsx(spec, node, params, buf, locale=locale)
         buf.seek(0)
         return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
     job_id = queue.submit("supervision.export", root_id=node.root_id, org_id=node.id, scope=current_scope(),
-                          params={"kind": kind, "org_id": node.id, "params": params, "filename": name},
+                          params={"kind": kind, "org_id": node.id, "params": params, "filename": name, "locale": locale},
                           created_by=current_user.id)
     return redirect(url_for("web.job_page", job_id=job_id))
 
@@ -359,7 +360,7 @@ def unit_report_xlsx(org_id):
     ws.append([])
     ws.append([_("Routine grades")] + [grade_label_text(g) for g in calc.ROUTINE_GRADES])
     ws.append([""] + [r["routine_grades"].get(g, 0) for g in calc.ROUTINE_GRADES])
-    ws.append([_("Annual grades")] + [grade_label_text(g) for g in calc.ANNUAL_GRADES] + [_("优秀 quota")])
+    ws.append([_("Annual grades")] + [grade_label_text(g) for g in calc.ANNUAL_GRADES] + [_("Excellent quota")])
     ws.append([""] + [r["annual_grades"].get(g, 0) for g in calc.ANNUAL_GRADES] + [r["youxiu_quota"]])
     ws.append([])
     ws.append([_("Flags")])

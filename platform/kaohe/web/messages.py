@@ -120,6 +120,17 @@ def N_(message: str) -> str:
     return message
 
 
+# The generic messages of kaohe.core (which cannot import the catalog), so
+# pages and API answers show them in the reader's language too.
+CORE_MESSAGES = (
+    N_("Invalid request."), N_("The input is not valid."), N_("The request conflicts with the current state."),
+    N_("You are not allowed to do this."),
+    N_("Someone else changed this record first; reload to see the newer version."),
+    N_("The change conflicts with existing data (a duplicate or a missing reference)."),
+    N_("A value in the request is out of range or not valid."),
+)
+
+
 def _register_known() -> None:
     from ..core import xlsx_guard
 

@@ -46,3 +46,27 @@ VOTE_POINTS = {"youxiu": 100.0, "chenzhi": 80.0, "jibenchenzhi": 60.0, "buchenzh
 # The annual review combines the supervising leader's score and, where held,
 # the democratic evaluation.
 REVIEW_MIX = {"leader": 0.7, "democratic": 0.3}
+
+
+def N_(message: str) -> str:
+    """Marks a label for the catalog (a refusal naming the rule is shown translated); no Flask here."""
+    return message
+
+
+# Eligibility and grading rules (calc/eligibility.py) in words: (zh, en); the English is a catalog msgid
+RULE_LABELS = {
+    "long_leave": ("病事假超过半年，不进行考核", N_("Leave over half the year: not assessed")),
+    "probation": ("试用期，只写评语不定等次", N_("Probation: comment only, no grade")),
+    "investigation": ("立案审查中，结案后补定等次", N_("Under investigation: graded after closing")),
+    "retroactive": ("结案后补定等次", N_("Graded retroactively after the investigation closed")),
+    "sanction": ("受处分或组织处理影响", N_("Sanction or organisational measure applies")),
+    "refusal": ("无正当理由不参加考核，定为不称职", N_("Refused to take part: Incompetent")),
+    "half_hao_none_low": ("平时考核“好”不足一半或有“一般/较差”", N_("Fewer than half of the routine results Good, or some Average/Poor")),
+    "at_least_one_hao": ("平时考核没有“好”", N_("No routine result graded Good")),
+    "consecutive_low": ("连续低分，不得评为优秀并诫勉谈话", N_("Consecutive low scores: not Excellent, reminder talk")),
+    "low_score": ("出现低分，需批评教育谈话", N_("A low score: criticism talk")),
+    "consecutive_high": ("连续高分，优先评优", N_("Consecutive high scores: priority for Excellent")),
+    "routine_no_youxiu": ("平时考核已确定本年度不得评优秀", N_("The routine results bar Excellent this year")),
+    "last_place": ("末位，不得评为优秀", N_("Last place: not Excellent")),
+    "no_inputs": ("无考核数据", N_("No assessment data")),
+}

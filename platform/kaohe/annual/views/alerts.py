@@ -17,12 +17,12 @@ from ..calc.codes import GRADE_LABELS
 from .common import ALERT_LABELS, L, bp, year_arg
 
 KIND_LABELS = {**ALERT_LABELS,
-               "dismissal": ("连续两年不称职：提出辞退审核", "Two consecutive years 不称职: dismissal review"),
+               "dismissal": ("连续两年不称职：提出辞退审核", "Two consecutive years Incompetent: dismissal review"),
                "dismissal_risk": ("上年不称职，本年尚未定等次：再不称职将辞退",
-                                  "不称职 last year, no grade yet: a second means dismissal"),
+                                  "Incompetent last year, no grade yet: a second means dismissal"),
                "merit_next": ("连续两年优秀，本年尚未定等次：再优秀记三等功",
-                              "优秀 two years in a row, no grade yet: a third gives third-class merit"),
-               "regrade": ("本年未定等次，待补定", "No grade this year: to be graded retroactively (补定)")}
+                              "Excellent two years in a row, no grade yet: a third gives third-class merit"),
+               "regrade": ("本年未定等次，待补定", "No grade this year: to be graded retroactively")}
 
 
 def may_see(node: OrgNode) -> bool:
@@ -60,8 +60,8 @@ def alerts_xlsx(org_id):
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Alerts"))
     years = sorted({y for rows in lists.values() for r in rows for y in r["grades"]})
-    ws.append([_("Alert"), _("Unit"), _("Staff no."), _("Name"), _("Years 称职 or better"), _("优秀 in a row"),
-               _("不称职 in a row")] + [str(y) for y in years])
+    ws.append([_("Alert"), _("Unit"), _("Staff no."), _("Name"), _("Years Competent or better"), _("Excellent in a row"),
+               _("Incompetent in a row")] + [str(y) for y in years])
     for kind in alerts.KINDS:
         for r in lists[kind]:
             ws.append([kind_label(kind), r["unit_name"], r["staff_no"], r["name"], r["good_years"], r["youxiu_streak"],
@@ -78,5 +78,5 @@ def org_link(node):
     """The org page's link to the list (units and counties the viewer supervises)."""
     if not may_see(node):
         return []
-    return [{"url": url_for("annual.alerts_page", org_id=node.id), "label": _("Alert list (steps, 级别, merit, dismissal)")}]
+    return [{"url": url_for("annual.alerts_page", org_id=node.id), "label": _("Alert list (salary steps, rank levels, merit, dismissal)")}]
 

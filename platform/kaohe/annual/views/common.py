@@ -13,42 +13,27 @@ from ...auth.roles import Perm
 from ...auth.service import has_perm
 from ...core.clock import local_today
 from ...core.errors import Invalid, KaoheError
+from ...web.messages import localize_message
 from ...extensions import db
 from ...people.models import Person
 from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from ...web.i18n import pick
 from ..calc.eligibility import talk_base
-from ..calc.codes import CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS
+from ..calc.codes import RULE_LABELS, CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS
 
 bp = Blueprint("annual", __name__, url_prefix="/annual")
 
 STATUS_LABELS = {"open": ("进行中", "Open"), "computed": ("已计算", "Computed"), "confirmed": ("已确定等次", "Confirmed"),
-                 "publicised": ("公示中", "Publicised (公示)"), "notified": ("已书面通知", "Notified"),
+                 "publicised": ("公示中", "On public notice"), "notified": ("已书面通知", "Notified"),
                  "filed": ("已备案", "Filed with the level above")}
 APPEAL_STATUS = {"pending": ("办理中", "Pending"), "upheld": ("维持原决定", "Upheld"), "reversed": ("已改变", "Reversed")}
 STAGE_LABELS = {"review": ("复核", "Review"), "appeal": ("申诉", "Appeal")}
 ROUTE_LABELS = {"after_review": ("复核后申诉", "after a review"), "direct": ("直接申诉", "filed directly")}
-TALK_LABELS = {"criticism": ("批评教育谈话", "Criticism talk"), "reminder": ("提醒谈话（诫勉）", "Reminder talk (诫勉)")}
+TALK_LABELS = {"criticism": ("批评教育谈话", "Criticism talk"), "reminder": ("提醒谈话（诫勉）", "Reminder talk (admonishment)")}
 RECORD_LABELS = {"leave": ("病事假", "Leave"), "investigation": ("立案审查", "Investigation"),
                  "sanction": ("处分/组织处理", "Sanction / organisational measure"),
                  "refusal": ("无正当理由不参加考核", "Refused to take part")}
-RULE_LABELS = {
-    "long_leave": ("病事假超过半年，不进行考核", "Leave over half the year: not assessed"),
-    "probation": ("试用期，只写评语不定等次", "Probation: comment only, no grade"),
-    "investigation": ("立案审查中，结案后补定等次", "Under investigation: graded after closing"),
-    "retroactive": ("结案后补定等次", "Graded retroactively after the investigation closed"),
-    "sanction": ("受处分或组织处理影响", "Sanction or organisational measure applies"),
-    "refusal": ("无正当理由不参加考核，定为不称职", "Refused to take part: Incompetent"),
-    "half_hao_none_low": ("平时考核“好”不足一半或有“一般/较差”", "Fewer than half of the routine results Good, or some Average/Poor"),
-    "at_least_one_hao": ("平时考核没有“好”", "No routine result graded Good"),
-    "consecutive_low": ("连续低分，不得评为优秀并诫勉谈话", "Consecutive low scores: not Excellent, reminder talk"),
-    "low_score": ("出现低分，需批评教育谈话", "A low score: criticism talk"),
-    "consecutive_high": ("连续高分，优先评优", "Consecutive high scores: priority for Excellent"),
-    "routine_no_youxiu": ("平时考核已确定本年度不得评优秀", "The routine results bar Excellent this year"),
-    "last_place": ("末位，不得评为优秀", "Last place: not Excellent"),
-    "no_inputs": ("无考核数据", "No assessment data"),
-}
 FLAG_LABELS = {"tie_at_line": ("名额线并列，待考核委员会决定", "Tied at the quota line: committee decides"),
                "priority": ("优先评优", "Priority for Excellent"), "retroactive": ("补定等次", "Graded retroactively")}
 ALERT_LABELS = {"salary_step": ("累计两年称职以上，可晋升一档工资", "Two years Competent or better: next salary step"),
@@ -170,7 +155,9 @@ def people_by_id(ids) -> dict[int, Person]:
 def fail(exc: KaoheError, target: str):
     db.session.rollback()
     for field, msgs in (exc.errors or {"_": [exc.message]}).items():
-        flash(" ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs), "error")
+        # each message in the page's language (the services raise them in English)
+        flash(" ".join(localize_message(m) for m in msgs) if isinstance(msgs, list) else localize_message(msgs),
+              "error")
     return redirect(target)
 
 

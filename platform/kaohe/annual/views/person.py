@@ -128,7 +128,7 @@ def me_appeal(outcome_id):
         elif stage == "appeal":
             file_appeal(o, request.form.get("grounds", ""))
         else:
-            raise Invalid({"stage": [_("Choose a review (复核) or an appeal (申诉).")]})
+            raise Invalid({"stage": [_("Choose a review or an appeal.")]})
         db.session.commit()
     except KaoheError as exc:
         return fail(exc, url_for("annual.me"))

@@ -59,7 +59,7 @@ def close_record(rec_id):
         db.session.commit()
     except KaoheError as exc:
         return fail(exc, url_for("annual.records", org_id=unit.id, year=rec.year))
-    flash(_("Investigation closed; compute again to grade the person (补定)."), "ok")
+    flash(_("Investigation closed; compute again to grade the person retroactively."), "ok")
     return redirect(url_for("annual.records", org_id=unit.id, year=rec.year))
 
 

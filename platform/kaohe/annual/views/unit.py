@@ -196,7 +196,7 @@ def reopen(org_id, year):
 
 @bp.route("/unit/<int:org_id>/<int:year>/publish", methods=["POST"])
 def publish(org_id, year):
-    return _post_action(org_id, year, lambda a: service.publish(a, form_date("start")), _("The 公示 has started."))
+    return _post_action(org_id, year, lambda a: service.publish(a, form_date("start")), _("The public notice has started."))
 
 
 @bp.route("/unit/<int:org_id>/<int:year>/notify", methods=["POST"])
@@ -208,14 +208,14 @@ def notify(org_id, year):
 @bp.route("/unit/<int:org_id>/<int:year>/correct", methods=["POST"])
 def correct(org_id, year):
     return _post_action(org_id, year, lambda a: service.correct(a, request.form.get("reason", "")),
-                        _("Reopened for a correction (补定): adjust or recompute, confirm, publish, notify and file again."))
+                        _("Reopened for a correction: adjust or recompute, confirm, publish, notify and file again."))
 
 
 @bp.route("/unit/<int:org_id>/<int:year>/file", methods=["POST"])
 def file_result(org_id, year):
     return _post_action(org_id, year,
                         lambda a: service.file_with_above(a, request.form.get("open_cases_reason") or None),
-                        _("Filed with the level above (备案)."))
+                        _("Filed with the level above."))
 
 
 @bp.route("/unit/<int:org_id>/<int:year>/publicity")

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ...web.messages import N_
 from ...api.common import require
 from ...auth.roles import Perm
 from ...auth.service import has_perm
@@ -29,7 +30,7 @@ def admin_unit(unit_id: int) -> OrgNode:
     unit = get_in_scope(OrgNode, unit_id)
     require(Perm.unit_admin, unit)
     if not unit.is_assessment_unit:
-        raise Invalid({"unit_id": ["Not an assessment unit (本机关)."]})
+        raise Invalid({"unit_id": [N_("This node is not an assessment unit.")]})
     return unit
 
 

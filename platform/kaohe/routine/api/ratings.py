@@ -6,6 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from ...web.messages import N_
 from ...api.common import require
 from ...auth.roles import Perm
 from ...core.errors import Forbidden
@@ -78,7 +79,7 @@ def ratings_about(args, period_id):
     if not (admin or own):
         raise Forbidden({"rule": ["Only the office and the person rated see the ratings about a person."]})
     if own and not admin and period.state not in ("publicised", "final"):
-        raise Forbidden({"rule": ["Ratings are shown to the person once the results are published (公示)."]})
+        raise Forbidden({"rule": [N_("Ratings are shown to the person once the results are on public notice.")]})
     named = db.session.execute(select(Rating).where(Rating.period_id == period.id, Rating.ratee_id == ratee_id,
                                                     Rating.rater_kind.in_(("supervisor", "self")))).scalars().all()
     out_named = []

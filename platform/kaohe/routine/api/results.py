@@ -60,7 +60,7 @@ def result_mine(period_id):
     period = load_period(period_id)
     person = me()
     if period.state not in ("publicised", "final"):
-        raise Forbidden({"rule": ["Results are shown once the period is published (公示)."]})
+        raise Forbidden({"rule": ["Results are shown once the period's results are on public notice."]})
     rows = _results(period, person.id)
     if not rows:
         raise Invalid({"period": ["You have no result in this period."]})

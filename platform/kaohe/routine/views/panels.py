@@ -37,7 +37,7 @@ def _panel():
         tasks = my_tasks(person.id, current_user.id)
         html = render_template("routine/_panel.html", att=att, current=current, owed=owed, reminders=reminders,
                                tasks=tasks)
-        return {"key": "routine", "title": _("Routine assessment (平时考核)"), "html": html}
+        return {"key": "routine", "title": _("Routine assessment"), "html": html}
     except Exception:  # a panel must never break the home page
         import logging
 

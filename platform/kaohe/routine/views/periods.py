@@ -46,7 +46,7 @@ def _gap_describer(period: Period):
     def describe(row: dict) -> str:
         parts = []
         if row["missing_kinds"]:
-            parts.append(_("no rating by %(who)s", who=kinds(row["missing_kinds"])))
+            parts.append(_("no rating by %(kinds)s", kinds=kinds(row["missing_kinds"])))
         if row["unrated"]:
             parts.append(_("no value for %(items)s", items=pick("、", ", ").join(names.get(c, c) for c in row["unrated"])))
         if row.get("withheld"):

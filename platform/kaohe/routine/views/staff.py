@@ -15,6 +15,7 @@ from ...extensions import db
 from ...people.models import Person
 from ...tenancy.scope import get_in_scope
 from ...web.forms import parse_form
+from ...web.messages import localize_message
 from ..attendance import decide_correction, request_correction
 from ..attendance import sign as sign_attendance
 from ..common import period_policy, today
@@ -68,8 +69,8 @@ def sign():
               "ok")
     except KaoheError as exc:
         db.session.rollback()
-        flash(" ".join(m for v in exc.errors.values() for m in (v if isinstance(v, list) else [str(v)])) or exc.message,
-              "error")
+        flash(" ".join(localize_message(m) for v in exc.errors.values() for m in (v if isinstance(v, list) else [v]))
+              or localize_message(exc.message), "error")
     return redirect(url_for("routine.me"))
 
 
@@ -164,7 +165,7 @@ def my_result(period_id):
     period = get_in_scope(Period, period_id)
     person = current_person()
     if period.state not in ("publicised", "final"):
-        abort(403, _("Results are shown once the period is published (公示)."))
+        abort(403, _("Results are shown once the period's results are on public notice."))
     r = db.session.execute(select(Result).where(Result.period_id == period.id,
                                                 Result.person_id == person.id)).scalar_one_or_none()
     named = db.session.execute(select(Rating).where(Rating.period_id == period.id, Rating.ratee_id == person.id,

@@ -53,7 +53,7 @@ def unit_page(unit_id):
             p = create_period(unit, int(request.form.get("year") or 0), int(request.form.get("seq") or 0),
                                       request.form.get("cycle") or None)
             db.session.commit()
-            flash(_("Period %(label)s created (draft).", label=p.label), "ok")
+            flash(_("Period %(label)s created (draft).", label=p.display_label), "ok")
             return redirect(url_for("routine.period_page", period_id=p.id))
         except KaoheError as exc:
             db.session.rollback()
