@@ -380,3 +380,34 @@ def test_every_kind_of_input_same_in_every_chunking(app, world, backend):
     if backend == "pg":
         piped = _compute_rich(app, root_id, chunk_units=1, pipelined=True)
         assert piped[0] == one[0] and piped[1] == one[1]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_every_update_and_delete_names_the_province(app, province, pipelined):
+    """On Citus a statement whose WHERE does not fix root_id goes to every shard
+    of the table (32 by default), each in a connection of its own: the
+    assessment pointers' UPDATE by id alone made a 100,000-person computation
+    send 2,671 such fan-outs.  Every UPDATE and DELETE of the computation names
+    the province."""
+    import re
+
+    from sqlalchemy import event
+
+    seen = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        if re.match(r"\s*(UPDATE|DELETE)\b", statement, re.I):
+            seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine_ = db.engine
+    event.listen(engine_, "before_cursor_execute", note)
+    try:
+        _compute(app, province, chunk_units=7, pipelined=pipelined)
+        _compute(app, province, chunk_units=7, pipelined=pipelined)   # the second run prunes the first
+    finally:
+        event.remove(engine_, "before_cursor_execute", note)
+    assert any(s.upper().startswith("UPDATE ANNUAL_ASSESSMENT") for s in seen), seen
+    unrouted = [s for s in seen if not re.search(r"\bWHERE\b.*\broot_id\b", s, re.I)]
+    assert not unrouted, sorted({u[:120] for u in unrouted})

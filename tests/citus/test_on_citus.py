@@ -164,3 +164,110 @@ def test_synthetic_province_annual_compute(app, pg_database, backend):
     finally:
         eng.dispose()
     assert n == 600
+
+
+def test_annual_bench_floor_runs_on_the_cluster(app, pg_database, backend):
+    """`kaohe bench annual --database-url <coordinator>`'s floor: the inputs COPYed
+    out as the app role under the province's scope (unbound to a backend pid:
+    on Citus the policies also run in the workers' backends), the results COPYed
+    into a table distributed with annual_result."""
+    from kaohe.annual import engine
+    from kaohe.audit.service import Actor, reset_actor, set_actor
+    from kaohe.benchmarks.annual import _floor
+    from kaohe.benchmarks.synthetic import build_synthetic_province
+    from kaohe.core.scopesig import derive_key
+    from kaohe.tenancy.models import OrgNode
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    year = 2026
+    info = build_synthetic_province(150, pg_database["owner_url"], year=year, code="CITUSFLOOR")
+    with app.app_context():
+        apply_scope(Scope.province(info["root_id"], label="citus-bench"))
+        token = set_actor(Actor(None, "citus-bench"))
+        try:
+            root = db.session.get(OrgNode, info["root_id"])
+            engine.compute(engine.units_under(root), year, actor="citus-bench")
+            db.session.commit()
+        finally:
+            reset_actor(token)
+        db.session.remove()
+        key = derive_key(app.config)
+    run_sql = f"SELECT current_run_id FROM annual_assessment WHERE root_id = {info['root_id']} AND year = {year}"
+    seconds, rows = _floor(pg_database["app_url"], pg_database["owner_url"], {"root_id": info["root_id"], "key": key},
+                           info["root_id"], year, info["routine_in"], run_sql)
+    assert rows == 150 and seconds > 0
+
+
+def test_http_bench_floor_serves_on_the_cluster(app, world, api_token, backend, monkeypatch):
+    """`kaohe bench http --database-url <coordinator>`'s floor app signs a
+    person in and reads their tasks on the cluster, as the app role."""
+    import io
+    import json
+
+    from kaohe.benchmarks.floor import Floor
+    from kaohe.benchmarks.http import _libpq
+
+    import re
+
+    import psycopg
+
+    sent = []
+    execute = psycopg.Cursor.execute
+
+    def noting(self, query, params=None, **kw):
+        sent.append(" ".join(str(query).split()))
+        return execute(self, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", noting)
+    auth = api_token("t1staff")["Authorization"]
+    floor = Floor(_libpq(app.config["SQLALCHEMY_DATABASE_URI"]), app.config["SECRET_KEY"], pool_size=1)
+    try:
+        def call(method, path, body=b""):
+            got = {}
+            env = {"PATH_INFO": path, "REQUEST_METHOD": method, "HTTP_AUTHORIZATION": auth,
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+            data = b"".join(floor(env, lambda status, headers: got.setdefault("status", status)))
+            return got["status"], json.loads(data)
+
+        status, out = call("POST", "/floor/sign", json.dumps({"what": "in"}).encode())
+        assert status.startswith("200"), out
+        status, out = call("GET", "/floor/read")
+        assert status.startswith("200") and isinstance(out, list), out
+    finally:
+        floor.pool.close()
+    # Every read of a tenant table names the province: on Citus one shard, not all of them.
+    tenant = [s for s in sent if re.search(r"\bFROM (person|routine_task|audit_head)\b", s)]
+    assert tenant and not [s for s in tenant if not re.search(r"\bWHERE\b.*\broot_id = ", s)], tenant
+    eng = create_engine(app.config["KAOHE_MIGRATE_DATABASE_URL"])
+    try:
+        with eng.connect() as c:
+            n = c.execute(text("SELECT count(*) FROM routine_attendance a JOIN user_account u "
+                               "ON u.person_id = a.person_id WHERE u.username = 't1staff'")).scalar()
+    finally:
+        eng.dispose()
+    assert n == 1
+
+
+def test_scope_holds_when_a_long_transaction_reaches_a_worker_late(app, world, pg_database, backend):
+    """A worker's transaction starts when the coordinator first reaches it: in a
+    long job that is long after the scope was minted.  The scope still holds
+    there (it failed "not for this transaction" when the worker judged by its
+    own start), and it still confines the rows to the province."""
+    import time
+
+    import psycopg
+
+    from kaohe.benchmarks.http import _libpq
+    from kaohe.core import scopesig
+    from kaohe.tenancy.scope import Scope
+
+    key = scopesig.derive_key(app.config)
+    root = world.ids["P1-P"]
+    with psycopg.connect(_libpq(pg_database["app_url"])) as conn:
+        conn.execute(scopesig.set_local_sql(scopesig.sign(key, scopesig.payload(Scope.province(root), pid=None))))
+        first = conn.execute("SELECT count(*) FROM person WHERE root_id = %s", (root,)).fetchone()[0]
+        time.sleep(scopesig.MINTED_SLACK + 2)
+        # Every shard: the worker not reached yet gets a connection (and a transaction) only now.
+        later = conn.execute("SELECT count(*) FROM person").fetchone()[0]
+        roots = {r[0] for r in conn.execute("SELECT DISTINCT root_id FROM person").fetchall()}
+    assert first > 0 and later == first and roots == {root}

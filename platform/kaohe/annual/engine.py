@@ -313,7 +313,8 @@ def _computechunks(conn, root_id, year, n_chunks, prepare, load, loads, loader, 
     t_calc = 0.0
     done = 0
 
-    update_stmt = update(A).where(A.c.id == bindparam("a_id")).values(
+    # root_id in the WHERE: on Citus that routes each update to the province's shard, not to all of them.
+    update_stmt = update(A).where(A.c.id == bindparam("a_id"), A.c.root_id == root_id).values(
         current_run_id=bindparam("run"), quota=bindparam("quota"), policy=bindparam("policy"),
         org_grade=bindparam("grade"), major_contribution=bindparam("major"), status="computed",
         version=A.c.version + 1)

@@ -34,6 +34,20 @@ _PRINCIPAL = ("SELECT user_id, user_root_id, active, expires_at, revoked_at, per
               "grant_root_id, path FROM kaohe_token_principal(%s)")
 
 
+def on_citus(conn) -> bool:
+    """Is this psycopg connection's database a Citus one (the extension is present)?"""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").fetchone()[0])
+
+
+def signed_scope(key: bytes, scope: Scope, conn, citus: bool) -> str:
+    """The signed ``kaohe.scope`` value for a raw psycopg connection, as the
+    app mints it (``kaohe.tenancy.scope``): bound to the backend pid on plain
+    PostgreSQL; unbound on Citus, where the policies also run in worker
+    backends whose pids differ (a bound value fails there: "minted for another
+    connection")."""
+    return scopesig.sign(key, scopesig.payload(scope, pid=None if citus else conn.info.backend_pid))
+
+
 class Floor:
     def __init__(self, dsn: str, secret: str, pool_size: int = 4):
         from psycopg_pool import ConnectionPool
@@ -46,6 +60,7 @@ class Floor:
         self.pool = ConnectionPool(dsn, min_size=pool_size, max_size=pool_size, open=True,
                                    kwargs={"autocommit": False})
         self._lock = threading.Lock()
+        self._citus = None   # found on the first request (one query), as the app notes it per connection
 
     # -- the steps every request takes ---------------------------------------
 
@@ -66,7 +81,9 @@ class Floor:
             paths = [r[9] for r in rows if r[9] and r[8] == root_id]
             scope = (Scope(root_id=root_id, paths=minimal_paths(paths), user_id=user_id) if paths and root_id
                      else Scope(user_id=user_id))
-        value = scopesig.sign(self.scope_key, scopesig.payload(scope, pid=cur.connection.info.backend_pid))
+        if self._citus is None:
+            self._citus = on_citus(cur.connection)
+        value = signed_scope(self.scope_key, scope, cur.connection, self._citus)
         cur.execute(scopesig.set_local_sql(value))
         return {"user_id": user_id, "root_id": root_id, "person_id": person_id, "username": username}
 
@@ -125,10 +142,10 @@ class Floor:
         col = "sign_in_at" if what == "in" else "sign_out_at"
         row = cur.execute(
             f"INSERT INTO routine_attendance (root_id, org_id, person_id, day, {col}, corrected) "
-            "SELECT root_id, org_id, id, %s, %s, false FROM person WHERE id = %s "
+            "SELECT root_id, org_id, id, %s, %s, false FROM person WHERE id = %s AND root_id = %s "
             f"ON CONFLICT (root_id, person_id, day) DO UPDATE SET {col} = EXCLUDED.{col} "
             f"WHERE routine_attendance.{col} IS NULL RETURNING id, root_id, org_id",
-            (day, now, who["person_id"])).fetchone()
+            (day, now, who["person_id"], who["root_id"])).fetchone()
         if row is None:
             return 409, {"errors": {what: ["already"]}}
         self._audit(cur, row[1], row[2], who, "routine.attendance.sign", "routine_attendance", str(row[0]),
@@ -139,9 +156,12 @@ class Floor:
         who = self._principal(cur, environ)
         if who is None:
             return 401, {"message": "Authentication required."}
-        rows = cur.execute("SELECT id, kind, title, due_on, status FROM routine_task WHERE status = 'open' "
-                           "AND (assignee_person_id = %s OR assignee_user_id = %s) ORDER BY due_on, id LIMIT 200",
-                           (who["person_id"], who["user_id"])).fetchall()
+        # root_id named (as the app's queries do): on Citus that routes the query to the province's shard
+        # instead of every shard.
+        rows = cur.execute("SELECT id, kind, title, due_on, status FROM routine_task WHERE root_id = %s "
+                           "AND status = 'open' AND (assignee_person_id = %s OR assignee_user_id = %s) "
+                           "ORDER BY due_on, id LIMIT 200",
+                           (who["root_id"], who["person_id"], who["user_id"])).fetchall()
         return 200, [{"id": r[0], "kind": r[1], "title": r[2], "due_on": r[3] and r[3].isoformat(),
                       "status": r[4]} for r in rows]
 

@@ -217,6 +217,13 @@ def _nested_functions(conn) -> list[str]:
     return [r[0] for r in rows]
 
 
+def mark_nested_functions(conn) -> None:
+    """Let the scope functions that read a table run inside a shard query (again after a
+    migration re-creates one: CREATE OR REPLACE drops a function's settings)."""
+    for fn in _nested_functions(conn):
+        conn.execute(text(f"ALTER FUNCTION {fn} SET citus.allow_nested_distributed_execution = on"))
+
+
 def _policies(conn, tables: list[str]) -> dict[str, str]:
     rows = conn.execute(text("SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'public' "
                              "AND tablename = ANY (:t)"), {"t": tables}).all()
@@ -250,8 +257,7 @@ def distribute(conn, policy_kinds: dict[str, str] | None = None, log=print) -> P
     for t, name in policies.items():
         conn.execute(text(f'DROP POLICY "{name}" ON "{t}"'))
     conn.execute(text(ORG_IN_SCOPE_FUNCTION))
-    for fn in _nested_functions(conn):
-        conn.execute(text(f"ALTER FUNCTION {fn} SET citus.allow_nested_distributed_execution = on"))
+    mark_nested_functions(conn)
     for t in todo_ref:
         conn.execute(text("SELECT create_reference_table(:t)"), {"t": t})
         log(f"reference   {t}")

@@ -136,6 +136,8 @@ DECLARE
   k record;
   j jsonb;
   r public.kaohe_scope_t;
+  t0 timestamptz := now();
+  stamp timestamptz;
 BEGIN
   IF raw IS NULL OR raw = '' THEN
     RETURN r;  -- no scope: every field NULL, every policy false
@@ -151,8 +153,19 @@ BEGIN
                     'run kaohe db upgrade with this configuration)' USING ERRCODE = '42501';
   END IF;
   j := body::jsonb;
-  IF (j->>'e')::bigint < extract(epoch FROM now())
-     OR (j->>'i')::bigint < extract(epoch FROM now()) - %(slack)s THEN
+  -- On Citus a worker's transaction begins when the coordinator first reaches that worker
+  -- (a connection opened later in a long job), possibly long after the value was minted:
+  -- there the distributed transaction's stamp (set by the coordinator at its first
+  -- distributed statement) stands for the start, trusted back to at most %(ttl)s s (the app
+  -- role can assign a stamp of its own choosing).
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+    EXECUTE 'SELECT transaction_stamp FROM pg_catalog.get_current_transaction_id()' INTO stamp;
+    IF stamp IS NOT NULL THEN
+      t0 := least(t0, greatest(stamp, t0 - make_interval(secs => %(ttl)s)));
+    END IF;
+  END IF;
+  IF (j->>'e')::bigint < extract(epoch FROM t0)
+     OR (j->>'i')::bigint < extract(epoch FROM t0) - %(slack)s THEN
     RAISE EXCEPTION 'kaohe.scope is not for this transaction (expired or replayed)' USING ERRCODE = '42501';
   END IF;
   IF j ? 'b' AND (j->>'b')::integer <> pg_backend_pid() THEN
@@ -169,7 +182,7 @@ BEGIN
   r.token_hash := j->>'t';
   RETURN r;
 END $$;
-""".replace("%(slack)s", str(MINTED_SLACK))
+""".replace("%(slack)s", str(MINTED_SLACK)).replace("%(ttl)s", str(DEFAULT_TTL))
 
 
 def accessors_sql(owner: str) -> str:

@@ -1,0 +1,32 @@
+"""tenancy: on Citus, kaohe_scope() judges a value's freshness on a worker by the
+distributed transaction's stamp (the coordinator's), not by the worker
+transaction's own start, which is later when a long job reaches a worker late
+(the annual computation of a 100,000-person province failed with "kaohe.scope is
+not for this transaction").  Unchanged on plain PostgreSQL.
+
+Revision ID: c15b_citus_scope_stamp
+Revises: g12_annual_procedure
+Create Date: 2026-12-02
+"""
+from alembic import op
+
+from kaohe.core import citus, scopesig
+
+revision = "c15b_citus_scope_stamp"
+down_revision = "g12_annual_procedure"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(scopesig.VERIFY_SQL)
+    bind = op.get_bind()
+    if citus.citus_present(bind) and citus.plan(bind).done_distributed:
+        # CREATE OR REPLACE drops the function's settings; `kaohe db distribute` set this one.
+        citus.mark_nested_functions(bind)
+
+
+def downgrade():
+    pass   # the new body is a superset (identical on plain PostgreSQL)
