@@ -5,7 +5,7 @@ transaction's own start, which is later when a long job reaches a worker late
 not for this transaction").  Unchanged on plain PostgreSQL.
 
 Revision ID: c15b_citus_scope_stamp
-Revises: g12_annual_procedure
+Revises: p12c_period_pay
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 from kaohe.core import citus, scopesig
 
 revision = "c15b_citus_scope_stamp"
-down_revision = "g12_annual_procedure"
+down_revision = "p12c_period_pay"
 branch_labels = None
 depends_on = None
 
