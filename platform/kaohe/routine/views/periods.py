@@ -81,13 +81,9 @@ def period_page(period_id):
                                     .order_by(Amendment.id.desc())).scalars().all()
     pol = period_policy(period)
     who_voted = voters(period)
-    export_url = None
-    if results:
-        try:
-            export_url = url_for("supervision.export_start", kind="routine.results", org_id=unit.id,
-                                 year=period.year, period=f"{period.cycle}-{period.seq}")
-        except Exception:  # the supervision slice is not installed
-            export_url = None
+    # the results export runs through the supervision slice's export jobs (always registered by the shell)
+    export_url = url_for("supervision.export_start", kind="routine.results", org_id=unit.id, year=period.year,
+                         period=f"{period.cycle}-{period.seq}") if results else None
     return render("routine/period.html", export_url=export_url, period=period, unit=unit, board=board, results=results, events=events,
                   parts=parts, names=names, event_inds=event_inds, job=job, amendments=amendments, pol=pol,
                   blockers=publish_blockers(period) if period.state == "review" else [],
