@@ -159,7 +159,10 @@ BEGIN
   -- distributed statement) stands for the start, trusted back to at most %(ttl)s s (the app
   -- role can assign a stamp of its own choosing).
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
-    EXECUTE 'SELECT transaction_stamp FROM pg_catalog.get_current_transaction_id()' INTO stamp;
+    -- static (a cached plan; plpgsql plans it only when this branch first runs, so plain
+    -- PostgreSQL without the function never sees it): EXECUTE re-planned it on every call,
+    -- and on Citus the policies call this once per row
+    SELECT transaction_stamp INTO stamp FROM pg_catalog.get_current_transaction_id();
     IF stamp IS NOT NULL THEN
       t0 := least(t0, greatest(stamp, t0 - make_interval(secs => %(ttl)s)));
     END IF;
