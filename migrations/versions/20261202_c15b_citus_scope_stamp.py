@@ -21,11 +21,13 @@ depends_on = None
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(scopesig.VERIFY_SQL)
     bind = op.get_bind()
     if citus.citus_present(bind) and citus.plan(bind).done_distributed:
-        # CREATE OR REPLACE drops the function's settings; `kaohe db distribute` set this one.
-        citus.mark_nested_functions(bind)
+        # the Citus body (the key read from its shard on each node, the transaction stamp), the
+        # per-row policy functions and their nested-execution setting
+        citus.install_scope_functions(bind)
+    else:
+        op.execute(scopesig.VERIFY_SQL)
 
 
 def downgrade():

@@ -271,3 +271,29 @@ def test_scope_holds_when_a_long_transaction_reaches_a_worker_late(app, world, p
         later = conn.execute("SELECT count(*) FROM person").fetchone()[0]
         roots = {r[0] for r in conn.execute("SELECT DISTINCT root_id FROM person").fetchall()}
     assert first > 0 and later == first and roots == {root}
+
+
+@pytest.mark.citus
+def test_policies_verify_the_scope_once_per_row_and_read_the_key_on_their_node(pg_database):
+    """Citus cannot take the InitPlans of plain PostgreSQL, so every row evaluates the policy:
+    it is one function per policy kind (one verification of the signed scope per row, not
+    three to five), and kaohe_scope() reads the key from the reference table's shard on its
+    own node (the reference table itself went through Citus's planner on every call)."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(pg_database["owner_url"])
+    try:
+        with eng.connect() as c:
+            quals = dict(c.execute(text("SELECT tablename, qual FROM pg_policies WHERE tablename IN "
+                                        "('person', 'org_node', 'user_account', 'api_token')")).all())
+            shard = c.execute(text("SELECT shardid FROM pg_dist_shard "
+                                   "WHERE logicalrelid = 'kaohe_scope_key'::regclass")).scalar()
+            bodies = c.execute(text("SELECT result FROM run_command_on_all_nodes("
+                                    "$$SELECT prosrc FROM pg_proc WHERE proname = 'kaohe_scope'$$)")).scalars().all()
+    finally:
+        eng.dispose()
+    assert quals["person"] == "kaohe_row_org(root_id, org_id)"
+    assert quals["org_node"].startswith("kaohe_row_org_node(")
+    assert quals["user_account"].startswith("kaohe_row_user(")
+    assert quals["api_token"].startswith("kaohe_row_token(")
+    assert len(bodies) == 3 and all(f"public.kaohe_scope_key_{shard}" in b for b in bodies), bodies

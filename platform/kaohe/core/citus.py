@@ -188,23 +188,76 @@ ORG_IN_SCOPE_FUNCTION = """
 CREATE OR REPLACE FUNCTION kaohe_org_in_scope(org bigint) RETURNS boolean
 LANGUAGE sql STABLE SET citus.allow_nested_distributed_execution = on AS
 $$ SELECT EXISTS (SELECT 1 FROM org_node o WHERE o.id = org AND o.root_id = kaohe_root()
-                  AND o.path LIKE ANY (kaohe_patterns())) $$
+                  AND o.path LIKE ANY (kaohe_patterns())) $$;
+CREATE OR REPLACE FUNCTION kaohe_org_in(org bigint, root bigint, patterns text[]) RETURNS boolean
+LANGUAGE sql STABLE SET citus.allow_nested_distributed_execution = on AS
+$$ SELECT EXISTS (SELECT 1 FROM org_node o WHERE o.id = org AND o.root_id = root
+                  AND o.path LIKE ANY (patterns)) $$
 """
 
-_ONCE = re.compile(r"\(SELECT (kaohe_[a-z_]+\(\))\)(::[a-z]+\[\])?")
+# Without InitPlans every row of a shard query evaluates the policy, and each helper call
+# (kaohe_all_roots(), kaohe_root(), kaohe_whole_root(), ...) verified the signed scope again:
+# three to five verifications per row.  So on Citus each policy kind is ONE function of the
+# row's columns that verifies the scope once (kaohe_scope()) and evaluates the same
+# expression as core.rls on its fields.
+_ROW_COLUMNS = {
+    "org": ("root_id", "org_id"),
+    "org_node": ("root_id", "path", "id"),
+    "root": ("root_id",),
+    "user": ("id", "username", "root_id", "org_id"),
+    "grant": ("user_id", "root_id", "org_id"),
+    "token": ("user_id", "token_hash"),
+}
+_COLUMN_TYPES = {"root_id": "bigint", "org_id": "bigint", "id": "bigint", "user_id": "bigint",
+                 "path": "text", "username": "text", "token_hash": "text"}
+_FIELDS = {"root": "s.root_id", "whole_root": "coalesce(s.whole_root, false)",
+           "patterns": "coalesce(s.patterns, '{}'::text[])", "ancestors": "coalesce(s.ancestors, '{}'::bigint[])",
+           "user_id": "s.user_id", "login_name": "s.login_name", "token_hash": "s.token_hash"}
 
 
-def citus_policy_expr(kind: str) -> str:
-    """The policy of ``kind`` (core.rls) without subqueries, for Citus: the same rows."""
+def row_function_sql(kind: str, owner: str) -> str:
+    """The Citus policy function of ``kind``: same rows as core.rls.policy_expr(kind)."""
     from . import rls
 
     expr = rls.policy_expr(kind)
-    org = rls.ORG_IN_SCOPE.format(col="org_id")
-    expr = expr.replace(org, "(kaohe_whole_root() OR kaohe_org_in_scope(org_id))")
-    expr = _ONCE.sub(lambda m: m.group(1), expr)   # an InitPlan is a subquery too
-    if re.search(r"\bSELECT\b", expr, re.I):
-        raise ValueError(f"the {kind} policy has a subquery Citus cannot place: {expr}")
-    return expr
+    expr = expr.replace(rls.ORG_IN_SCOPE.format(col="org_id"),
+                        "(coalesce(s.whole_root, false) OR kaohe_org_in(org_id, s.root_id, s.patterns))")
+    owner_lit = owner.replace("'", "''")
+    expr = expr.replace("kaohe_all_roots()",
+                        f"(current_user = '{owner_lit}'::name OR coalesce(s.all_roots, false))")
+    expr = re.sub(r"\bkaohe_([a-z_]+)\(\)", lambda m: _FIELDS[m.group(1)], expr)
+    if re.search(r"\bSELECT\b|\bkaohe_(?!org_in\()[a-z_]+\(", expr, re.I):
+        raise ValueError(f"the {kind} policy has a part the row function cannot evaluate: {expr}")
+    cols = _ROW_COLUMNS[kind]
+    params = ", ".join(f"{c} {_COLUMN_TYPES[c]}" for c in cols)
+    return (f"CREATE OR REPLACE FUNCTION kaohe_row_{kind}({params}) RETURNS boolean\n"
+            "LANGUAGE plpgsql STABLE AS $fn$\n"
+            "DECLARE s public.kaohe_scope_t := public.kaohe_scope();\n"
+            f"BEGIN\n  RETURN {expr};\nEND $fn$")
+
+
+def install_scope_functions(conn) -> None:
+    """The scope functions of a distributed database (after kaohe_scope_key is a reference
+    table): kaohe_scope() reading the key's shard on each node, the per-row policy functions,
+    the subtree look-ups; then the nested-execution setting on those that read a table.
+    Idempotent; `kaohe db distribute` and migrations that re-create kaohe_scope() call it."""
+    from . import scopesig
+
+    shard = conn.execute(text("SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'kaohe_scope_key'::regclass"
+                              )).scalar()
+    if shard is None:
+        raise ValueError("kaohe_scope_key is not a reference table yet: run kaohe db distribute")
+    conn.execute(text(scopesig.verify_sql(citus_key_shard=f"kaohe_scope_key_{int(shard)}")))
+    conn.execute(text(ORG_IN_SCOPE_FUNCTION))
+    owner = conn.execute(text("SELECT current_user")).scalar()
+    for kind in _ROW_COLUMNS:
+        conn.execute(text(row_function_sql(kind, owner)))
+    mark_nested_functions(conn)
+
+
+def citus_policy_expr(kind: str) -> str:
+    """The policy of ``kind`` for Citus (no subqueries there): one call of its row function."""
+    return f"kaohe_row_{kind}({', '.join(_ROW_COLUMNS[kind])})"
 
 
 def _nested_functions(conn) -> list[str]:
@@ -243,6 +296,7 @@ def distribute(conn, policy_kinds: dict[str, str] | None = None, log=print) -> P
     todo_ref = [t for t in p.reference if t not in p.done_reference]
     todo_dist = [t for t in p.distributed if t not in p.done_distributed]
     if not todo_ref and not todo_dist:
+        install_scope_functions(conn)   # a newer body of the scope functions (idempotent)
         log("every table is already placed: "
             f"{len(p.done_reference)} reference, {len(p.done_distributed)} distributed")
         return p
@@ -256,11 +310,10 @@ def distribute(conn, policy_kinds: dict[str, str] | None = None, log=print) -> P
     policies = _policies(conn, sorted(pending))
     for t, name in policies.items():
         conn.execute(text(f'DROP POLICY "{name}" ON "{t}"'))
-    conn.execute(text(ORG_IN_SCOPE_FUNCTION))
-    mark_nested_functions(conn)
     for t in todo_ref:
         conn.execute(text("SELECT create_reference_table(:t)"), {"t": t})
         log(f"reference   {t}")
+    install_scope_functions(conn)
     anchor = p.done_distributed[0] if p.done_distributed else None
     for t in todo_dist:
         if anchor is None:

@@ -127,7 +127,7 @@ CREATE TYPE kaohe_scope_t AS (root_id bigint, patterns text[], ancestors bigint[
                               all_roots boolean, user_id bigint, login_name text, token_hash text);
 """
 
-VERIFY_SQL = r"""
+_VERIFY_TEMPLATE = r"""
 CREATE OR REPLACE FUNCTION kaohe_scope() RETURNS kaohe_scope_t
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
@@ -146,28 +146,14 @@ BEGIN
     RAISE EXCEPTION 'kaohe.scope is malformed' USING ERRCODE = '42501';
   END IF;
   body := left(raw, -65);
-  SELECT ipad, opad INTO k FROM public.kaohe_scope_key WHERE id = 1;
+  SELECT ipad, opad INTO k FROM %(key_table)s WHERE id = 1;
   IF NOT FOUND OR encode(sha256(k.opad || sha256(k.ipad || convert_to(body, 'UTF8'))), 'hex')
                    <> right(raw, 64) THEN
     RAISE EXCEPTION 'kaohe.scope does not verify (forged, or the database holds another scope key: '
                     'run kaohe db upgrade with this configuration)' USING ERRCODE = '42501';
   END IF;
   j := body::jsonb;
-  -- On Citus a worker's transaction begins when the coordinator first reaches that worker
-  -- (a connection opened later in a long job), possibly long after the value was minted:
-  -- there the distributed transaction's stamp (set by the coordinator at its first
-  -- distributed statement) stands for the start, trusted back to at most %(ttl)s s (the app
-  -- role can assign a stamp of its own choosing).
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
-    -- static (a cached plan; plpgsql plans it only when this branch first runs, so plain
-    -- PostgreSQL without the function never sees it): EXECUTE re-planned it on every call,
-    -- and on Citus the policies call this once per row
-    SELECT transaction_stamp INTO stamp FROM pg_catalog.get_current_transaction_id();
-    IF stamp IS NOT NULL THEN
-      t0 := least(t0, greatest(stamp, t0 - make_interval(secs => %(ttl)s)));
-    END IF;
-  END IF;
-  IF (j->>'e')::bigint < extract(epoch FROM t0)
+%(citus_stamp)s  IF (j->>'e')::bigint < extract(epoch FROM t0)
      OR (j->>'i')::bigint < extract(epoch FROM t0) - %(slack)s THEN
     RAISE EXCEPTION 'kaohe.scope is not for this transaction (expired or replayed)' USING ERRCODE = '42501';
   END IF;
@@ -185,7 +171,33 @@ BEGIN
   r.token_hash := j->>'t';
   RETURN r;
 END $$;
-""".replace("%(slack)s", str(MINTED_SLACK)).replace("%(ttl)s", str(DEFAULT_TTL))
+"""
+
+
+# On Citus a worker's transaction begins when the coordinator first reaches that worker (a
+# connection opened later in a long job), possibly long after the value was minted: there the
+# distributed transaction's stamp (set by the coordinator at its first distributed statement)
+# stands for the start, trusted back to at most DEFAULT_TTL s (the app role can assign a stamp
+# of its own choosing).
+_CITUS_STAMP = """  SELECT transaction_stamp INTO stamp FROM pg_catalog.get_current_transaction_id();
+  IF stamp IS NOT NULL THEN
+    t0 := least(t0, greatest(stamp, t0 - make_interval(secs => %(ttl)s)));
+  END IF;
+"""
+
+
+def verify_sql(*, citus_key_shard: str | None = None) -> str:
+    """``kaohe_scope()`` for plain PostgreSQL, or (``citus_key_shard`` given) for a Citus
+    cluster: there the policies call it once per row on the workers, so it reads the scope
+    key from the reference table's shard on its own node (every node holds that placement;
+    reading the reference table itself went through Citus's planner on every call, ≈ 50 µs)
+    and the distributed transaction's stamp.  A shard that is not there fails closed."""
+    return (_VERIFY_TEMPLATE.replace("%(citus_stamp)s", _CITUS_STAMP if citus_key_shard else "")
+            .replace("%(key_table)s", f"public.{citus_key_shard}" if citus_key_shard else "public.kaohe_scope_key")
+            .replace("%(slack)s", str(MINTED_SLACK)).replace("%(ttl)s", str(DEFAULT_TTL)))
+
+
+VERIFY_SQL = verify_sql()
 
 
 def accessors_sql(owner: str) -> str:
