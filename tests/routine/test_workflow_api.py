@@ -119,7 +119,7 @@ def test_ratings_for_a_closed_period_are_refused(rt):
     assert transition(rt, "review").status_code == 200
     resp = rate(rt, "d1head", "d2head" if False else "d1staff", "supervisor", version=1)
     assert resp.status_code == 422
-    assert "this period is review" in resp.get_json()["errors"]["period"][0]
+    assert "this period is Review" in resp.get_json()["errors"]["period"][0]
 
 
 def test_scheme_whose_weights_do_not_add_up_is_refused_naming_the_section(rt):

@@ -19,7 +19,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS
+from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS, STATUS_LABELS
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
@@ -35,6 +35,9 @@ register_templates(
     N_("%(n)s people graded Excellent exceed the quota of %(quota)s."),
     N_("The public notice runs until %(end)s (%(n)s working days); notices may go out from the next day."),
 )
+# a step refused at the wrong stage: the stage shown as its label in the reader's language
+M_STAGE = N_("Cannot %(what)s now: the assessment is at the stage %(state)s.")
+register_templates(M_STAGE, words={"state": STATUS_LABELS})
 
 ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
@@ -116,13 +119,15 @@ def calendar(a: AnnualAssessment) -> WorkCalendar:
 
 
 def _require_status(a: AnnualAssessment, allowed: Sequence[str], what: str):
+    """``what`` is a catalog msgid (N_ at the call), so pages show the whole refusal translated."""
     if a.status not in allowed:
-        raise Invalid({"status": [f"Cannot {what} while the assessment is '{a.status}'."]})
+        state = STATUS_LABELS.get(a.status, (a.status, a.status))[1]
+        raise Invalid({"status": [M_STAGE % {"what": what, "state": state}]})
 
 
 def set_org_grade(a: AnnualAssessment, grade: str | None, major: bool, expected_version=None) -> None:
     _check_version(a, expected_version)
-    _require_status(a, ("open", "computed"), "change the organisational grade")
+    _require_status(a, ("open", "computed"), N_("change the organisational grade"))
     if grade not in (None, "", "youxiu", "lianghao", "yiban", "jiaocha"):
         raise Invalid({"org_grade": ["Unknown organisational-performance grade."]})
     before = {"org_grade": a.org_grade, "major_contribution": a.major_contribution}
@@ -149,7 +154,7 @@ def adjustments(a: AnnualAssessment) -> dict[int, AnnualAdjustment]:
 
 def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> AnnualAdjustment:
     """The committee's (or head's) decision on one person, with its reason."""
-    _require_status(a, ("computed",), "adjust grades")
+    _require_status(a, ("computed",), N_("adjust grades"))
     reason = (reason or "").strip()
     errors = {}
     if grade not in GRADES:
@@ -216,7 +221,7 @@ def final_grades(a: AnnualAssessment, results: list[AnnualResult] | None = None)
 def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     """The committee confirms: quota and ties checked, outcomes and pay written."""
     _check_version(a, expected_version)
-    _require_status(a, ("computed",), "confirm")
+    _require_status(a, ("computed",), N_("confirm"))
     results = current_results(a)
     finals = final_grades(a, results)
     adj = adjustments(a)
@@ -294,7 +299,7 @@ def correct(a: AnnualAssessment, reason: str, expected_version=None) -> None:
     appeal windows restart from it) and file again.  Audited; the level above
     sees the corrections on its list."""
     _check_version(a, expected_version)
-    _require_status(a, ("notified", "filed"), "correct the result")
+    _require_status(a, ("notified", "filed"), N_("correct the result"))
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise Invalid({"reason": [N_("A reason is required for a correction, at least 4 characters.")]})
@@ -322,7 +327,7 @@ def correction_entries(assessment_ids) -> list:
 
 
 def reopen(a: AnnualAssessment, reason: str) -> None:
-    _require_status(a, ("confirmed",), "reopen")
+    _require_status(a, ("confirmed",), N_("reopen"))
     if len((reason or "").strip()) < 4:
         raise Invalid({"reason": ["A reason is required to reopen a confirmed result."]})
     if not a.corrections:      # in a correction round the notified outcomes (and their cases) stay
@@ -336,7 +341,7 @@ def reopen(a: AnnualAssessment, reason: str) -> None:
 
 def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
     """公示 of the 优秀 list for at least the policy's working days."""
-    _require_status(a, ("confirmed",), "publish")
+    _require_status(a, ("confirmed",), N_("publish"))
     start = _act_date("start", start, "the public notice")
     pol = policy(a)
     n = int(pol.get("annual.publicity_working_days", 5))
@@ -351,7 +356,7 @@ def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
 
 def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     """Written notice to everyone once the 公示 window is over."""
-    _require_status(a, ("publicised",), "send notices")
+    _require_status(a, ("publicised",), N_("send notices"))
     on = _act_date("notice_on", on, "the written notice")
     if a.publicity_end is None or on <= a.publicity_end:
         raise Invalid({"notice_on": [N_("The public notice runs until %(end)s (%(n)s working days); notices may go "
@@ -425,7 +430,7 @@ def file_with_above(a: AnnualAssessment, open_cases_reason: str | None = None) -
     window has closed or its case is decided -- or by a recorded decision to
     file with open cases (the reason is audited; the filing is updated as
     those cases close)."""
-    _require_status(a, ("notified",), "file the result")
+    _require_status(a, ("notified",), N_("file the result"))
     now = today()
     windows = open_windows(a, now)
     reason = (open_cases_reason or "").strip()

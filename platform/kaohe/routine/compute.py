@@ -27,7 +27,7 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     headcount (participants, ratings, events, metrics, charges, history,
     decisions; then bulk writes)."""
     if not amendment:
-        require_state(period, COMPUTE_STATES[:2], "period", "Computing")
+        require_state(period, COMPUTE_STATES[:2], "period", N_("Computing"))
     pol = period_policy(period)
     parts = participants(period)
     total = len(parts)
@@ -221,7 +221,7 @@ def _history(period: Period) -> dict[int, list[float]]:
 
 
 def resolve_tie(period: Period, group_key: str, chosen: list[int], reason: str) -> CapDecision:
-    require_state(period, ("rating", "review"), "period", "Resolving a tie")
+    require_state(period, ("rating", "review"), "period", N_("Resolving a tie"))
     tie = next((t for t in (period.compute_summary or {}).get("ties", []) if t["group"] == group_key), None)
     if tie is None:
         raise invalid("group", "There is no tie in this group at the last computation.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..web.messages import N_
 from flask import current_app
 from sqlalchemy import and_, delete, insert, or_, select
 
@@ -30,7 +31,7 @@ def _indicator_of(period: Period, part: Participant, code: str) -> dict | None:
 def record_event(period: Period, person_id: int, indicator_code: str, occurred_on: dt.date, evidence: str,
                  points: float | None = None, *, amendment: bool = False) -> Event:
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Recording an event")
+        require_state(period, EVENT_STATES, "period", N_("Recording an event"))
     part = participant(period, person_id)
     if part is None:
         raise invalid("person_id", "This person does not take part in this period.")
@@ -63,7 +64,7 @@ def record_event(period: Period, person_id: int, indicator_code: str, occurred_o
 
 def void_event(period: Period, ev: Event, reason: str, *, amendment: bool = False) -> Event:
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Voiding an event")
+        require_state(period, EVENT_STATES, "period", N_("Voiding an event"))
     if ev.voided:
         raise Conflict({"event": ["This event is already void."]})
     if not (reason or "").strip():
@@ -80,7 +81,7 @@ def import_metrics(period: Period, rows: list[dict], source: str, *, amendment: 
     """Upsert per-person values for data-fed indicators.  Every row is
     checked before any is written (nothing half written)."""
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Importing data")
+        require_state(period, EVENT_STATES, "period", N_("Importing data"))
     parts = {p.person_id: p for p in participants(period)}
     staff = dict(db.session.execute(select(Person.staff_no, Person.id).where(
         Person.root_id == period.root_id, Person.unit_id == period.org_id)).all())

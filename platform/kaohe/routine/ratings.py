@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from ..web.messages import N_
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
                   expected_version: int | None = None, idx: RelationIndex | None = None) -> Rating:
     if kind not in calc.RATER_KINDS:
         raise invalid("rater_kind", f"One of {', '.join(calc.RATER_KINDS)}.")
-    require_state(period, RATING_STATES, "period", "Rating")
+    require_state(period, RATING_STATES, "period", N_("Rating"))
     pair = list(db.session.execute(select(Participant).where(
         Participant.period_id == period.id, Participant.person_id.in_({rater.id, ratee_id}))).scalars())
     idx = idx or relation_index(period, pair, only=(rater.id, ratee_id))
@@ -106,7 +107,7 @@ def admin_adjust_rating(period: Period, rating: Rating, scores: dict, reason: st
         raise Forbidden({"rater_kind": ["Anonymous ratings cannot be edited by the office."]})
     if not (reason or "").strip():
         raise invalid("reason", "Give the reason for the correction.")
-    require_state(period, RATING_STATES + ("review",), "period", "A correction")
+    require_state(period, RATING_STATES + ("review",), "period", N_("A correction"))
     part = participant(period, rating.ratee_id)
     inds = {i["code"]: i for i in rated_indicators(period, part, rating.rater_kind)}
     errs = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..web.messages import N_
 from sqlalchemy import select
 
 from ..audit.service import current_actor, record
@@ -18,7 +19,7 @@ from .periods import participant, rated_indicators, require_state
 
 
 def set_feedback(period: Period, result: Result, text: str, by: str) -> Result:
-    require_state(period, ("review", "publicised", "final"), "period", "Feedback")
+    require_state(period, ("review", "publicised", "final"), "period", N_("Feedback"))
     if not (text or "").strip():
         raise invalid("feedback", "Write the feedback.")
     before = result.feedback

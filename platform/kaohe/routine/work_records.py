@@ -21,7 +21,7 @@ from .relations import RULES, RelationIndex
 
 def save_work_record(period: Period, person: Person, on_date: dt.date, done: str, plan: str | None,
                      kind: str = "monthly", expected_version: int | None = None) -> WorkRecord:
-    require_state(period, RECORD_STATES, "period", "Writing work records")
+    require_state(period, RECORD_STATES, "period", N_("Writing work records"))
     if participant(period, person.id) is None:
         raise invalid("person", "You do not take part in this period.")
     if kind not in ("monthly", "daily"):
@@ -91,7 +91,7 @@ def _exists_conflict(wr: WorkRecord) -> None:
 
 def comment_work_record(period: Period, wr: WorkRecord, rater: Person, comment: str, visible: bool,
                         idx: RelationIndex | None = None) -> WorkRecord:
-    require_state(period, ("open", "rating", "review"), "period", "Commenting")
+    require_state(period, ("open", "rating", "review"), "period", N_("Commenting"))
     idx = idx or relation_index(period, only=(rater.id, wr.person_id))
     rule = idx.check(rater.id, wr.person_id, "supervisor")
     if rule is not None:
