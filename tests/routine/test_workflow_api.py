@@ -13,6 +13,8 @@ from kaohe.extensions import db
 
 from .conftest import SCHEME, exempt_incomplete, full_scores, rate, rate_everything, transition
 
+from kaohe.routine.periods import STATE_LABELS
+
 API = "/api/v1/routine"
 
 
@@ -65,7 +67,8 @@ def test_every_illegal_transition_is_refused_naming_the_allowed(rt):
             resp = transition(rt, to)
             assert resp.status_code == 422, (state, to)
             msg = resp.get_json()["errors"]["state"][0]
-            assert f"'{state}'" in msg and "Allowed" in msg
+            # the states named as words (their labels), not codes
+            assert f"in state {STATE_LABELS[state][1]} " in msg and "Allowed" in msg
     # review → publicised needs computed results
     resp = transition(rt, "publicised")
     assert resp.status_code == 422 and "Compute" in resp.get_json()["errors"]["state"][0]
@@ -80,7 +83,7 @@ def test_draft_cannot_skip_and_unknown_state_is_422(rt):
     pid = resp.get_json()["id"]
     for to in ("rating", "review", "publicised", "final"):
         r = rt.client.post(f"{API}/periods/{pid}/transition", json={"to": to}, headers=rt.h("admin"))
-        assert r.status_code == 422 and "Allowed: open" in r.get_json()["errors"]["state"][0]
+        assert r.status_code == 422 and "Allowed: Open." in r.get_json()["errors"]["state"][0]
     dup = rt.client.post(f"{API}/periods", json={"unit_id": rt.unit_id, "year": rt.year + 1, "seq": 1},
                          headers=rt.h("admin"))
     assert dup.status_code == 409
