@@ -224,12 +224,12 @@ def resolve_tie(period: Period, group_key: str, chosen: list[int], reason: str) 
     require_state(period, ("rating", "review"), "period", N_("Resolving a tie"))
     tie = next((t for t in (period.compute_summary or {}).get("ties", []) if t["group"] == group_key), None)
     if tie is None:
-        raise invalid("group", "There is no tie in this group at the last computation.")
+        raise invalid("group", N_("There is no tie in this group at the last computation."))
     chosen = sorted({int(c) for c in chosen})
     if not set(chosen) <= set(tie["candidates"]) or len(chosen) != tie["slots"]:
         raise invalid("chosen", N_("Choose exactly %(n)s of the tied people for Good.") % {"n": tie['slots']})
     if not (reason or "").strip():
-        raise invalid("reason", "Record the reason for the decision.")
+        raise invalid("reason", N_("Record the reason for the decision."))
     d = db.session.execute(select(CapDecision).where(CapDecision.period_id == period.id,
                                                      CapDecision.group_key == group_key)).scalar_one_or_none()
     if d is None:

@@ -191,7 +191,7 @@ def exempt(period: Period, person_id: int, reason: str) -> Exemption:
     require_state(period, EXEMPT_STATES, "period", N_("Recording an exemption"))
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("reason", "Record the reason for the exemption (e.g. sick leave for the whole quarter).")
+        raise invalid("reason", N_("Record the reason for the exemption (e.g. sick leave for the whole quarter)."))
     status = {r["person_id"]: r for r in input_status(period)}
     row = status.get(int(person_id))
     if row is None:
@@ -199,7 +199,7 @@ def exempt(period: Period, person_id: int, reason: str) -> Exemption:
                                    "there is nothing to exempt.")
     if row["exempted"]:
         from ..core.errors import Conflict
-        raise Conflict({"person_id": ["An exemption is already recorded for this person."]})
+        raise Conflict({"person_id": [N_("An exemption is already recorded for this person.")]})
     e = Exemption(root_id=period.root_id, org_id=period.org_id, period_id=period.id, person_id=int(person_id),
                   reason=reason, missing={"kinds": row["missing_kinds"], "indicators": row["unrated"], "withheld": row["withheld"]},
                   by_name=current_actor().name)
@@ -214,9 +214,9 @@ def revoke(period: Period, person_id: int, reason: str) -> None:
     require_state(period, EXEMPT_STATES, "period", N_("Withdrawing an exemption"))
     e = exemptions(period).get(int(person_id))
     if e is None:
-        raise invalid("person_id", "No exemption is recorded for this person.")
+        raise invalid("person_id", N_("No exemption is recorded for this person."))
     if not (reason or "").strip():
-        raise invalid("reason", "Record why the exemption is withdrawn.")
+        raise invalid("reason", N_("Record why the exemption is withdrawn."))
     db.session.execute(delete(Exemption).where(Exemption.id == e.id))
     db.session.flush()
     record("routine.exemption.revoke", root_id=period.root_id, org_id=period.org_id, target_type="routine_period",

@@ -85,7 +85,7 @@ def create_period(unit: OrgNode, year: int, seq: int, cycle: str | None = None) 
         raise invalid("seq", f"A {cycle} period number runs from 1 to {CYCLES[cycle]}.")
     if db.session.execute(select(Period.id).where(Period.org_id == unit.id, Period.year == year,
                                                   Period.cycle == cycle, Period.seq == seq)).first():
-        raise Conflict({"seq": ["This period already exists."]})
+        raise Conflict({"seq": [N_("This period already exists.")]})
     start, end = period_dates(year, cycle, seq)
     clash = db.session.execute(select(Period).where(
         Period.root_id == unit.root_id, Period.org_id == unit.id, Period.starts_on <= end,

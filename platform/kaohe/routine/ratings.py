@@ -38,7 +38,7 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
     idx = idx or relation_index(period, pair, only=(rater.id, ratee_id))
     ratee = next((p for p in pair if p.person_id == ratee_id), None)
     if ratee is None:
-        raise invalid("ratee_id", "This person does not take part in this period.")
+        raise invalid("ratee_id", N_("This person does not take part in this period."))
     rule = idx.check(rater.id, ratee_id, kind)
     if rule is not None:
         raise Forbidden({"rule": [RULES[rule]], "code": [rule]}, RULES[rule])
@@ -69,7 +69,7 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
     before = None
     if existing is None:
         if expected_version is not None:
-            raise Conflict({"version": ["This rating does not exist yet; submit it without a version."]})
+            raise Conflict({"version": [N_("This rating does not exist yet; submit it without a version.")]})
         rating = Rating(root_id=period.root_id, org_id=ratee.org_id, period_id=period.id, ratee_id=ratee_id,
                         rater_id=rater.id, rater_kind=kind)
         db.session.add(rating)
@@ -104,9 +104,9 @@ def _rating_audit(r: Rating, anonymous: bool) -> dict:
 def admin_adjust_rating(period: Period, rating: Rating, scores: dict, reason: str, expected_version: int) -> Rating:
     """The office corrects a supervisor/self rating (never an anonymous one)."""
     if rating.rater_kind in calc.ANONYMOUS_KINDS:
-        raise Forbidden({"rater_kind": ["Anonymous ratings cannot be edited by the office."]})
+        raise Forbidden({"rater_kind": [N_("Anonymous ratings cannot be edited by the office.")]})
     if not (reason or "").strip():
-        raise invalid("reason", "Give the reason for the correction.")
+        raise invalid("reason", N_("Give the reason for the correction."))
     require_state(period, RATING_STATES + ("review",), "period", N_("A correction"))
     part = participant(period, rating.ratee_id)
     inds = {i["code"]: i for i in rated_indicators(period, part, rating.rater_kind)}

@@ -23,15 +23,15 @@ def save_work_record(period: Period, person: Person, on_date: dt.date, done: str
                      kind: str = "monthly", expected_version: int | None = None) -> WorkRecord:
     require_state(period, RECORD_STATES, "period", N_("Writing work records"))
     if participant(period, person.id) is None:
-        raise invalid("person", "You do not take part in this period.")
+        raise invalid("person", N_("You do not take part in this period."))
     if kind not in ("monthly", "daily"):
-        raise invalid("kind", "monthly or daily.")
+        raise invalid("kind", N_("monthly or daily."))
     if kind == "monthly":
         on_date = on_date.replace(day=1)
     if not (period.starts_on <= on_date <= period.ends_on):
         raise invalid("on_date", f"The date must fall inside the period ({period.starts_on} – {period.ends_on}).")
     if on_date > today():
-        raise invalid("on_date", "Records are written for the past or the present, not the future.")
+        raise invalid("on_date", N_("Records are written for the past or the present, not the future."))
     if not (done or "").strip():
         raise invalid("done", N_("Describe what was done."))
     wr = _existing(person, kind, on_date)
