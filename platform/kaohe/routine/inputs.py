@@ -125,7 +125,7 @@ M_INCOMPLETE = N_("%(n)s people have incomplete inputs: %(people)s. "
                   "Complete their ratings or record an exemption with a reason for each.")
 # what is missing, in the order describe() writes it: (English prefix, Chinese prefix)
 _MISSING = (("no rating by ", "缺少评价："), ("no value for ", "缺少指标值："),
-            ("fewer raters than the anonymity minimum (not counted): ", "评价人数不足匿名下限（不计入）："))
+            ("fewer raters than the anonymity minimum (not counted): ", "评价人数少于匿名最少人数（不计入得分）："))
 _KIND_WORDS = {en: (zh, en) for zh, en in calc.RATER_LABELS.values()}
 
 
