@@ -14,7 +14,7 @@ from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..people.models import Person
 from . import calc
-from .common import invalid
+from .common import M_OUTSIDE, invalid
 from .models import Event, Metric, Participant, Period
 from .periods import EVENT_STATES, participant, participants, require_state
 
@@ -39,7 +39,7 @@ def record_event(period: Period, person_id: int, indicator_code: str, occurred_o
     if ind is None or ind["kind"] not in calc.EVENT_KINDS:
         raise invalid("indicator_code", N_("Not a deduction, bonus or veto indicator of this person's scheme."))
     if not (period.starts_on <= occurred_on <= period.ends_on):
-        raise invalid("occurred_on", f"The date must fall inside the period ({period.starts_on} – {period.ends_on}).")
+        raise invalid("occurred_on", M_OUTSIDE % {"start": period.starts_on, "end": period.ends_on})
     if not (evidence or "").strip():
         raise invalid("evidence", N_("Describe the evidence (what happened, where it is documented)."))
     pts = float(points) if points is not None else float(ind.get("per", 0)) if ind["kind"] != "veto" else 0.0

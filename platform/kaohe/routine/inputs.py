@@ -195,8 +195,8 @@ def exempt(period: Period, person_id: int, reason: str) -> Exemption:
     status = {r["person_id"]: r for r in input_status(period)}
     row = status.get(int(person_id))
     if row is None:
-        raise invalid("person_id", "This person takes no part in the period or their inputs are complete; "
-                                   "there is nothing to exempt.")
+        raise invalid("person_id", N_("This person takes no part in the period or their inputs are complete; "
+                                      "there is nothing to exempt."))
     if row["exempted"]:
         from ..core.errors import Conflict
         raise Conflict({"person_id": [N_("An exemption is already recorded for this person.")]})

@@ -15,7 +15,7 @@ from ..core.errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..people.models import Person
 from . import calc
-from .common import invalid, period_policy
+from .common import M_RATER_FIRST, M_RATING_SAVED, RATING_CHANGED, invalid, period_policy
 from .models import Participant, Period, Rating
 from .periods import RATING_STATES, participant, rated_indicators, relation_index, require_state
 from .relations import RULES, RelationIndex
@@ -75,9 +75,8 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
         db.session.add(rating)
     else:
         if expected_version is None or int(expected_version) != existing.version:
-            raise Conflict({"version": [f"This rating was already saved (version {existing.version}); "
-                                        "review the newer value and submit again with its version."],
-                            "current": rating_public(existing)}, "The rating was changed by someone else.")
+            raise Conflict({"version": [M_RATING_SAVED % {"v": existing.version}],
+                            "current": rating_public(existing)}, RATING_CHANGED)
         rating = existing
         before = _rating_audit(existing, anonymous)
     rating.scores = clean
@@ -122,8 +121,8 @@ def admin_adjust_rating(period: Period, rating: Rating, scores: dict, reason: st
     if errs:
         raise Invalid(errs)
     if int(expected_version) != rating.version:
-        raise Conflict({"version": [f"The rater changed this rating first (now version {rating.version})."],
-                        "current": rating_public(rating)}, "The rating was changed by someone else.")
+        raise Conflict({"version": [M_RATER_FIRST % {"v": rating.version}],
+                        "current": rating_public(rating)}, RATING_CHANGED)
     before = _rating_audit(rating, False)
     rating.scores = {**rating.scores, **scores}
     rating.submitted_at = utcnow()

@@ -13,7 +13,7 @@ from ..audit.service import record
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
 from ..people.models import Person
-from .common import check_version, invalid, today
+from .common import M_OUTSIDE, check_version, invalid, today
 from .models import Period, WorkRecord
 from .periods import RECORD_STATES, participant, relation_index, require_state
 from .relations import RULES, RelationIndex
@@ -29,7 +29,7 @@ def save_work_record(period: Period, person: Person, on_date: dt.date, done: str
     if kind == "monthly":
         on_date = on_date.replace(day=1)
     if not (period.starts_on <= on_date <= period.ends_on):
-        raise invalid("on_date", f"The date must fall inside the period ({period.starts_on} – {period.ends_on}).")
+        raise invalid("on_date", M_OUTSIDE % {"start": period.starts_on, "end": period.ends_on})
     if on_date > today():
         raise invalid("on_date", N_("Records are written for the past or the present, not the future."))
     if not (done or "").strip():
