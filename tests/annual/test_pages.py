@@ -213,3 +213,21 @@ def test_records_and_special_flow_into_compute(app, world, login):
     assert res[ids["d2head"]][1] == "2"
     page = admin.get(f"/annual/person/{ids['head']}/{YEAR}").get_data(as_text=True)
     assert "受处分" in page or "Sanction" in page
+
+
+def test_a_step_at_the_wrong_stage_is_refused_in_the_page_language(app, world, login_as):
+    """Publishing a computed (not yet confirmed) assessment is refused with
+    the stage as its label in the page's language, never the code 'computed'
+    nor an English sentence on the Chinese page (issue 16, item 2)."""
+    with app.app_context():
+        seed_unit(world, {"head": 96, "deputy": 90})
+        db.session.remove()
+    base = f"/annual/unit/{world.ids['P1-T1']}/{YEAR}"
+    admin = login_as("t1admin")
+    assert admin.post(base + "/compute").status_code == 302
+    body = admin.post(base + "/publish", {"start": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "考核处于“已计算”阶段，现在不能公示。" in body
+    assert "Cannot" not in body and "'computed'" not in body
+    admin.get("/lang/en")
+    body = admin.post(base + "/notify", follow_redirects=True).get_data(as_text=True)
+    assert "Cannot send notices now: the assessment is at the stage Computed." in body

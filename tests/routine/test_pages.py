@@ -25,7 +25,7 @@ def test_staff_signs_in_writes_a_record_and_self_assesses(rt, login):
     # work record
     url = f"/routine/periods/{rt.period_id}/records"
     page = b.get(url).get_data(as_text=True)
-    assert "工作写实" in page or "Work records" in page
+    assert "工作纪实" in page or "Work records" in page   # the catalog says 工作纪实 since 966ecc5
     month = local_today().replace(day=1).isoformat()
     resp = b.post(url, {"on_date": month, "kind": "monthly", "plan": "走访", "done": ""})
     assert resp.status_code == 422
@@ -94,7 +94,8 @@ def test_office_pages(rt, login):
     page = b.get(url).get_data(as_text=True)
     assert 'data-to="rating"' in page and "board" in page
     resp = b.post(f"{url}/transition", {"to": "final"}, follow_redirects=True)
-    assert "Allowed" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)   # the states as words of the page's language (issue 16)
+    assert "处于“进行中”的考核期不能转为“已归档”，只能转为：评价中。" in body and "Allowed" not in body
     assert b.post(f"{url}/transition", {"to": "rating"}).status_code == 302
     rate(rt, "d1head", "d1staff", "supervisor")
     resp = b.post(f"{url}/events", {"person_id": rt.ids["d1staff"], "indicator_code": "discipline",
@@ -227,3 +228,27 @@ def test_rater_sees_progress_done_of_total(rt, login):
     assert b.post(url, {"s_ethics": "you", "s_work": "58"}).status_code == 302
     assert progress(b.get("/routine/").get_data(as_text=True)) == (1, 4)
     assert progress(b.get(url).get_data(as_text=True)) == (1, 4)
+
+
+def test_state_refusals_and_the_incomplete_inputs_blocker_in_the_page_language(rt, login):
+    """Issue 16, item 2: moving a period on with incomplete inputs, and a step
+    the period's state does not accept, are refused in Chinese on a Chinese
+    page, states and rater kinds as words (no English, no state codes)."""
+    assert transition(rt, "rating").status_code == 200
+    rate_everything(rt, skip=("d2staff",))
+    b = login("t1admin")
+    url = f"/routine/periods/{rt.period_id}"
+    body = b.post(f"{url}/transition", {"to": "review"}, follow_redirects=True).get_data(as_text=True)
+    assert "1 人的考核数据不完整：" in body and "请补齐评价，或逐人登记免评并写明理由。" in body
+    assert "d2staff（缺少评价：" in body and "主管领导评价" in body and "；缺少指标值：" in body
+    assert "incomplete inputs" not in body and "no rating by" not in body and "supervisor" not in body
+    # a step the state does not accept: computing an open period
+    b2 = b
+    assert transition(rt, "open").status_code == 200
+    body = b2.post(f"{url}/compute", {}, follow_redirects=True).get_data(as_text=True)
+    assert "只有考核期处于“评价中或审核”时才能计算结果；本考核期当前为“进行中”。" in body
+    assert "accepted only" not in body and "rating or review" not in body
+    # the same refusal on an English page, in English words
+    b2.get("/lang/en")
+    body = b2.post(f"{url}/compute", {}, follow_redirects=True).get_data(as_text=True)
+    assert "Computing is accepted only while the period is Rating or Review; this period is Open." in body

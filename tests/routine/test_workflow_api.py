@@ -13,6 +13,8 @@ from kaohe.extensions import db
 
 from .conftest import SCHEME, exempt_incomplete, full_scores, rate, rate_everything, transition
 
+from kaohe.routine.periods import STATE_LABELS
+
 API = "/api/v1/routine"
 
 
@@ -65,7 +67,8 @@ def test_every_illegal_transition_is_refused_naming_the_allowed(rt):
             resp = transition(rt, to)
             assert resp.status_code == 422, (state, to)
             msg = resp.get_json()["errors"]["state"][0]
-            assert f"'{state}'" in msg and "Allowed" in msg
+            # the states named as words (their labels), not codes
+            assert f"in state {STATE_LABELS[state][1]} " in msg and "Allowed" in msg
     # review → publicised needs computed results
     resp = transition(rt, "publicised")
     assert resp.status_code == 422 and "Compute" in resp.get_json()["errors"]["state"][0]
@@ -80,7 +83,7 @@ def test_draft_cannot_skip_and_unknown_state_is_422(rt):
     pid = resp.get_json()["id"]
     for to in ("rating", "review", "publicised", "final"):
         r = rt.client.post(f"{API}/periods/{pid}/transition", json={"to": to}, headers=rt.h("admin"))
-        assert r.status_code == 422 and "Allowed: open" in r.get_json()["errors"]["state"][0]
+        assert r.status_code == 422 and "Allowed: Open." in r.get_json()["errors"]["state"][0]
     dup = rt.client.post(f"{API}/periods", json={"unit_id": rt.unit_id, "year": rt.year + 1, "seq": 1},
                          headers=rt.h("admin"))
     assert dup.status_code == 409
@@ -119,7 +122,7 @@ def test_ratings_for_a_closed_period_are_refused(rt):
     assert transition(rt, "review").status_code == 200
     resp = rate(rt, "d1head", "d2head" if False else "d1staff", "supervisor", version=1)
     assert resp.status_code == 422
-    assert "this period is review" in resp.get_json()["errors"]["period"][0]
+    assert "this period is Review" in resp.get_json()["errors"]["period"][0]
 
 
 def test_scheme_whose_weights_do_not_add_up_is_refused_naming_the_section(rt):

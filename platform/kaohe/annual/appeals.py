@@ -182,9 +182,9 @@ def _has_stage(o: AnnualOutcome, stage: str) -> bool:
 
 def extend_appeal(ap: AnnualAppeal, reason: str) -> None:
     if ap.stage != "appeal" or ap.status != "pending" or ap.extended:
-        raise Invalid({"extended": ["Only a pending appeal can be extended, once."]})
+        raise Invalid({"extended": [N_("Only a pending appeal can be extended, once.")]})
     if len((reason or "").strip()) < 4:
-        raise Invalid({"reason": ["A reason is required."]})
+        raise Invalid({"reason": [N_("A reason is required.")]})
     a = db.session.get(AnnualAssessment, db.session.get(AnnualOutcome, ap.outcome_id).assessment_id)
     pol = policy(a)
     cal = WorkCalendar.from_policy(pol)

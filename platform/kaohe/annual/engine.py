@@ -20,6 +20,8 @@ from typing import Callable, Sequence
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+from ..web.messages import N_, register_templates
+
 from ..core.bulk import IN_BATCH, bulk_write, chunks, in_ids
 from ..core.calendar import WorkCalendar
 from ..core.db import allocate_ids, utcnow
@@ -38,6 +40,10 @@ from .talks import raise_talks
 AFTER_CHUNK: Callable[[int], None] | None = None
 LOCKED_STATUSES = ("confirmed", "publicised", "notified", "filed")
 
+
+# a unit already confirmed is not recomputed (pages translate it, unit codes as they are)
+M_LOCKED = N_("The result of %(units)s is already confirmed; reopen it before computing again.")
+register_templates(M_LOCKED)
 
 def units_under(node: OrgNode) -> list[OrgNode]:
     """Assessment units in the subtree of ``node`` (itself included)."""
@@ -203,8 +209,7 @@ def _compute(units, year, *, progress, chunk_units, actor, job_id, skip_locked, 
     assessments = ensure_assessments(units, year)
     skipped = [u.code for u in units if assessments[u.id].status in LOCKED_STATUSES]
     if skipped and not skip_locked:
-        raise Invalid({"status": [f"The result of {', '.join(skipped)} is already confirmed; "
-                                  "reopen it before computing again."]})
+        raise Invalid({"status": [M_LOCKED % {"units": ", ".join(skipped)}]})
     todo = [u for u in units if assessments[u.id].status not in LOCKED_STATUSES]
     conn = db.session.connection()
     pg = conn.dialect.name == "postgresql"

@@ -53,9 +53,9 @@ def add_record(unit: OrgNode, person: Person, *, kind: str, year: int, sanction_
 
 def close_investigation(rec: AnnualRecord, closed_on: dt.date) -> None:
     if rec.kind != "investigation" or rec.end_date is not None:
-        raise Invalid({"record": ["Only an open investigation can be closed."]})
+        raise Invalid({"record": [N_("Only an open investigation can be closed.")]})
     if rec.start_date and closed_on < rec.start_date:
-        raise Invalid({"end_date": ["The closing date cannot be before the opening."]})
+        raise Invalid({"end_date": [N_("The closing date cannot be before the opening.")]})
     rec.end_date = closed_on
     record("annual.record.investigation_closed", root_id=rec.root_id, org_id=rec.org_id, target_type="person",
            target_id=rec.person_id, after={"record": rec.id, "closed_on": closed_on})
@@ -65,11 +65,11 @@ def close_investigation(rec: AnnualRecord, closed_on: dt.date) -> None:
 def save_summary(a: AnnualAssessment, person: Person, text: str, submit: bool) -> AnnualSummary:
     text = (text or "").strip()
     if len(text) < 20:
-        raise Invalid({"text": ["The self-summary needs at least 20 characters."]})
+        raise Invalid({"text": [N_("The self-summary needs at least 20 characters.")]})
     if len(text) > 20000:
-        raise Invalid({"text": ["The self-summary is limited to 20,000 characters."]})
+        raise Invalid({"text": [N_("The self-summary is limited to 20,000 characters.")]})
     if a.status not in ("open", "computed"):
-        raise Invalid({"status": ["The assessment is confirmed; the self-summary can no longer change."]})
+        raise Invalid({"status": [N_("The assessment is confirmed; the self-summary can no longer change.")]})
     s = db.session.execute(select(AnnualSummary).where(AnnualSummary.root_id == a.root_id,
                                                        AnnualSummary.assessment_id == a.id,
                                                        AnnualSummary.person_id == person.id)).scalar_one_or_none()
@@ -78,7 +78,7 @@ def save_summary(a: AnnualAssessment, person: Person, text: str, submit: bool) -
         db.session.add(s)
     else:
         if s.submitted_at is not None:
-            raise Invalid({"text": ["Already submitted."]})
+            raise Invalid({"text": [N_("Already submitted.")]})
         s.text = text
     if submit:
         s.submitted_at = utcnow()
@@ -91,7 +91,7 @@ def save_review(a: AnnualAssessment, person: Person, *, leader_score=None, recom
     """``clear`` names fields emptied on purpose (leader_score,
     recommended_grade): a None value otherwise means "not given"."""
     if a.status not in ("open", "computed"):
-        raise Invalid({"status": ["The assessment is confirmed; reviews can no longer change."]})
+        raise Invalid({"status": [N_("The assessment is confirmed; reviews can no longer change.")]})
     errors = {}
     if leader_score is not None and not 0 <= float(leader_score) <= 100:
         errors["leader_score"] = ["The score is between 0 and 100."]

@@ -19,7 +19,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS
+from .calc.codes import GRADE_CODE, GRADES, RULE_LABELS, STATUS_LABELS
 from .calc.counters import counters
 from .calc.pay import allocate_pay
 from .deadlines import WorkCalendar
@@ -35,6 +35,14 @@ register_templates(
     N_("%(n)s people graded Excellent exceed the quota of %(quota)s."),
     N_("The public notice runs until %(end)s (%(n)s working days); notices may go out from the next day."),
 )
+# a step refused at the wrong stage: the stage shown as its label in the reader's language
+M_STAGE = N_("Cannot %(what)s now: the assessment is at the stage %(state)s.")
+register_templates(M_STAGE, words={"state": STATUS_LABELS})
+M_ACT_DATE = N_("The date of %(what)s is the day it is done, today %(today)s (%(given)s was given); "
+                "it cannot be back-dated or set in the future.")
+M_OPEN_CASES = N_("%(n)s review/appeal windows or cases are still open (the last until %(until)s); file after "
+                  "they have closed or been decided, or record a decision to file with open cases, with its reason.")
+register_templates(M_ACT_DATE, M_OPEN_CASES)
 
 ORDER = ("open", "computed", "confirmed", "publicised", "notified", "filed")
 
@@ -66,9 +74,8 @@ def _act_date(field: str, given, what: str) -> dt.date:
     official act is never back-dated nor dated in the future)."""
     now = today()
     if given not in (None, "") and given != now:
-        raise Invalid({field: [f"The date of {what} is the day it is done, today {now.isoformat()} "
-                               f"({given.isoformat() if hasattr(given, 'isoformat') else given} was given); "
-                               "it cannot be back-dated or set in the future."]})
+        raise Invalid({field: [M_ACT_DATE % {"what": what, "today": now.isoformat(),
+                                             "given": given.isoformat() if hasattr(given, "isoformat") else given}]})
     return now
 
 
@@ -83,9 +90,9 @@ def _check_version(obj, expected_version):
 
 def get_or_open(unit: OrgNode, year: int) -> AnnualAssessment:
     if not unit.is_assessment_unit:
-        raise Invalid({"org": ["This node is not an assessment unit."]})
+        raise Invalid({"org": [N_("This node is not an assessment unit.")]})
     if not 2000 <= int(year) <= 2100:
-        raise Invalid({"year": ["Year out of range."]})
+        raise Invalid({"year": [N_("Year out of range.")]})
     a = db.session.execute(select(AnnualAssessment).where(
         AnnualAssessment.root_id == unit.root_id, AnnualAssessment.org_id == unit.id,
         AnnualAssessment.year == year)).scalar_one_or_none()
@@ -116,15 +123,17 @@ def calendar(a: AnnualAssessment) -> WorkCalendar:
 
 
 def _require_status(a: AnnualAssessment, allowed: Sequence[str], what: str):
+    """``what`` is a catalog msgid (N_ at the call), so pages show the whole refusal translated."""
     if a.status not in allowed:
-        raise Invalid({"status": [f"Cannot {what} while the assessment is '{a.status}'."]})
+        state = STATUS_LABELS.get(a.status, (a.status, a.status))[1]
+        raise Invalid({"status": [M_STAGE % {"what": what, "state": state}]})
 
 
 def set_org_grade(a: AnnualAssessment, grade: str | None, major: bool, expected_version=None) -> None:
     _check_version(a, expected_version)
-    _require_status(a, ("open", "computed"), "change the organisational grade")
+    _require_status(a, ("open", "computed"), N_("change the organisational grade"))
     if grade not in (None, "", "youxiu", "lianghao", "yiban", "jiaocha"):
-        raise Invalid({"org_grade": ["Unknown organisational-performance grade."]})
+        raise Invalid({"org_grade": [N_("Unknown organisational-performance grade.")]})
     before = {"org_grade": a.org_grade, "major_contribution": a.major_contribution}
     a.org_grade, a.major_contribution = (grade or None), bool(major)
     record("annual.org_grade", root_id=a.root_id, org_id=a.org_id, target_type="annual_assessment",
@@ -149,7 +158,7 @@ def adjustments(a: AnnualAssessment) -> dict[int, AnnualAdjustment]:
 
 def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> AnnualAdjustment:
     """The committee's (or head's) decision on one person, with its reason."""
-    _require_status(a, ("computed",), "adjust grades")
+    _require_status(a, ("computed",), N_("adjust grades"))
     reason = (reason or "").strip()
     errors = {}
     if grade not in GRADES:
@@ -162,7 +171,7 @@ def adjust(a: AnnualAssessment, person_id: int, grade: str, reason: str) -> Annu
         AnnualResult.root_id == a.root_id, AnnualResult.run_id == a.current_run_id,
         AnnualResult.person_id == person_id)).scalar_one_or_none()
     if res is None:
-        raise Invalid({"person_id": ["This person has no result in the current computation."]})
+        raise Invalid({"person_id": [N_("This person has no result in the current computation.")]})
     if res.grade is None and res.code != "4":
         raise Invalid({"grade": [f"Result code {res.code} carries no grade this year; change the record instead."]})
     if grade == "youxiu" and not res.eligible_youxiu:
@@ -216,7 +225,7 @@ def final_grades(a: AnnualAssessment, results: list[AnnualResult] | None = None)
 def confirm(a: AnnualAssessment, expected_version=None) -> dict:
     """The committee confirms: quota and ties checked, outcomes and pay written."""
     _check_version(a, expected_version)
-    _require_status(a, ("computed",), "confirm")
+    _require_status(a, ("computed",), N_("confirm"))
     results = current_results(a)
     finals = final_grades(a, results)
     adj = adjustments(a)
@@ -294,7 +303,7 @@ def correct(a: AnnualAssessment, reason: str, expected_version=None) -> None:
     appeal windows restart from it) and file again.  Audited; the level above
     sees the corrections on its list."""
     _check_version(a, expected_version)
-    _require_status(a, ("notified", "filed"), "correct the result")
+    _require_status(a, ("notified", "filed"), N_("correct the result"))
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise Invalid({"reason": [N_("A reason is required for a correction, at least 4 characters.")]})
@@ -322,9 +331,9 @@ def correction_entries(assessment_ids) -> list:
 
 
 def reopen(a: AnnualAssessment, reason: str) -> None:
-    _require_status(a, ("confirmed",), "reopen")
+    _require_status(a, ("confirmed",), N_("reopen"))
     if len((reason or "").strip()) < 4:
-        raise Invalid({"reason": ["A reason is required to reopen a confirmed result."]})
+        raise Invalid({"reason": [N_("A reason is required to reopen a confirmed result.")]})
     if not a.corrections:      # in a correction round the notified outcomes (and their cases) stay
         O = AnnualOutcome.__table__
         db.session.execute(O.delete().where(O.c.root_id == a.root_id, O.c.assessment_id == a.id))
@@ -336,8 +345,8 @@ def reopen(a: AnnualAssessment, reason: str) -> None:
 
 def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
     """公示 of the 优秀 list for at least the policy's working days."""
-    _require_status(a, ("confirmed",), "publish")
-    start = _act_date("start", start, "the public notice")
+    _require_status(a, ("confirmed",), N_("publish"))
+    start = _act_date("start", start, N_("the public notice"))
     pol = policy(a)
     n = int(pol.get("annual.publicity_working_days", 5))
     cal = WorkCalendar.from_policy(pol)
@@ -351,8 +360,8 @@ def publish(a: AnnualAssessment, start: dt.date | None = None) -> None:
 
 def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
     """Written notice to everyone once the 公示 window is over."""
-    _require_status(a, ("publicised",), "send notices")
-    on = _act_date("notice_on", on, "the written notice")
+    _require_status(a, ("publicised",), N_("send notices"))
+    on = _act_date("notice_on", on, N_("the written notice"))
     if a.publicity_end is None or on <= a.publicity_end:
         raise Invalid({"notice_on": [N_("The public notice runs until %(end)s (%(n)s working days); notices may go "
                                         "out from the next day.") % {
@@ -373,7 +382,7 @@ def notify(a: AnnualAssessment, on: dt.date | None = None) -> int:
 
 def acknowledge(o: AnnualOutcome) -> None:
     if o.notice_on is None:
-        raise Invalid({"notice": ["No written notice has been issued yet."]})
+        raise Invalid({"notice": [N_("No written notice has been issued yet.")]})
     if o.acknowledged_at is None:
         o.acknowledged_at = utcnow()
         record("annual.acknowledge", root_id=o.root_id, org_id=o.org_id, target_type="annual_outcome",
@@ -425,15 +434,13 @@ def file_with_above(a: AnnualAssessment, open_cases_reason: str | None = None) -
     window has closed or its case is decided -- or by a recorded decision to
     file with open cases (the reason is audited; the filing is updated as
     those cases close)."""
-    _require_status(a, ("notified",), "file the result")
+    _require_status(a, ("notified",), N_("file the result"))
     now = today()
     windows = open_windows(a, now)
     reason = (open_cases_reason or "").strip()
     if windows and len(reason) < 4:
         last = max(w["until"] for w in windows)
-        raise Invalid({"filing": [f"{len(windows)} review/appeal windows or cases are still open (the last until "
-                                  f"{last.isoformat()}); file after they have closed or been decided, or record a "
-                                  "decision to file with open cases, with its reason."]})
+        raise Invalid({"filing": [M_OPEN_CASES % {"n": len(windows), "until": last.isoformat()}]})
     a.status, a.filed_at, a.filed_by = "filed", utcnow(), actor_name()
     a.filed_open_reason = reason if windows else None
     a.filed_open_cases = [w["outcome_id"] for w in windows] or None

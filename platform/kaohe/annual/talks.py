@@ -4,6 +4,7 @@ person's supervising leader, mirrored as to-dos on the routine slice's task
 list, and recorded by the leader (which closes the to-do)."""
 from __future__ import annotations
 
+from ..web.messages import N_
 import datetime as dt
 
 from sqlalchemy import insert, select
@@ -73,11 +74,11 @@ def _raise_tasks(conn, root_id: int, year: int, keys: set[tuple[int, str]]) -> N
 
 def record_talk(t: AnnualTalk, held_on: dt.date, text: str) -> None:
     if t.held_on is not None:
-        raise Invalid({"talk": ["The talk is already recorded."]})
+        raise Invalid({"talk": [N_("The talk is already recorded.")]})
     if len((text or "").strip()) < 10:
-        raise Invalid({"record": ["Write what was discussed (at least 10 characters)."]})
+        raise Invalid({"record": [N_("Write what was discussed (at least 10 characters).")]})
     if held_on > local_today():
-        raise Invalid({"held_on": ["The date cannot be in the future."]})
+        raise Invalid({"held_on": [N_("The date cannot be in the future.")]})
     t.held_on, t.record, t.recorded_by = held_on, text.strip(), current_actor().name
     close_tasks_of(db.session, t.root_id, TASK_SOURCE, t.id, closed_type=TASK_SOURCE, closed_id=t.id)
     record("annual.talk.record", root_id=t.root_id, org_id=t.org_id, target_type="person", target_id=t.person_id,

@@ -8,6 +8,7 @@ account-management rule (``kaohe.auth.manage``).  Flush, never commit.
 """
 from __future__ import annotations
 
+from ..web.messages import N_
 import datetime as dt
 import secrets
 
@@ -72,23 +73,23 @@ def link(user: User, person: Person) -> None:
     unit (what the staff pages need).  One account per person, one person
     per account: either already taken is a 409."""
     if user.root_id is None or user.root_id != person.root_id:
-        raise Invalid({"person_id": ["The person is in another province than the account."]})
+        raise Invalid({"person_id": [N_("The person is in another province than the account.")]})
     if not person.active:
-        raise Invalid({"person_id": ["This person has left the roster; an account cannot be linked to them."]})
+        raise Invalid({"person_id": [N_("This person has left the roster; an account cannot be linked to them.")]})
     if user.person_id == person.id:
         return
     if user.person_id is not None:
-        raise Conflict({"person_id": ["This account is already linked to another person; unlink it first."]})
+        raise Conflict({"person_id": [N_("This account is already linked to another person; unlink it first.")]})
     holder = _holder_of(person)
     if holder is not None and holder != user.id:
-        raise Conflict({"person_id": ["This person already has an account (one account per person)."]})
+        raise Conflict({"person_id": [N_("This person already has an account (one account per person).")]})
     user.person_id = person.id
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
         user.person_id = None
-        raise Conflict({"person_id": ["This person already has an account (one account per person)."]})
+        raise Conflict({"person_id": [N_("This person already has an account (one account per person).")]})
     unit = db.session.get(OrgNode, person.unit_id)
     has_staff = db.session.execute(select(RoleGrant.id).where(
         RoleGrant.user_id == user.id, RoleGrant.role == Role.staff.value, RoleGrant.org_id == unit.id)).first()
@@ -103,7 +104,7 @@ def link(user: User, person: Person) -> None:
 def unlink(user: User) -> None:
     """Remove the link (the account keeps its grants; revoke them apart)."""
     if user.person_id is None:
-        raise Invalid({"person_id": ["This account is not linked to a person."]})
+        raise Invalid({"person_id": [N_("This account is not linked to a person.")]})
     old = user.person_id
     person = db.session.get(Person, old)
     user.person_id = None
@@ -209,7 +210,7 @@ def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True
         if missing:
             raise Invalid({"staff_nos": [f"Not active on this unit's roster: {', '.join(missing[:20])}."]})
     if not people:
-        raise Invalid({"staff_nos": ["Nobody on this unit's roster to provision."]})
+        raise Invalid({"staff_nos": [N_("Nobody on this unit's roster to provision.")]})
     ids = [p.id for p in people]
     with scoped(Scope.province(unit.root_id, label="provision")):
         have = {u.person_id: u for u in db.session.execute(
@@ -270,7 +271,7 @@ def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict({"username": ["Another provisioning of these people ran at the same time; try again."]})
+        raise Conflict({"username": [N_("Another provisioning of these people ran at the same time; try again.")]})
     if created:
         grants = [{"user_id": u.id, "role": Role.staff.value, "org_id": unit.id, "root_id": unit.root_id}
                   for u in created]
@@ -299,12 +300,12 @@ def activate(username: str, code: str, password: str) -> User:
     user = db.session.execute(select(User).where(func.lower(User.username) == name)).scalar_one_or_none()
     if user is None or not user.active or not user.activation_hash or not code or \
             not secrets.compare_digest(user.activation_hash, code_digest(code)):
-        raise Invalid({"code": ["Wrong username or activation code, or the code was already used."]})
+        raise Invalid({"code": [N_("Wrong username or activation code, or the code was already used.")]})
     expires = user.activation_expires_at
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=dt.timezone.utc)
     if expires is None or expires <= utcnow():
-        raise Invalid({"code": ["This activation code has expired; ask your unit's administrator for a new one."]})
+        raise Invalid({"code": [N_("This activation code has expired; ask your unit's administrator for a new one.")]})
     auth_service.establish(user)       # the account's own scope from here on
     user.password_hash = hash_password(password)
     user.activation_hash = None

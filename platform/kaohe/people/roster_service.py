@@ -146,13 +146,13 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
     that list.  Raises Invalid when the file is not clean (or the list
     changed): nothing is written."""
     if imp.status == "imported":
-        raise Invalid({"import": ["This file was already imported."]})
+        raise Invalid({"import": [N_("This file was already imported.")]})
     unit = db.session.get(OrgNode, imp.org_id)
     check_unit(unit)
     ctx = unit_context(unit, imp.deactivate_missing)
     data = imp.content
     if hashlib.sha256(data).hexdigest() != imp.sha256:
-        raise Invalid({"file": ["The stored file does not match its checksum."]})
+        raise Invalid({"file": [N_("The stored file does not match its checksum.")]})
     total = 0
 
     def step(done, msg):

@@ -8,22 +8,25 @@ from sqlalchemy import select
 from ..core.errors import Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
+from ..web.messages import N_, register_templates
 from .models import ALL_YEARS
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
+M_YEAR_RANGE = N_("must be between %(min)s and %(max)s")
+register_templates(M_YEAR_RANGE)
 
 
 def check_year(year: int | None, *, allow_all: bool = True, field: str = "year") -> int:
     if year is None or year == ALL_YEARS:
         if allow_all:
             return ALL_YEARS
-        raise Invalid({field: ["a year is required"]})
+        raise Invalid({field: [N_("a year is required")]})
     try:
         year = int(year)
     except (TypeError, ValueError):
-        raise Invalid({field: ["must be a year such as 2026"]}) from None
+        raise Invalid({field: [N_("must be a year such as 2026")]}) from None
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid({field: [f"must be between {MIN_YEAR} and {MAX_YEAR}"]})
+        raise Invalid({field: [M_YEAR_RANGE % {"min": MIN_YEAR, "max": MAX_YEAR}]})
     return year
 
 

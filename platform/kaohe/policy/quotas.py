@@ -4,6 +4,7 @@ allocations handed down the tree), the approvals and the allocations
 themselves, audited.  Flush, never commit."""
 from __future__ import annotations
 
+from ..web.messages import N_
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
@@ -33,15 +34,15 @@ def approve_rate(unit: OrgNode, year: int, rate: Any, *, reason: str, approver_o
     if not unit.is_assessment_unit:
         raise Invalid({"org_id": [f"{node_label(unit)} is not an assessment unit"]})
     if not (reason or "").strip():
-        raise Invalid({"reason": ["give the reason for the higher rate"]})
+        raise Invalid({"reason": [N_("give the reason for the higher rate")]})
     if approver_org.id == unit.id or not unit.path.startswith(approver_org.path):
-        raise Invalid({"approver_org_id": ["the approval must come from a level above the unit"]})
+        raise Invalid({"approver_org_id": [N_("the approval must come from a level above the unit")]})
     try:
         r = Decimal(str(rate))
     except Exception:  # noqa: BLE001
-        raise Invalid({"rate": ["must be a number between 0 and 1"]}) from None
+        raise Invalid({"rate": [N_("must be a number between 0 and 1")]}) from None
     if isinstance(rate, bool) or not Decimal(0) < r <= Decimal(1):
-        raise Invalid({"rate": ["must be a number between 0 and 1"]})
+        raise Invalid({"rate": [N_("must be a number between 0 and 1")]})
     pol = effective_policy(unit, year)
     hard = Decimal(str(pol["quota.hard_max_rate"]))
     if r > hard:
@@ -220,7 +221,7 @@ def allocate(parent: OrgNode, child: OrgNode, year: int, count: int, *, note: st
     if child.parent_id != parent.id:
         raise Invalid({"child_id": [f"{node_label(child)} is not a direct child of {node_label(parent)}"]})
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise Invalid({"count": ["must be a whole number, 0 or more"]})
+        raise Invalid({"count": [N_("must be a whole number, 0 or more")]})
     pool = _lock_chain(parent, child, year)
     existing = {a.child_id: a for a in allocations_of(parent, year)}
     total, _steps, _src = parent_total(parent, year)

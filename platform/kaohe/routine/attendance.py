@@ -2,6 +2,7 @@
 supervisor.  Days are business days (core.clock)."""
 from __future__ import annotations
 
+from ..web.messages import N_
 import datetime as dt
 
 from sqlalchemy import select
@@ -26,7 +27,7 @@ def sign(person: Person, what: str, now: dt.datetime | None = None) -> Attendanc
     now = now or utcnow()
     day = now.astimezone(_tz()).date()
     if _final_period_covering(person, day):
-        raise invalid("day", "This day belongs to a final period; attendance can no longer change.")
+        raise invalid("day", N_("This day belongs to a final period; attendance can no longer change."))
     att = db.session.execute(select(Attendance).where(Attendance.person_id == person.id,
                                                       Attendance.day == day)).scalar_one_or_none()
     if att is None:
@@ -96,7 +97,7 @@ def sign_now(person_id: int | None, what: str, now: dt.datetime | None = None) -
     day = now.astimezone(_tz()).date()
     scope = current_scope()
     if person_id is None or scope.root_id is None or not scope.paths:
-        raise Forbidden({"account": ["This account is not linked to a person on a roster."]})
+        raise Forbidden({"account": [N_("This account is not linked to a person on a roster.")]})
     dialect = db.session.get_bind().dialect.name
     # Layer 1, explicitly: the person must be inside the caller's scope
     # (province and subtree in the statement's WHERE; RLS checks it again).
@@ -109,7 +110,7 @@ def sign_now(person_id: int | None, what: str, now: dt.datetime | None = None) -
     person = db.session.execute(select(Person).where(Person.id == person_id, Person.root_id == scope.root_id,
                                                      org_filter(Person.org_id, scope))).scalar_one_or_none()
     if person is None:
-        raise Forbidden({"account": ["This account is not linked to a person on a roster."]})
+        raise Forbidden({"account": [N_("This account is not linked to a person on a roster.")]})
     sign(person, what, now)     # raises the rule that refused it (final period, already signed)
     raise Conflict({"sign_" + what: ["Attendance changed while signing; try again."]})
 
@@ -121,27 +122,27 @@ def _tz():
 def request_correction(person: Person, day: dt.date, reason: str, sign_in_at: dt.datetime | None,
                        sign_out_at: dt.datetime | None) -> Correction:
     if day > today():
-        raise invalid("day", "A correction is for a past day (or today).")
+        raise invalid("day", N_("A correction is for a past day (or today)."))
     if _final_period_covering(person, day):
-        raise invalid("day", "This day belongs to a final period; attendance can no longer be corrected.")
+        raise invalid("day", N_("This day belongs to a final period; attendance can no longer be corrected."))
     if not (reason or "").strip():
-        raise invalid("reason", "Give the reason (e.g. a meeting or training away from the office).")
+        raise invalid("reason", N_("Give the reason (e.g. a meeting or training away from the office)."))
     if sign_in_at is None and sign_out_at is None:
-        raise invalid("sign_in_at", "Give the sign-in time, the sign-out time, or both.")
+        raise invalid("sign_in_at", N_("Give the sign-in time, the sign-out time, or both."))
     for name, t in (("sign_in_at", sign_in_at), ("sign_out_at", sign_out_at)):
         if t is not None and t.astimezone(_tz()).date() != day:
-            raise invalid(name, "The time must be on the day being corrected.")
+            raise invalid(name, N_("The time must be on the day being corrected."))
     # instants, stored in UTC: SQLite keeps no offset, so a local wall-clock
     # time stored as such came back 8 hours late
     sign_in_at, sign_out_at = (t.astimezone(dt.timezone.utc) if t is not None else None
                                for t in (sign_in_at, sign_out_at))
     if sign_in_at and sign_out_at and sign_out_at <= sign_in_at:
-        raise invalid("sign_out_at", "Sign-out must be after sign-in.")
+        raise invalid("sign_out_at", N_("Sign-out must be after sign-in."))
     if person.supervisor_id is None:
-        raise invalid("person", "You have no supervisor on the roster to approve a correction; ask the office.")
+        raise invalid("person", N_("You have no supervisor on the roster to approve a correction; ask the office."))
     if db.session.execute(select(Correction.id).where(Correction.person_id == person.id, Correction.day == day,
                                                       Correction.status == "pending")).first():
-        raise Conflict({"day": ["A correction for this day is already waiting for approval."]})
+        raise Conflict({"day": [N_("A correction for this day is already waiting for approval.")]})
     c = Correction(root_id=person.root_id, org_id=person.org_id, person_id=person.id, day=day, reason=reason.strip(),
                    sign_in_at=sign_in_at, sign_out_at=sign_out_at)
     db.session.add(c)
@@ -156,14 +157,14 @@ def decide_correction(c: Correction, decider: Person | None, approve: bool, note
                       expected_version: int | None = None) -> Correction:
     person = db.session.get(Person, c.person_id)
     if decider is None or person.supervisor_id != decider.id:
-        raise Forbidden({"rule": ["Only the person's supervisor approves or rejects an attendance correction."]})
+        raise Forbidden({"rule": [N_("Only the person's supervisor approves or rejects an attendance correction.")]})
     if c.status != "pending":
         raise Conflict({"status": [f"This request was already {c.status}."]})
     check_version(c, expected_version, lambda o: {"status": o.status})
     if approve and _final_period_covering(person, c.day):
-        raise invalid("day", "This day belongs to a final period; attendance can no longer be corrected.")
+        raise invalid("day", N_("This day belongs to a final period; attendance can no longer be corrected."))
     if not approve and not (note or "").strip():
-        raise invalid("note", "Say why the request is rejected.")
+        raise invalid("note", N_("Say why the request is rejected."))
     c.status = "approved" if approve else "rejected"
     c.decided_by = current_actor().id
     c.decided_at = utcnow()

@@ -9,8 +9,20 @@ from ..core.clock import local_today
 from ..core.errors import Conflict, Invalid
 from ..policy.resolve import effective_policy
 from ..tenancy.models import OrgNode
+from ..web.messages import N_, register_templates
 from . import calc
 from .models import Period
+
+
+# parametrised refusals shared by the routine operations (pages translate them)
+M_OUTSIDE = N_("The date must fall inside the period (%(start)s – %(end)s).")
+M_CHANGED = N_("Someone else changed this first (now version %(v)s); review the newer value and try again.")
+M_RATING_SAVED = N_("This rating was already saved (version %(v)s); review the newer value and submit again "
+                    "with its version.")
+M_RATER_FIRST = N_("The rater changed this rating first (now version %(v)s).")
+register_templates(M_OUTSIDE, M_CHANGED, M_RATING_SAVED, M_RATER_FIRST)
+CHANGED = N_("The record was changed by someone else.")
+RATING_CHANGED = N_("The rating was changed by someone else.")
 
 
 def today() -> dt.date:
@@ -23,10 +35,8 @@ def invalid(field: str, message: str):
 
 def check_version(obj, expected: int | None, dump) -> None:
     if expected is not None and int(expected) != obj.version:
-        raise Conflict({"version": [f"Someone else changed this first (now version {obj.version}); "
-                                    "review the newer value and try again."],
-                        "current": {"version": obj.version, **dump(obj)}},
-                       "The record was changed by someone else.")
+        raise Conflict({"version": [M_CHANGED % {"v": obj.version}],
+                        "current": {"version": obj.version, **dump(obj)}}, CHANGED)
 
 
 def owned_by_unit(unit: OrgNode, obj):

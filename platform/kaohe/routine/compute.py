@@ -27,7 +27,7 @@ def compute_period(period: Period, progress=lambda done, total, msg=None: None, 
     headcount (participants, ratings, events, metrics, charges, history,
     decisions; then bulk writes)."""
     if not amendment:
-        require_state(period, COMPUTE_STATES[:2], "period", "Computing")
+        require_state(period, COMPUTE_STATES[:2], "period", N_("Computing"))
     pol = period_policy(period)
     parts = participants(period)
     total = len(parts)
@@ -221,15 +221,15 @@ def _history(period: Period) -> dict[int, list[float]]:
 
 
 def resolve_tie(period: Period, group_key: str, chosen: list[int], reason: str) -> CapDecision:
-    require_state(period, ("rating", "review"), "period", "Resolving a tie")
+    require_state(period, ("rating", "review"), "period", N_("Resolving a tie"))
     tie = next((t for t in (period.compute_summary or {}).get("ties", []) if t["group"] == group_key), None)
     if tie is None:
-        raise invalid("group", "There is no tie in this group at the last computation.")
+        raise invalid("group", N_("There is no tie in this group at the last computation."))
     chosen = sorted({int(c) for c in chosen})
     if not set(chosen) <= set(tie["candidates"]) or len(chosen) != tie["slots"]:
         raise invalid("chosen", N_("Choose exactly %(n)s of the tied people for Good.") % {"n": tie['slots']})
     if not (reason or "").strip():
-        raise invalid("reason", "Record the reason for the decision.")
+        raise invalid("reason", N_("Record the reason for the decision."))
     d = db.session.execute(select(CapDecision).where(CapDecision.period_id == period.id,
                                                      CapDecision.group_key == group_key)).scalar_one_or_none()
     if d is None:

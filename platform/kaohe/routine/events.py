@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..web.messages import N_
 from flask import current_app
 from sqlalchemy import and_, delete, insert, or_, select
 
@@ -13,7 +14,7 @@ from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..people.models import Person
 from . import calc
-from .common import invalid
+from .common import M_OUTSIDE, invalid
 from .models import Event, Metric, Participant, Period
 from .periods import EVENT_STATES, participant, participants, require_state
 
@@ -30,17 +31,17 @@ def _indicator_of(period: Period, part: Participant, code: str) -> dict | None:
 def record_event(period: Period, person_id: int, indicator_code: str, occurred_on: dt.date, evidence: str,
                  points: float | None = None, *, amendment: bool = False) -> Event:
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Recording an event")
+        require_state(period, EVENT_STATES, "period", N_("Recording an event"))
     part = participant(period, person_id)
     if part is None:
-        raise invalid("person_id", "This person does not take part in this period.")
+        raise invalid("person_id", N_("This person does not take part in this period."))
     ind = _indicator_of(period, part, indicator_code)
     if ind is None or ind["kind"] not in calc.EVENT_KINDS:
-        raise invalid("indicator_code", "Not a deduction, bonus or veto indicator of this person's scheme.")
+        raise invalid("indicator_code", N_("Not a deduction, bonus or veto indicator of this person's scheme."))
     if not (period.starts_on <= occurred_on <= period.ends_on):
-        raise invalid("occurred_on", f"The date must fall inside the period ({period.starts_on} – {period.ends_on}).")
+        raise invalid("occurred_on", M_OUTSIDE % {"start": period.starts_on, "end": period.ends_on})
     if not (evidence or "").strip():
-        raise invalid("evidence", "Describe the evidence (what happened, where it is documented).")
+        raise invalid("evidence", N_("Describe the evidence (what happened, where it is documented)."))
     pts = float(points) if points is not None else float(ind.get("per", 0)) if ind["kind"] != "veto" else 0.0
     existing = db.session.execute(select(Event.points).where(
         Event.period_id == period.id, Event.person_id == person_id, Event.indicator_code == indicator_code,
@@ -63,11 +64,11 @@ def record_event(period: Period, person_id: int, indicator_code: str, occurred_o
 
 def void_event(period: Period, ev: Event, reason: str, *, amendment: bool = False) -> Event:
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Voiding an event")
+        require_state(period, EVENT_STATES, "period", N_("Voiding an event"))
     if ev.voided:
-        raise Conflict({"event": ["This event is already void."]})
+        raise Conflict({"event": [N_("This event is already void.")]})
     if not (reason or "").strip():
-        raise invalid("reason", "Give the reason.")
+        raise invalid("reason", N_("Give the reason."))
     ev.voided, ev.void_reason = True, reason.strip()
     ev.created_at = utcnow()   # a change after the last computation makes the results stale
     db.session.flush()
@@ -80,7 +81,7 @@ def import_metrics(period: Period, rows: list[dict], source: str, *, amendment: 
     """Upsert per-person values for data-fed indicators.  Every row is
     checked before any is written (nothing half written)."""
     if not amendment:
-        require_state(period, EVENT_STATES, "period", "Importing data")
+        require_state(period, EVENT_STATES, "period", N_("Importing data"))
     parts = {p.person_id: p for p in participants(period)}
     staff = dict(db.session.execute(select(Person.staff_no, Person.id).where(
         Person.root_id == period.root_id, Person.unit_id == period.org_id)).all())
@@ -103,7 +104,7 @@ def import_metrics(period: Period, rows: list[dict], source: str, *, amendment: 
         raise Invalid(errs, "Nothing was imported: fix the rows named.")
     keys = {(p, c) for p, c, _ in clean}
     if len(keys) != len(clean):
-        raise invalid("rows", "The same person and indicator appear twice.")
+        raise invalid("rows", N_("The same person and indicator appear twice."))
     db.session.execute(delete(Metric).where(Metric.period_id == period.id, or_(*[
         and_(Metric.person_id == p, Metric.indicator_code == c) for p, c in keys])) if keys else Metric.id < 0)
     if clean:
@@ -129,13 +130,13 @@ def read_metrics_xlsx(stream) -> list[dict]:
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception:
-        raise invalid("file", "Not a readable .xlsx file.")
+        raise invalid("file", N_("Not a readable .xlsx file."))
     ws = wb.active
     rows_iter = ws.iter_rows(values_only=True)
     header = [str(h or "").strip().lower() for h in next(rows_iter, [])]
     need = ("staff_no", "indicator_code", "value")
     if not all(h in header for h in need):
-        raise invalid("file", "The first row must name the columns staff_no, indicator_code, value.")
+        raise invalid("file", N_("The first row must name the columns staff_no, indicator_code, value."))
     pos = {h: header.index(h) for h in need}
     out = []
     for row in rows_iter:

@@ -2,6 +2,7 @@
 policy (they cannot be overridden) and the unit's own."""
 from __future__ import annotations
 
+from ..web.messages import N_
 from sqlalchemy import select
 
 from ..audit.service import record
@@ -60,12 +61,12 @@ def save_indicator(unit: OrgNode, data: dict, indicator: Indicator | None = None
     if errs:
         raise Invalid(errs)
     if data.get("code") in common_indicators(live_policy(unit, today().year)):
-        raise invalid("code", "This code belongs to a common indicator inherited from above; choose another.")
+        raise invalid("code", N_("This code belongs to a common indicator inherited from above; choose another."))
     if indicator is None:
         dup = db.session.execute(select(Indicator.id).where(Indicator.org_id == unit.id,
                                                             Indicator.code == data["code"])).first()
         if dup:
-            raise Conflict({"code": ["The unit already has an indicator with this code."]})
+            raise Conflict({"code": [N_("The unit already has an indicator with this code.")]})
         indicator = Indicator(root_id=unit.root_id, org_id=unit.id, code=data["code"])
         db.session.add(indicator)
         before = None

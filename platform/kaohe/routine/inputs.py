@@ -19,7 +19,11 @@ routine.anonymous_below_minimum = "incomplete" they also leave the person
 when exempted."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import delete, select
+
+from ..web.messages import N_, register_templates
 
 from ..audit.service import current_actor, record
 from ..extensions import db
@@ -117,6 +121,44 @@ def input_status(period: Period) -> list[dict]:
     return sorted(rows, key=lambda r: (r["exempted"], r["name"]))
 
 
+M_INCOMPLETE = N_("%(n)s people have incomplete inputs: %(people)s. "
+                  "Complete their ratings or record an exemption with a reason for each.")
+# what is missing, in the order describe() writes it: (English prefix, Chinese prefix)
+_MISSING = (("no rating by ", "缺少评价："), ("no value for ", "缺少指标值："),
+            ("fewer raters than the anonymity minimum (not counted): ", "评价人数少于匿名最少人数（不计入得分）："))
+_KIND_WORDS = {en: (zh, en) for zh, en in calc.RATER_LABELS.values()}
+
+
+def _localize_people(text: str) -> str:
+    """The people list of M_INCOMPLETE in the reader's language: names as
+    they are, what is missing in words, rater kinds as their labels."""
+    from ..web.i18n import pick
+
+    m = re.fullmatch(r"(?P<people>.*?)(?: and (?P<more>\d+) more)?", text, re.S)
+    found = re.findall(r"\s*([^;()]+?) \(([^()]*)\)", m.group("people"))
+    if "; ".join(f"{name} ({what})" for name, what in found) != m.group("people"):
+        return text     # a name or indicator with brackets: shown as written rather than cut
+    shown = []
+    for name, what in found:
+        parts = []
+        for part in what.split("; "):
+            for en, zh in _MISSING:
+                if part.startswith(en):
+                    items = part[len(en):].split(", ")
+                    part = pick(zh, en) + pick("、", ", ").join(
+                        pick(*_KIND_WORDS[i]) if i in _KIND_WORDS else i for i in items)
+                    break
+            parts.append(part)
+        shown.append(name + pick("（", " (") + pick("；", "; ").join(parts) + pick("）", ")"))
+    out = pick("；", "; ").join(shown)
+    if m.group("more"):
+        out += pick(f"等，另有 {m.group('more')} 人", f" and {m.group('more')} more")
+    return out
+
+
+register_templates(M_INCOMPLETE, params={"people": _localize_people})
+
+
 def blockers(period: Period) -> list[str]:
     """Why the period may not move to review or 公示: people with incomplete
     inputs and no recorded exemption (named, with what is missing)."""
@@ -125,34 +167,39 @@ def blockers(period: Period) -> list[str]:
         return []
     shown = "; ".join(f"{r['name']} ({describe(r)})" for r in open_rows[:10])
     more = f" and {len(open_rows) - 10} more" if len(open_rows) > 10 else ""
-    return [f"{len(open_rows)} people have incomplete inputs: {shown}{more}. "
-            "Complete their ratings or record an exemption with a reason for each."]
+    return [M_INCOMPLETE % {"n": len(open_rows), "people": shown + more}]
+
+
+def _kind_words(kinds) -> str:
+    return ", ".join(calc.RATER_LABELS.get(k, (k, k))[1] for k in kinds)
 
 
 def describe(row: dict) -> str:
+    """What is missing for one person, in English words (rater kinds as their
+    labels, indicators by name); pages translate it (_localize_people)."""
     parts = []
     if row["missing_kinds"]:
-        parts.append("no rating by " + ", ".join(row["missing_kinds"]))
+        parts.append("no rating by " + _kind_words(row["missing_kinds"]))
     if row["unrated"]:
-        parts.append("no value for " + ", ".join(row["unrated"]))
+        parts.append("no value for " + ", ".join(row.get("unrated_names") or row["unrated"]))
     if row.get("withheld"):
-        parts.append("fewer raters than the anonymity minimum (not counted): " + ", ".join(row["withheld"]))
+        parts.append("fewer raters than the anonymity minimum (not counted): " + _kind_words(row["withheld"]))
     return "; ".join(parts)
 
 
 def exempt(period: Period, person_id: int, reason: str) -> Exemption:
-    require_state(period, EXEMPT_STATES, "period", "Recording an exemption")
+    require_state(period, EXEMPT_STATES, "period", N_("Recording an exemption"))
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("reason", "Record the reason for the exemption (e.g. sick leave for the whole quarter).")
+        raise invalid("reason", N_("Record the reason for the exemption (e.g. sick leave for the whole quarter)."))
     status = {r["person_id"]: r for r in input_status(period)}
     row = status.get(int(person_id))
     if row is None:
-        raise invalid("person_id", "This person takes no part in the period or their inputs are complete; "
-                                   "there is nothing to exempt.")
+        raise invalid("person_id", N_("This person takes no part in the period or their inputs are complete; "
+                                      "there is nothing to exempt."))
     if row["exempted"]:
         from ..core.errors import Conflict
-        raise Conflict({"person_id": ["An exemption is already recorded for this person."]})
+        raise Conflict({"person_id": [N_("An exemption is already recorded for this person.")]})
     e = Exemption(root_id=period.root_id, org_id=period.org_id, period_id=period.id, person_id=int(person_id),
                   reason=reason, missing={"kinds": row["missing_kinds"], "indicators": row["unrated"], "withheld": row["withheld"]},
                   by_name=current_actor().name)
@@ -164,12 +211,12 @@ def exempt(period: Period, person_id: int, reason: str) -> Exemption:
 
 
 def revoke(period: Period, person_id: int, reason: str) -> None:
-    require_state(period, EXEMPT_STATES, "period", "Withdrawing an exemption")
+    require_state(period, EXEMPT_STATES, "period", N_("Withdrawing an exemption"))
     e = exemptions(period).get(int(person_id))
     if e is None:
-        raise invalid("person_id", "No exemption is recorded for this person.")
+        raise invalid("person_id", N_("No exemption is recorded for this person."))
     if not (reason or "").strip():
-        raise invalid("reason", "Record why the exemption is withdrawn.")
+        raise invalid("reason", N_("Record why the exemption is withdrawn."))
     db.session.execute(delete(Exemption).where(Exemption.id == e.id))
     db.session.flush()
     record("routine.exemption.revoke", root_id=period.root_id, org_id=period.org_id, target_type="routine_period",

@@ -26,6 +26,7 @@ from .schemes import scheme_dict
 register_templates(
     N_("The public notice runs until %(end)s; the period can be finalised after it ends."),
     N_("%(n)s tie(s) at the cap line for Good need a decision first."),
+    N_("No scheme (or no personal indicators) for: %(names)s."),
 )
 
 CYCLES = {"month": 12, "quarter": 4, "half_year": 2}
@@ -39,6 +40,21 @@ TRANSITIONS = {
 }
 STATE_LABELS = {"draft": ("草稿", "Draft"), "open": ("进行中", "Open"), "rating": ("评价中", "Rating"),
                 "review": ("审核", "Review"), "publicised": ("公示中", "Publicised"), "final": ("已归档", "Final")}
+# refusals naming states: the states shown as labels in the reader's language;
+# ``what`` (the step refused) is a catalog msgid, N_ at each call of require_state
+M_NOT_NOW = N_("%(what)s is accepted only while the period is %(allowed)s; this period is %(state)s.")
+M_FINAL = N_("%(what)s is not accepted: this period is final (read-only; corrections go through an amendment).")
+M_MOVE = N_("A period in state %(state)s cannot move to %(to)s. Allowed: %(allowed)s.")
+M_MOVE_FINAL = N_("A final period is read-only and cannot move to %(to)s; use an amendment.")
+_STATES = {"allowed": STATE_LABELS, "state": STATE_LABELS, "to": STATE_LABELS}
+register_templates(M_NOT_NOW, M_FINAL, M_MOVE, M_MOVE_FINAL, words=_STATES)
+
+
+def state_words(*states: str) -> str:
+    """States as their English labels joined by " or " (pages show them translated)."""
+    return " or ".join(STATE_LABELS.get(s, (s, s))[1] for s in states)
+
+
 RECORD_STATES = ("open", "rating")          # work records, self-service
 RATING_STATES = ("open", "rating")          # ratings
 EVENT_STATES = ("open", "rating", "review")  # deductions / bonuses / vetoes
@@ -69,7 +85,7 @@ def create_period(unit: OrgNode, year: int, seq: int, cycle: str | None = None) 
         raise invalid("seq", f"A {cycle} period number runs from 1 to {CYCLES[cycle]}.")
     if db.session.execute(select(Period.id).where(Period.org_id == unit.id, Period.year == year,
                                                   Period.cycle == cycle, Period.seq == seq)).first():
-        raise Conflict({"seq": ["This period already exists."]})
+        raise Conflict({"seq": [N_("This period already exists.")]})
     start, end = period_dates(year, cycle, seq)
     clash = db.session.execute(select(Period).where(
         Period.root_id == unit.root_id, Period.org_id == unit.id, Period.starts_on <= end,
@@ -105,9 +121,12 @@ def _cycle_refusal(unit: OrgNode, year: int, cycle: str, effective: str, pol) ->
 def transition(period: Period, to: str, expected_version: int | None = None, *, on: dt.date | None = None) -> Period:
     allowed = TRANSITIONS.get(period.state, ())
     if to not in allowed:
-        names = ", ".join(allowed) if allowed else "none (a final period is read-only; use an amendment)"
-        raise Invalid({"state": [f"A period in state '{period.state}' cannot move to '{to}'. Allowed: {names}."]},
-                      "Illegal transition.")
+        if allowed:
+            message = M_MOVE % {"state": state_words(period.state), "to": state_words(to),
+                                "allowed": ", ".join(state_words(s) for s in allowed)}
+        else:
+            message = M_MOVE_FINAL % {"to": state_words(to)}
+        raise Invalid({"state": [message]}, N_("Illegal transition."))
     check_version(period, expected_version, lambda p: {"state": p.state})
     unit = db.session.get(OrgNode, period.org_id)
     before = period.state
@@ -118,11 +137,11 @@ def transition(period: Period, to: str, expected_version: int | None = None, *, 
         from .inputs import blockers   # inputs builds on this module
         problems = blockers(period)
         if problems:
-            raise Invalid({"state": problems}, "Inputs are incomplete.")
+            raise Invalid({"state": problems}, N_("Inputs are incomplete."))
     if to == "publicised":
         problems = publish_blockers(period)
         if problems:
-            raise Invalid({"state": problems}, "The period cannot be published yet.")
+            raise Invalid({"state": problems}, N_("The period cannot be published yet."))
         pol = period_policy(period)
         cal = WorkCalendar.from_policy(pol)
         period.publicity_from = cal.next_workday(on)
@@ -178,10 +197,10 @@ def _open(period: Period, unit: OrgNode) -> None:
         rows.append({"root_id": unit.root_id, "org_id": p.org_id, "period_id": period.id, "person_id": p.id,
                      "position_role": p.position_role, "scheme_code": scheme.code, "personal": personal})
     if unassigned:
-        raise invalid("state", "No scheme (or no personal indicators) for: " + "、".join(unassigned[:10])
-                       + (f" and {len(unassigned) - 10} more" if len(unassigned) > 10 else "") + ".")
+        names = "、".join(unassigned[:10]) + (f" …（+{len(unassigned) - 10}）" if len(unassigned) > 10 else "")
+        raise invalid("state", N_("No scheme (or no personal indicators) for: %(names)s.") % {"names": names})
     if not rows:
-        raise invalid("state", "Nobody on the roster takes part in this period.")
+        raise invalid("state", N_("Nobody on the roster takes part in this period."))
     period.policy = pol
     period.frozen = {"library": lib, "schemes": {s.code: scheme_dict(s, pol) for s in schemes}}
     period.opened_at = utcnow()
@@ -191,7 +210,7 @@ def _open(period: Period, unit: OrgNode) -> None:
 def publish_blockers(period: Period) -> list[str]:
     problems = []
     if period.computed_at is None:
-        problems.append("Compute the results first.")
+        problems.append(N_("Compute the results first."))
         return problems
     last_change = max(filter(None, [
         db.session.execute(select(func.max(Rating.submitted_at)).where(Rating.period_id == period.id)).scalar(),
@@ -209,11 +228,14 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
-def require_state(period: Period, states: tuple[str, ...], field: str = "period", what: str = "This") -> None:
+def require_state(period: Period, states: tuple[str, ...], field: str = "period", what: str = N_("This")) -> None:
+    """``what`` names the step refused, a catalog msgid (N_ at the call)."""
     if period.state not in states:
-        label = "final (read-only; corrections go through an amendment)" if period.state == "final" else period.state
-        raise Invalid({field: [f"{what} is accepted only while the period is {' or '.join(states)}; "
-                               f"this period is {label}."]}, "The period does not accept this now.")
+        if period.state == "final":
+            message = M_FINAL % {"what": what}
+        else:
+            message = M_NOT_NOW % {"what": what, "allowed": state_words(*states), "state": state_words(period.state)}
+        raise Invalid({field: [message]}, N_("The period does not accept this now."))
 
 
 # -- participants and relations ---------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from ..web.messages import N_
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from ..core.errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..people.models import Person
 from . import calc
-from .common import invalid, period_policy
+from .common import M_RATER_FIRST, M_RATING_SAVED, RATING_CHANGED, invalid, period_policy
 from .models import Participant, Period, Rating
 from .periods import RATING_STATES, participant, rated_indicators, relation_index, require_state
 from .relations import RULES, RelationIndex
@@ -31,13 +32,13 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
                   expected_version: int | None = None, idx: RelationIndex | None = None) -> Rating:
     if kind not in calc.RATER_KINDS:
         raise invalid("rater_kind", f"One of {', '.join(calc.RATER_KINDS)}.")
-    require_state(period, RATING_STATES, "period", "Rating")
+    require_state(period, RATING_STATES, "period", N_("Rating"))
     pair = list(db.session.execute(select(Participant).where(
         Participant.period_id == period.id, Participant.person_id.in_({rater.id, ratee_id}))).scalars())
     idx = idx or relation_index(period, pair, only=(rater.id, ratee_id))
     ratee = next((p for p in pair if p.person_id == ratee_id), None)
     if ratee is None:
-        raise invalid("ratee_id", "This person does not take part in this period.")
+        raise invalid("ratee_id", N_("This person does not take part in this period."))
     rule = idx.check(rater.id, ratee_id, kind)
     if rule is not None:
         raise Forbidden({"rule": [RULES[rule]], "code": [rule]}, RULES[rule])
@@ -68,15 +69,14 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
     before = None
     if existing is None:
         if expected_version is not None:
-            raise Conflict({"version": ["This rating does not exist yet; submit it without a version."]})
+            raise Conflict({"version": [N_("This rating does not exist yet; submit it without a version.")]})
         rating = Rating(root_id=period.root_id, org_id=ratee.org_id, period_id=period.id, ratee_id=ratee_id,
                         rater_id=rater.id, rater_kind=kind)
         db.session.add(rating)
     else:
         if expected_version is None or int(expected_version) != existing.version:
-            raise Conflict({"version": [f"This rating was already saved (version {existing.version}); "
-                                        "review the newer value and submit again with its version."],
-                            "current": rating_public(existing)}, "The rating was changed by someone else.")
+            raise Conflict({"version": [M_RATING_SAVED % {"v": existing.version}],
+                            "current": rating_public(existing)}, RATING_CHANGED)
         rating = existing
         before = _rating_audit(existing, anonymous)
     rating.scores = clean
@@ -103,10 +103,10 @@ def _rating_audit(r: Rating, anonymous: bool) -> dict:
 def admin_adjust_rating(period: Period, rating: Rating, scores: dict, reason: str, expected_version: int) -> Rating:
     """The office corrects a supervisor/self rating (never an anonymous one)."""
     if rating.rater_kind in calc.ANONYMOUS_KINDS:
-        raise Forbidden({"rater_kind": ["Anonymous ratings cannot be edited by the office."]})
+        raise Forbidden({"rater_kind": [N_("Anonymous ratings cannot be edited by the office.")]})
     if not (reason or "").strip():
-        raise invalid("reason", "Give the reason for the correction.")
-    require_state(period, RATING_STATES + ("review",), "period", "A correction")
+        raise invalid("reason", N_("Give the reason for the correction."))
+    require_state(period, RATING_STATES + ("review",), "period", N_("A correction"))
     part = participant(period, rating.ratee_id)
     inds = {i["code"]: i for i in rated_indicators(period, part, rating.rater_kind)}
     errs = {}
@@ -121,8 +121,8 @@ def admin_adjust_rating(period: Period, rating: Rating, scores: dict, reason: st
     if errs:
         raise Invalid(errs)
     if int(expected_version) != rating.version:
-        raise Conflict({"version": [f"The rater changed this rating first (now version {rating.version})."],
-                        "current": rating_public(rating)}, "The rating was changed by someone else.")
+        raise Conflict({"version": [M_RATER_FIRST % {"v": rating.version}],
+                        "current": rating_public(rating)}, RATING_CHANGED)
     before = _rating_audit(rating, False)
     rating.scores = {**rating.scores, **scores}
     rating.submitted_at = utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..web.messages import N_
 from sqlalchemy import select
 
 from ..audit.service import current_actor, record
@@ -18,9 +19,9 @@ from .periods import participant, rated_indicators, require_state
 
 
 def set_feedback(period: Period, result: Result, text: str, by: str) -> Result:
-    require_state(period, ("review", "publicised", "final"), "period", "Feedback")
+    require_state(period, ("review", "publicised", "final"), "period", N_("Feedback"))
     if not (text or "").strip():
-        raise invalid("feedback", "Write the feedback.")
+        raise invalid("feedback", N_("Write the feedback."))
     before = result.feedback
     result.feedback, result.feedback_by = text.strip(), by
     db.session.flush()
@@ -33,9 +34,9 @@ def amend(period: Period, what: str, data: dict, reason: str) -> Amendment:
     """A correction after final: applies one change, records why, and
     re-derives the results (and the tasks that depend on them)."""
     if period.state != "final":
-        raise invalid("period", "Amendments are for final periods; change the record directly while it is open.")
+        raise invalid("period", N_("Amendments are for final periods; change the record directly while it is open."))
     if not (reason or "").strip():
-        raise invalid("reason", "An amendment needs a reason.")
+        raise invalid("reason", N_("An amendment needs a reason."))
     before_results = {pid: (s, g) for pid, s, g in db.session.execute(
         select(Result.person_id, Result.score, Result.grade).where(Result.period_id == period.id))}
     person_id = data.get("person_id")
@@ -54,14 +55,14 @@ def amend(period: Period, what: str, data: dict, reason: str) -> Amendment:
         ev = db.session.execute(select(Event).where(Event.period_id == period.id, Event.id == int(data["event_id"]))
                                 ).scalar_one_or_none()
         if ev is None:
-            raise invalid("event_id", "No such event in this period.")
+            raise invalid("event_id", N_("No such event in this period."))
         void_event(period, ev, reason, amendment=True)
         person_id, after = ev.person_id, {"voided": ev.id}
     elif what == "rating":
         r = db.session.execute(select(Rating).where(Rating.period_id == period.id,
                                                     Rating.id == int(data["rating_id"]))).scalar_one_or_none()
         if r is None or r.rater_kind in calc.ANONYMOUS_KINDS:
-            raise invalid("rating_id", "No such supervisor or self rating in this period.")
+            raise invalid("rating_id", N_("No such supervisor or self rating in this period."))
         part = participant(period, r.ratee_id)
         inds = {i["code"]: i for i in rated_indicators(period, part, r.rater_kind)}
         errs = {}
@@ -80,7 +81,7 @@ def amend(period: Period, what: str, data: dict, reason: str) -> Amendment:
         import_metrics(period, [data], "amendment", amendment=True)
         after = {"metric": data}
     else:
-        raise invalid("what", "One of event, void_event, rating, metric.")
+        raise invalid("what", N_("One of event, void_event, rating, metric."))
     summary = compute_period(period, amendment=True)
     changed = {pid: {"before": before_results.get(pid), "after": (s, g)} for pid, s, g in db.session.execute(
         select(Result.person_id, Result.score, Result.grade).where(Result.period_id == period.id))

@@ -2,6 +2,7 @@
 which scheme with which personal indicators (目标责任书), and peer groups."""
 from __future__ import annotations
 
+from ..web.messages import N_
 from typing import Iterable
 
 from sqlalchemy import delete, insert, select
@@ -39,7 +40,7 @@ def save_scheme(unit: OrgNode, data: dict, scheme: Scheme | None = None, expecte
     check_mandatory(candidate, lib, active)
     if scheme is None:
         if db.session.execute(select(Scheme.id).where(Scheme.org_id == unit.id, Scheme.code == data["code"])).first():
-            raise Conflict({"code": ["The unit already has a scheme with this code."]})
+            raise Conflict({"code": [N_("The unit already has a scheme with this code.")]})
         scheme = Scheme(root_id=unit.root_id, org_id=unit.id, code=data["code"])
         db.session.add(scheme)
         before = None
@@ -75,9 +76,9 @@ def check_mandatory(scheme: dict, lib: dict, active: bool = True) -> None:
 def assign(unit: OrgNode, person: Person, scheme: Scheme, personal: list[dict], letter_note: str | None = None,
            expected_version: int | None = None) -> Assignment:
     if person.unit_id != unit.id:
-        raise invalid("person_id", "The person is not on this unit's roster.")
+        raise invalid("person_id", N_("The person is not on this unit's roster."))
     if scheme.org_id != unit.id:
-        raise invalid("scheme_id", "The scheme belongs to another unit.")
+        raise invalid("scheme_id", N_("The scheme belongs to another unit."))
     lib = library(unit)
     sections = {s["code"]: s for s in scheme.sections}
     errs: dict = {}
@@ -118,10 +119,10 @@ def save_peer_group(unit: OrgNode, name: str, member_ids: list[int], group: Peer
     owned_by_unit(unit, group)
     members = _unit_people(unit, member_ids, "member_ids")
     if len(members) < 2:
-        raise invalid("member_ids", "A peer group needs at least two members.")
+        raise invalid("member_ids", N_("A peer group needs at least two members."))
     if group is None:
         if db.session.execute(select(PeerGroup.id).where(PeerGroup.org_id == unit.id, PeerGroup.name == name)).first():
-            raise Conflict({"name": ["The unit already has a peer group with this name."]})
+            raise Conflict({"name": [N_("The unit already has a peer group with this name.")]})
         group = PeerGroup(root_id=unit.root_id, org_id=unit.id, name=name)
         db.session.add(group)
         db.session.flush()

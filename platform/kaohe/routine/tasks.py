@@ -37,7 +37,7 @@ def close_task(task: Task, closed_type: str | None = None, closed_id: int | None
     if task.status != "open":
         raise Conflict({"status": [f"The task is already {task.status}."]})
     if status not in ("done", "cancelled"):
-        raise invalid("status", "done or cancelled.")
+        raise invalid("status", N_("done or cancelled."))
     task.status, task.closed_type, task.closed_id, task.note = status, closed_type, closed_id, note
     task.closed_at = utcnow()
     db.session.flush()

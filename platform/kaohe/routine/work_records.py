@@ -13,7 +13,7 @@ from ..audit.service import record
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
 from ..people.models import Person
-from .common import check_version, invalid, today
+from .common import M_OUTSIDE, check_version, invalid, today
 from .models import Period, WorkRecord
 from .periods import RECORD_STATES, participant, relation_index, require_state
 from .relations import RULES, RelationIndex
@@ -21,17 +21,17 @@ from .relations import RULES, RelationIndex
 
 def save_work_record(period: Period, person: Person, on_date: dt.date, done: str, plan: str | None,
                      kind: str = "monthly", expected_version: int | None = None) -> WorkRecord:
-    require_state(period, RECORD_STATES, "period", "Writing work records")
+    require_state(period, RECORD_STATES, "period", N_("Writing work records"))
     if participant(period, person.id) is None:
-        raise invalid("person", "You do not take part in this period.")
+        raise invalid("person", N_("You do not take part in this period."))
     if kind not in ("monthly", "daily"):
-        raise invalid("kind", "monthly or daily.")
+        raise invalid("kind", N_("monthly or daily."))
     if kind == "monthly":
         on_date = on_date.replace(day=1)
     if not (period.starts_on <= on_date <= period.ends_on):
-        raise invalid("on_date", f"The date must fall inside the period ({period.starts_on} – {period.ends_on}).")
+        raise invalid("on_date", M_OUTSIDE % {"start": period.starts_on, "end": period.ends_on})
     if on_date > today():
-        raise invalid("on_date", "Records are written for the past or the present, not the future.")
+        raise invalid("on_date", N_("Records are written for the past or the present, not the future."))
     if not (done or "").strip():
         raise invalid("done", N_("Describe what was done."))
     wr = _existing(person, kind, on_date)
@@ -91,7 +91,7 @@ def _exists_conflict(wr: WorkRecord) -> None:
 
 def comment_work_record(period: Period, wr: WorkRecord, rater: Person, comment: str, visible: bool,
                         idx: RelationIndex | None = None) -> WorkRecord:
-    require_state(period, ("open", "rating", "review"), "period", "Commenting")
+    require_state(period, ("open", "rating", "review"), "period", N_("Commenting"))
     idx = idx or relation_index(period, only=(rater.id, wr.person_id))
     rule = idx.check(rater.id, wr.person_id, "supervisor")
     if rule is not None:

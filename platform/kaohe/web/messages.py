@@ -78,14 +78,43 @@ def _rules():
 # ``% params``): registered once, recognised in their formatted English form
 # and shown in the reader's language, parameters included when they are
 # catalog words themselves ("a date", "a number").
-_TEMPLATES: list[tuple[re.Pattern, str]] = []
+_TEMPLATES: list[tuple[re.Pattern, str, dict, dict]] = []
 
 
-def register_templates(*msgids: str) -> None:
+def register_templates(*msgids: str, words: dict | None = None, params: dict | None = None) -> None:
+    """``words``: {parameter: label table {code: (zh, en)}}: the parameter holds
+    the English label (or several joined by " or " / ", ", e.g. the states a
+    step is allowed in) and is shown as the label in the reader's language.
+    ``params``: {parameter: function(text) -> text} for a parameter that is a
+    list the service wrote out (the function localizes it)."""
+    by_en = {name: {en: (zh, en) for zh, en in table.values()} for name, table in (words or {}).items()}
     for msgid in msgids:
         parts = re.split(r"%\((\w+)\)s", msgid)
         rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
-        _TEMPLATES.append((re.compile(rx + r"\Z", re.S), msgid))
+        _TEMPLATES.append((re.compile(rx + r"\Z", re.S), msgid, by_en, dict(params or {})))
+
+
+_SEPARATORS = {" or ": ("或", " or "), ", ": ("、", ", ")}
+
+
+def _label_words(value: str, labels: dict) -> str | None:
+    """A label (or labels joined by " or " / ", ") in the reader's language; None if not all are labels."""
+    from .i18n import pick
+
+    parts = re.split(r"( or |, )", value)
+    if not all(p in labels for p in parts[::2]):
+        return None
+    return "".join(pick(*labels[p]) if i % 2 == 0 else pick(*_SEPARATORS[p]) for i, p in enumerate(parts))
+
+
+def _param(name: str, value: str, words: dict, params: dict) -> str:
+    if name in params:
+        return params[name](value)
+    if name in words:
+        shown = _label_words(value, words[name])
+        if shown is not None:
+            return shown
+    return _(value)
 
 
 _COMPILED = [re.compile(p + r"\Z") for p, _fn in _rules()]
@@ -97,10 +126,10 @@ def localize_message(message) -> str:
         m = rx.match(text)
         if m:
             return fn(m)
-    for rx, msgid in _TEMPLATES:
+    for rx, msgid, words, params in _TEMPLATES:
         m = rx.match(text)
         if m:
-            return _(msgid, **{k: _(v) for k, v in m.groupdict().items()})
+            return _(msgid, **{k: _param(k, v, words, params) for k, v in m.groupdict().items()})
     return _(text) if text else text
 
 

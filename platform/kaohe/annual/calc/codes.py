@@ -70,3 +70,9 @@ RULE_LABELS = {
     "last_place": ("末位，不得评为优秀", N_("Last place: not Excellent")),
     "no_inputs": ("无考核数据", N_("No assessment data")),
 }
+
+
+# The stages of a unit's annual assessment (AnnualAssessment.status) in words: (zh, en)
+STATUS_LABELS = {"open": ("进行中", "Open"), "computed": ("已计算", "Computed"), "confirmed": ("已确定等次", "Confirmed"),
+                 "publicised": ("公示中", "On public notice"), "notified": ("已书面通知", "Notified"),
+                 "filed": ("已备案", "Filed with the level above")}

@@ -20,13 +20,10 @@ from ...tenancy.models import OrgNode
 from ...tenancy.scope import get_in_scope
 from ...web.i18n import pick
 from ..calc.eligibility import talk_base
-from ..calc.codes import RULE_LABELS, CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS
+from ..calc.codes import RULE_LABELS, CODE_LABELS, GRADE_LABELS, ROUTINE_LABELS, SANCTIONS, STATUS_LABELS
 
 bp = Blueprint("annual", __name__, url_prefix="/annual")
 
-STATUS_LABELS = {"open": ("进行中", "Open"), "computed": ("已计算", "Computed"), "confirmed": ("已确定等次", "Confirmed"),
-                 "publicised": ("公示中", "On public notice"), "notified": ("已书面通知", "Notified"),
-                 "filed": ("已备案", "Filed with the level above")}
 APPEAL_STATUS = {"pending": ("办理中", "Pending"), "upheld": ("维持原决定", "Upheld"), "reversed": ("已改变", "Reversed")}
 STAGE_LABELS = {"review": ("复核", "Review"), "appeal": ("申诉", "Appeal")}
 ROUTE_LABELS = {"after_review": ("复核后申诉", "after a review"), "direct": ("直接申诉", "filed directly")}

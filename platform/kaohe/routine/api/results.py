@@ -2,6 +2,7 @@
 completeness board."""
 from __future__ import annotations
 
+from ...web.messages import N_
 from flask_login import current_user
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -26,7 +27,7 @@ class JobOut(Schema):
 def period_compute(period_id):
     """Start the computation job (progress at /api/v1/jobs/<job_id>)."""
     period = load_period(period_id, admin=True)
-    periods.require_state(period, periods.COMPUTE_STATES[:2], "period", "Computing")
+    periods.require_state(period, periods.COMPUTE_STATES[:2], "period", N_("Computing"))
     job_id = queue.submit("routine.compute", root_id=period.root_id, org_id=period.org_id, scope=current_scope(),
                           params={"period_id": period.id}, created_by=current_user.id)
     return {"job_id": job_id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ...web.messages import N_
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -146,7 +147,7 @@ def period_exempt(period_id):
 def period_compute(period_id):
     period, _unit = _admin_period(period_id)
     try:
-        require_state(period, COMPUTE_STATES[:2], "period", "Computing")
+        require_state(period, COMPUTE_STATES[:2], "period", N_("Computing"))
     except KaoheError as exc:
         return _fail(period_id, exc)
     job_id = queue.submit("routine.compute", root_id=period.root_id, org_id=period.org_id, scope=current_scope(),
