@@ -63,6 +63,12 @@ def test_provision_api_idempotent_activate_and_sign_in(app, client, world, api_t
         head = db.session.execute(select(User).where(User.username == "T1-head@P")).scalar_one()
         roles = {g.role for g in db.session.execute(select(RoleGrant).where(RoleGrant.user_id == head.id)).scalars()}
         assert roles == {"staff", "leader"}
+        # a department head rates the department as its supervisor: leader role too (the journey
+        # of issue 13 found heads refused on the rating page); plain staff only the staff role
+        for name, want in (("T1-d2head@P", {"staff", "leader"}), ("T1-d2staff@P", {"staff"})):
+            uid = db.session.execute(select(User.id).where(User.username == name)).scalar_one()
+            got = {g.role for g in db.session.execute(select(RoleGrant).where(RoleGrant.user_id == uid)).scalars()}
+            assert got == want, (name, got)
         assert db.session.execute(select(AuditEntry).where(AuditEntry.action == "user.provision")).scalars().all()
 
     # Provisioning twice: no second account, no new code.

@@ -192,7 +192,7 @@ def new_password() -> str:
 def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True) -> list[dict]:
     """Accounts for the people of ``unit`` (all active, or ``staff_nos``):
     one per person, username by ``rule``, staff role on the unit (and leader
-    role for its head and deputies), and a one-time activation code (only
+    role for its head, deputies, department heads and anyone who supervises), and a one-time activation code (only
     its SHA-256 kept, expiring) or an initial password that must be changed
     at the first sign-in.  Idempotent: a person with an account gets no
     second one, and a new code only with ``reissue``.  Returns a row per
@@ -275,7 +275,12 @@ def provision(unit: OrgNode, data: dict, rule: str, *, check_manage: bool = True
     if created:
         grants = [{"user_id": u.id, "role": Role.staff.value, "org_id": unit.id, "root_id": unit.root_id}
                   for u in created]
-        leaders = {p.id for p in people if p.position_role in ("head", "deputy")}
+        # Whoever rates others as their supervisor needs the leader role (Perm.rate): the head,
+        # deputies, department heads, and anyone the roster names as someone's supervisor.
+        supervisors = set(db.session.execute(select(Person.supervisor_id).where(
+            Person.unit_id == unit.id, Person.active.is_(True), Person.supervisor_id.is_not(None)
+        ).distinct()).scalars())
+        leaders = {p.id for p in people if p.position_role in ("head", "deputy", "dept_head")} | supervisors
         grants += [{"user_id": u.id, "role": Role.leader.value, "org_id": unit.id, "root_id": unit.root_id}
                    for u in created if u.person_id in leaders]
         db.session.add_all([RoleGrant(**g) for g in grants])

@@ -208,9 +208,11 @@ def apply(imp: RosterImport, progress: Callable[[int, int, str], None] | None = 
     counts["accounts_deactivated"] = writer.remove(gone)
     added, removed = writer.charges(plan.charges)
     counts["charges_added"], counts["charges_removed"] = added, removed
-    if charge_leaders:
+    # leaders in charge of departments and people newly named as supervisors rate: leader role
+    raters = charge_leaders | {s for s in sup_wanted.values() if s}
+    if raters:
         counts["leader_roles_granted"] = accounts.grant_leader_role(
-            unit, {writer.id_of[s] for s in charge_leaders if s in writer.id_of},
+            unit, {writer.id_of[s] for s in raters if s in writer.id_of},
             reason=f"roster import {imp.id} ({imp.filename})")
     writer.flush_audit(force=True)
     imp.status = "imported"
