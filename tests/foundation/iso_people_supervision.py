@@ -105,7 +105,7 @@ def cases(case):
         case("people.import_apply", "POST", "/api/v1/people/imports/{import}/apply", actor="t1admin", ok=202,
              denied=("countysup", "t1leader"), targets=PS),
         # -- people: a person's record fields (issue 13) -------------------------------
-        case("people.person_patch", "PATCH", "/api/v1/people/{person}", actor="t1admin", ok=(200, 422),
+        case("people.PersonRecord", "PATCH", "/api/v1/people/{person}", actor="t1admin", ok=(200, 422),
              body={"post_rank": "一级科员"}, denied=("countysup", "t1leader", "t1staff")),
         case("roster.person_page", "GET", "/people/persons/{person}", actor="t1admin", leak=True,
              denied=("countysup", "t1leader", "t1staff")),

@@ -216,7 +216,7 @@ CASES: list[Case] = [
     # -- API: people, accounts, grants -------------------------------------------
     case("people.people_list", "GET", "/api/v1/people", actor="t1admin", leak=True),
     case("people.people_list", "GET", "/api/v1/people?org_id={org}", actor="t1admin"),
-    case("people.person_get", "GET", "/api/v1/people/{person}", actor="t1admin"),
+    case("people.PersonRecord", "GET", "/api/v1/people/{person}", actor="t1admin"),
     case("auth.Users", "GET", "/api/v1/users", actor="t1admin", leak=True),
     case("auth.Users", "GET", "/api/v1/users?org_id={org}", actor="t1admin"),
     case("auth.Users", "POST", "/api/v1/users", actor="t1admin", ok=201, denied=("countysup", "t1leader"),
@@ -449,7 +449,8 @@ CASES: list[Case] = [
     case("annual_api.results", "GET", "/api/v1/annual/units/{org}/2026/results", actor="t1admin",
          denied=("t1staff",), targets=ANNUAL),
     case("annual_api.record_create", "POST", "/api/v1/annual/units/{org}/records", actor="t1admin", ok=201,
-         body={"person_id": "{person}", "kind": "leave", "year": 2026, "days": 10}, denied=("countysup",)),
+         body={"person_id": "{person}", "kind": "investigation", "year": 2026, "start_date": "2026-03-01"},
+         denied=("countysup",)),   # leave is recorded as date ranges (annual_api leave routes)
     case("annual_api.review_put", "PUT", "/api/v1/annual/units/{org}/2026/reviews", actor="t1admin",
          body={"person_id": "{person}", "leader_score": 80}, denied=("countysup",)),
     case("annual_api.my_summary", "PUT", "/api/v1/annual/me/2026/summary", actor="t1staff",

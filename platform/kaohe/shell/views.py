@@ -329,9 +329,12 @@ def user_page(user_id):
     home = grant_orgs.get(user.org_id) or (db.session.get(OrgNode, user.org_id) if user.org_id else None)
     person = db.session.get(Person, user.person_id) if user.person_id else None
     units = [o for o in _manageable_orgs() if o.is_assessment_unit]
+    # the person's record page is for the unit's admins: link it only for them
+    person_unit = db.session.get(OrgNode, person.unit_id) if person is not None else None
+    person_link = person_unit is not None and has_perm(Perm.unit_admin, person_unit)
     return render_template("user.html", user=user, grant_orgs=grant_orgs, home=home, orgs=_manageable_orgs(),
                            roles=_grantable_roles(), errors={}, can_manage=may_manage(user), person=person,
-                           link_units=units)
+                           person_link=person_link, link_units=units)
 
 
 @bp.route("/users/<int:user_id>/person", methods=["POST"])
