@@ -34,18 +34,30 @@ PACK = {
 
 @pytest.fixture(scope="module")
 def empty_server(tmp_path_factory):
+    """An empty PostgreSQL database: migrated by the owner role, served as
+    the non-owner app role (RLS in force).  No SQLite here."""
+    import os
+    import uuid
+
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
     from kaohe import create_app
     from kaohe.extensions import db
+    from kaohe.testing import databases
 
     tmp = tmp_path_factory.mktemp("real")
-    url = f"sqlite:///{tmp / 'real.db'}"
+    name = f"kaohe_real_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        owner_url, app_url = databases.create_pg_database(name)
+    except databases.PgUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
     app = create_app({
-        "SECRET_KEY": "real-secret", "INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
-        "KAOHE_MIGRATE_DATABASE_URL": url, "KAOHE_JOBS_MODE": "thread", "KAOHE_TENANTS_DIR": str(tmp / "packs"),
+        "SECRET_KEY": "real-secret", "INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": app_url,
+        "KAOHE_MIGRATE_DATABASE_URL": owner_url, "KAOHE_JOBS_MODE": "thread", "KAOHE_TENANTS_DIR": str(tmp / "packs"),
+        "KAOHE_LOGIN_IP_LIMIT": "100000 per minute",
     })
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     with app.app_context():
         upgrade(revision="heads")
         db.session.remove()
@@ -67,7 +79,9 @@ def empty_server(tmp_path_factory):
         server.shutdown()
         thread.join(timeout=10)
         with app.app_context():
+            db.session.remove()
             db.engine.dispose()
+        databases.drop_pg_database(name)
 
 
 def _node(server, code):
@@ -134,6 +148,8 @@ def _roster(path: Path, header):
     return len(rows)
 
 
+@pytest.mark.pg
+@pytest.mark.browser
 def test_real_province_from_an_empty_database(chromium, empty_server, request, tmp_path):
     from .conftest import SCREENSHOTS, _save, _slug
 
