@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from kaohe.core.clock import local_today
+
 from .conftest import DESKTOP, PHONE, LiveServer, _QuietHandler, _context_page
 
 REPO = Path(__file__).resolve().parents[2]
 PW = "journey-password-1"
+YEAR = local_today().year
+QUARTER = (local_today().month - 1) // 3 + 1
 
 PACK = {
     "org.yaml": "code: ZT\nkind: province\nname: 试验省\nname_en: Trial Province\n",
@@ -29,6 +34,12 @@ PACK = {
                                          "is_assessment_unit: true\n"),
     "ZT01-county/ZT0101-town/D1/org.yaml": "code: ZT0101-D1\nkind: department\nname: 党政办\nname_en: Office\n",
     "ZT01-county/ZT0101-town/D2/org.yaml": "code: ZT0101-D2\nkind: department\nname: 经济办\nname_en: Economy\n",
+    # The province's own rule: two common indicators every scheme must rate.
+    "policy.yaml": ("settings:\n  indicators.common:\n    value:\n      add:\n"
+                    "        - {code: ZZ, name: 政治素质, name_en: Political quality, category: de, max_points: 20, "
+                    "mandatory: true}\n"
+                    "        - {code: LZ, name: 廉洁自律, name_en: Integrity, category: lian, max_points: 10, "
+                    "mandatory: true}\n"),
 }
 
 
@@ -98,6 +109,25 @@ def _node(server, code):
         return node_id
 
 
+def _people(server) -> dict[str, int]:
+    """staff number → person id, for the whole roster."""
+    from sqlalchemy import select
+
+    from kaohe.extensions import db
+    from kaohe.people.models import Person
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        out = dict(db.session.execute(select(Person.staff_no, Person.id)).all())
+        db.session.remove()
+        return out
+
+
+def _person(server, staff_no) -> int:
+    return _people(server)[staff_no]
+
+
 def _login(page, server, username, password=PW):
     page.goto(server.url("/login"))
     page.fill("#username", username)
@@ -122,6 +152,35 @@ def _new_account(page, server, username, org_code, role):
     with page.expect_navigation():
         page.click("#user-new button[type=submit]")
     assert "/users/" in page.url and "/new" not in page.url, page.url
+
+
+def _move(page, to):
+    """The period page's transition button to state ``to``."""
+    with page.expect_navigation():
+        page.click(f"form[action$='/transition'] button[data-to={to}]")
+    assert not page.locator(".flash.error, .flash-error").count(), page.inner_text("main")[:1500]
+
+
+def _compute(page, period_url):
+    with page.expect_navigation():
+        page.click("#compute form button[type=submit]")
+    deadline = time.time() + 60
+    while not page.locator("#results tr[data-person]").count():
+        assert time.time() < deadline, "the computation did not finish"
+        time.sleep(0.5)
+        page.goto(period_url)
+
+
+def _activate(page, server, username, code):
+    page.goto(server.url("/activate"))
+    page.fill("#a-username", username)
+    page.fill("#a-code", code)
+    page.fill("#a-pw", PW)
+    page.fill("#a-pw2", PW)
+    with page.expect_navigation():
+        page.click("#activate-form button[type=submit]")
+    assert "/activate" not in page.url, page.url
+    page.context.clear_cookies()
 
 
 def _roster(path: Path, header):
@@ -233,6 +292,46 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         shot(page, "06-activation-sheet-again")
         assert all(not t.strip() for t in page.locator("td.code").all_inner_texts())
         assert "已有账号" in page.inner_text("main") or "has an account" in page.inner_text("main")
+
+        # What a quarter needs, in the pages: the unit's own indicator, a scheme that rates the
+        # province's two mandatory common indicators (ZZ, LZ) and it, then the quarter, opened.
+        page.goto(server.url(f"/routine/units/{unit}/indicators"))
+        assert "政治素质" in page.inner_text("main") and "廉洁自律" in page.inner_text("main")
+        page.fill("#f-code", "GZ")
+        page.fill("#f-name", "工作实绩")
+        page.select_option("#f-dimension", "ji")
+        page.select_option("#f-kind", "scored")
+        page.fill("#f-max", "70")
+        with page.expect_navigation():
+            page.click("main form.form button[type=submit]")
+        assert "工作实绩" in page.inner_text("main")
+        shot(page, "10-indicator-library")
+        page.goto(server.url(f"/routine/units/{unit}/schemes"))
+        page.fill("#f-code", "general")
+        page.fill("#f-name", "一般干部方案")
+        page.select_option("#f-basis", "points")
+        page.fill("#f-total", "100")
+        page.fill("#f-sections", "common | 公共项目 | 30 | ZZ, LZ\nwork | 业务工作 | 70 | GZ")
+        for kind in ("self", "peer", "democratic"):
+            if page.locator(f"#f-w_{kind}").count():
+                page.fill(f"#f-w_{kind}", "0")
+        page.fill("#f-w_supervisor", "1")
+        page.select_option("#f-lsm", "derived")
+        with page.expect_navigation():
+            page.click("main form.form button[type=submit]")
+        assert "一般干部方案" in page.inner_text("main"), page.inner_text("main")[:2000]
+        shot(page, "11-scheme")
+        page.goto(server.url(f"/routine/units/{unit}"))
+        page.fill("#f-year", str(YEAR))
+        page.fill("#f-seq", str(QUARTER))
+        page.select_option("#f-cycle", "quarter")
+        with page.expect_navigation():
+            page.click("main form.inline-form button[type=submit]")
+        assert "/routine/periods/" in page.url, page.url
+        period_url = page.url.split("?")[0].split("#")[0]
+        period_id = int(period_url.rstrip("/").rsplit("/", 1)[1])
+        _move(page, "open")
+        shot(page, "12-quarter-open")
     finally:
         next(desk_gen, None)
 
@@ -257,19 +356,121 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         with phone.expect_navigation():
             phone.locator("form[action$='/routine/sign'] button").first.click()
         shot(phone, "09-signed-in-phone")
+        # ... and writes this month's work record.
+        phone.goto(server.url(f"/routine/periods/{period_id}/records"))
+        month = local_today().replace(day=1).isoformat()
+        form = phone.locator(f"form:has(input[name=on_date][value='{month}'])")
+        form.locator("textarea[name=done]").fill("完成辖区防汛物资清点，走访农户12户")
+        with phone.expect_navigation():
+            form.locator("button[type=submit]").click()
+        form = phone.locator(f"form:has(input[name=on_date][value='{month}'])")
+        assert "完成辖区防汛物资清点" in form.locator("textarea[name=done]").input_value()
+        shot(phone, "13-work-record-phone")
         assert not phone.js_errors, phone.js_errors
     finally:
         next(phone_gen, None)
 
+    # The leaders activate their accounts; the head of 经济办 rates the staff member in the
+    # rating page, seeing the work record.  The other supervisor ratings of the 60 people go
+    # through the API (an office would not click 60 forms in a test; the rule is the same).
+    desk_gen = _context_page(chromium, request, DESKTOP)
+    page = next(desk_gen)
+    try:
+        for no in ("S001", "S002", "S003", "S004", "S005"):
+            _activate(page, server, f"ZT0101-{no}@ZT", codes[f"ZT0101-{no}@ZT"])
+        _login(page, server, "ZT0101-S005@ZT")
+        staff = _person(server, "S010")
+        page.goto(server.url(f"/routine/periods/{period_id}/rate/{staff}/supervisor"))
+        assert "完成辖区防汛物资清点" in page.inner_text("main")
+        page.fill("input[name=s_ZZ]", "19")
+        page.fill("input[name=s_LZ]", "10")
+        page.fill("input[name=s_GZ]", "66")
+        shot(page, "14-leader-rates")
+        with page.expect_navigation():
+            page.click("main form.form button[type=submit]")
+        assert "/routine/" in page.url and "/rate/" not in page.url, page.url
+        _logout(page, server)
+
+        client = server.app.test_client()
+        by_id = {v: k for k, v in _people(server).items()}
+        for no in ("S001", "S002", "S003", "S004", "S005"):
+            resp = client.post("/api/v1/auth/token", json={"username": f"ZT0101-{no}@ZT", "password": PW})
+            assert resp.status_code == 201, resp.get_json()
+            auth = {"Authorization": f"Bearer {resp.get_json()['token']}"}
+            todo = client.get(f"/api/v1/routine/periods/{period_id}/todo", headers=auth).get_json()
+            for t in todo:
+                if t["done"]:
+                    continue
+                n = int(by_id[t["person_id"]][1:])          # distinct scores: no tie at the cap line
+                body = {"ratee_id": t["person_id"], "rater_kind": t["kind"],
+                        "scores": {"ZZ": 18, "LZ": 10, "GZ": round(70 - n * 0.5, 1)}}
+                resp = client.post(f"/api/v1/routine/periods/{period_id}/ratings", json=body, headers=auth)
+                assert resp.status_code == 200, resp.get_json()
+
+        # The township admin: rating → compute → review → 公示.
+        _login(page, server, "zt0101-admin@ZT")
+        page.goto(period_url)
+        _move(page, "rating")
+        _compute(page, period_url)
+        shot(page, "15-quarter-computed")
+        _move(page, "review")
+        _move(page, "publicised")
+        shot(page, "16-quarter-publicised")
+
+        # The year: compute → confirm → 公示 (started 60 days ago by the server's clock, so its
+        # working days are over) → written notices (50 days ago, so the review and appeal windows
+        # have closed) → filed with the level above today.
+        from kaohe.annual.service import as_of
+
+        year_url = server.url(f"/annual/unit/{unit}/{YEAR}")
+        page.goto(year_url)
+        page.click("button[value=compute]")
+        deadline = time.time() + 90
+        while True:
+            page.goto(year_url)
+            if page.locator("table.results").count():
+                break
+            assert time.time() < deadline, "the annual computation did not finish"
+            time.sleep(1)
+        shot(page, "17-year-computed")
+        while page.locator("tr.tie form").count():
+            form = page.locator("tr.tie form").first
+            form.locator("select[name=grade]").select_option("chenzhi")
+            form.locator("input[name=reason]").fill("考核委员会表决：名额线并列，按票数确定")
+            form.locator("button").click()
+            page.wait_for_load_state("networkidle")
+        with page.expect_navigation():
+            page.click("form[action$='/confirm'] button")
+        shot(page, "18-year-confirmed")
+        with as_of(local_today() - dt.timedelta(days=60)):
+            with page.expect_navigation():
+                page.click("form[action$='/publish'] button")
+        shot(page, "19-year-publicised")
+        with as_of(local_today() - dt.timedelta(days=50)):
+            with page.expect_navigation():
+                page.click("form[action$='/notify'] button")
+        shot(page, "20-year-notified")
+        with page.expect_navigation():
+            page.click("form[action$='/file'] button")
+        shot(page, "21-year-filed")
+        assert not page.js_errors, page.js_errors
+    finally:
+        next(desk_gen, None)
+
     from sqlalchemy import select
 
+    from kaohe.annual.models import AnnualAssessment
     from kaohe.extensions import db
     from kaohe.people.models import Person
-    from kaohe.routine.models import Attendance
+    from kaohe.routine.models import Attendance, Period
     from kaohe.tenancy.scope import Scope, apply_scope
 
     with server.app.app_context():
         apply_scope(Scope.system("e2e"))
         pid = db.session.execute(select(Person.id).where(Person.staff_no == "S010")).scalar_one()
         assert db.session.execute(select(Attendance).where(Attendance.person_id == pid)).scalar_one()
+        assert db.session.get(Period, period_id).state == "publicised"
+        a = db.session.execute(select(AnnualAssessment).where(AnnualAssessment.org_id == unit,
+                                                              AnnualAssessment.year == YEAR)).scalar_one()
+        assert a.status == "filed", a.status
         db.session.remove()
