@@ -124,6 +124,20 @@ def _people(server) -> dict[str, int]:
         return out
 
 
+def _user(server, username) -> int:
+    from sqlalchemy import select
+
+    from kaohe.auth.models import User
+    from kaohe.extensions import db
+    from kaohe.tenancy.scope import Scope, apply_scope
+
+    with server.app.app_context():
+        apply_scope(Scope.system("e2e"))
+        uid = db.session.execute(select(User.id).where(User.username == username)).scalar_one()
+        db.session.remove()
+        return uid
+
+
 def _person(server, staff_no) -> int:
     return _people(server)[staff_no]
 
@@ -183,7 +197,7 @@ def _activate(page, server, username, code):
     page.context.clear_cookies()
 
 
-def _roster(path: Path, header):
+def _roster(path: Path, header, charge_sheet: str, charge_header):
     def row(no, name, dept, role, rank, sup):
         values = {"工号": no, "姓名": name, "性别": "男" if int(no[1:]) % 2 else "女", "科室编码": dept, "岗位": "科员",
                   "人员类别": rank, "职位类别": "综合管理", "职务角色": role, "入职日期": dt.date(2015, 7, 1),
@@ -203,6 +217,12 @@ def _roster(path: Path, header):
     ws.append(header)
     for r in rows:
         ws.append(r)
+    # 分管: each deputy is in charge of one department (their heads are rated by them).
+    ws = wb.create_sheet(charge_sheet)
+    ws.append(charge_header)
+    for leader, dept in (("S002", "ZT0101-D1"), ("S003", "ZT0101-D2")):
+        values = {"分管领导工号": leader, "科室编码": dept}
+        ws.append([values.get((h or "").split("\n")[0]) for h in charge_header])
     wb.save(path)
     return len(rows)
 
@@ -259,9 +279,11 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
             page.locator("a[href$='template.xlsx']").click()
         template = tmp_path / "template.xlsx"
         dl.value.save_as(template)
-        header = [c.value for c in load_workbook(template)["人员 People"][1]]
+        twb = load_workbook(template)
+        header = [c.value for c in twb["人员 People"][1]]
+        charges = next(n for n in twb.sheetnames if n.startswith("分管"))
         roster = tmp_path / "roster.xlsx"
-        assert _roster(roster, header) == 60
+        assert _roster(roster, header, charges, [c.value for c in twb[charges][1]]) == 60
         page.set_input_files("#roster-file", str(roster))
         page.click("#upload-form button[type=submit]")
         page.wait_for_selector("#apply-import", timeout=30_000)
@@ -378,6 +400,17 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
     try:
         for no in ("S001", "S002", "S003", "S004", "S005"):
             _activate(page, server, f"ZT0101-{no}@ZT", codes[f"ZT0101-{no}@ZT"])
+        # The roster gives the town's leaders (镇长, 副镇长) the leader role; the township admin
+        # gives it to the two department heads on their account pages.
+        _login(page, server, "zt0101-admin@ZT")
+        for no in ("S004", "S005"):
+            page.goto(server.url(f"/users/{_user(server, f'ZT0101-{no}@ZT')}"))
+            page.select_option("#g-role", "leader")
+            page.select_option("#g-org", str(unit))
+            with page.expect_navigation():
+                page.click("form:has(#g-role) button[type=submit]")
+        shot(page, "14-department-head-leader-role")
+        _logout(page, server)
         _login(page, server, "ZT0101-S005@ZT")
         staff = _person(server, "S010")
         page.goto(server.url(f"/routine/periods/{period_id}/rate/{staff}/supervisor"))
@@ -385,7 +418,7 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         page.fill("input[name=s_ZZ]", "19")
         page.fill("input[name=s_LZ]", "10")
         page.fill("input[name=s_GZ]", "66")
-        shot(page, "14-leader-rates")
+        shot(page, "15-leader-rates")
         with page.expect_navigation():
             page.click("main form.form button[type=submit]")
         assert "/routine/" in page.url and "/rate/" not in page.url, page.url
@@ -412,10 +445,10 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         page.goto(period_url)
         _move(page, "rating")
         _compute(page, period_url)
-        shot(page, "15-quarter-computed")
+        shot(page, "16-quarter-computed")
         _move(page, "review")
         _move(page, "publicised")
-        shot(page, "16-quarter-publicised")
+        shot(page, "17-quarter-publicised")
 
         # The year: compute → confirm → 公示 (started 60 days ago by the server's clock, so its
         # working days are over) → written notices (50 days ago, so the review and appeal windows
@@ -432,7 +465,7 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
                 break
             assert time.time() < deadline, "the annual computation did not finish"
             time.sleep(1)
-        shot(page, "17-year-computed")
+        shot(page, "18-year-computed")
         while page.locator("tr.tie form").count():
             form = page.locator("tr.tie form").first
             form.locator("select[name=grade]").select_option("chenzhi")
@@ -441,18 +474,18 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
             page.wait_for_load_state("networkidle")
         with page.expect_navigation():
             page.click("form[action$='/confirm'] button")
-        shot(page, "18-year-confirmed")
+        shot(page, "19-year-confirmed")
         with as_of(local_today() - dt.timedelta(days=60)):
             with page.expect_navigation():
                 page.click("form[action$='/publish'] button")
-        shot(page, "19-year-publicised")
+        shot(page, "20-year-publicised")
         with as_of(local_today() - dt.timedelta(days=50)):
             with page.expect_navigation():
                 page.click("form[action$='/notify'] button")
-        shot(page, "20-year-notified")
+        shot(page, "21-year-notified")
         with page.expect_navigation():
             page.click("form[action$='/file'] button")
-        shot(page, "21-year-filed")
+        shot(page, "22-year-filed")
         assert not page.js_errors, page.js_errors
     finally:
         next(desk_gen, None)
