@@ -172,7 +172,8 @@ def _move(page, to):
     """The period page's transition button to state ``to``."""
     with page.expect_navigation():
         page.click(f"form[action$='/transition'] button[data-to={to}]")
-    assert not page.locator(".flash.error, .flash-error").count(), page.inner_text("main")[:1500]
+    assert page.locator("div.flash-ok").count() and not page.locator("div.flash-error").count(), \
+        page.inner_text("main")[:1500]
 
 
 def _compute(page, period_url):
