@@ -452,7 +452,7 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
         shot(page, "17-quarter-publicised")
 
         # The year: compute → confirm → 公示 (started 60 days ago by the server's clock, so its
-        # working days are over) → written notices (50 days ago, so the review and appeal windows
+        # working days are over) → written notices (45 days ago, so the review and appeal windows
         # have closed) → filed with the level above today.
         from kaohe.annual.service import as_of
 
@@ -480,12 +480,15 @@ def test_real_province_from_an_empty_database(chromium, empty_server, request, t
             with page.expect_navigation():
                 page.click("form[action$='/publish'] button")
         shot(page, "20-year-publicised")
-        with as_of(local_today() - dt.timedelta(days=50)):
+        with as_of(local_today() - dt.timedelta(days=45)):
             with page.expect_navigation():
                 page.click("form[action$='/notify'] button")
+        assert page.locator("form[action$='/file']").count() == 1, page.inner_text("main")[:800]
         shot(page, "21-year-notified")
         with page.expect_navigation():
             page.click("form[action$='/file'] button")
+        assert page.locator("div.flash-ok").count() and not page.locator("div.flash-error").count(), \
+            page.inner_text("main")[:800]
         shot(page, "22-year-filed")
         assert not page.js_errors, page.js_errors
     finally:
