@@ -209,38 +209,29 @@ def register(app) -> None:
         """Accounts for everyone on UNIT_CODE's roster (or --people): one per
         person, usernames by the province's rule, activation codes or initial
         passwords.  Idempotent; prints the sheet or writes it with --xlsx."""
-        from sqlalchemy import select
 
         from .audit.service import Actor, reset_actor, set_actor
-        from .core.errors import Invalid
         from .extensions import db
         from .people.accounts import ProvisionSchema
         from .shell.accounts import run_provision, sheet_xlsx
-        from .tenancy.models import OrgNode
         from .tenancy.scope import Scope, apply_scope
+        from .tenancy.service import node_by_code
 
         apply_scope(Scope.system("cli"))
-        stmt = select(OrgNode).where(OrgNode.code == unit_code)
-        if province_code:
-            stmt = stmt.where(OrgNode.root_id.in_(select(OrgNode.id).where(
-                OrgNode.parent_id.is_(None), OrgNode.code == province_code)))
-        found = db.session.execute(stmt).scalars().all()
-        if len(found) != 1:
-            raise Invalid({"unit": [f"unknown unit code {unit_code}" if not found else
-                                    f"unit code {unit_code} exists in several provinces; add --province"]})
+        unit = node_by_code(unit_code, province_code, field="unit")
         raw = {"mode": mode, "reissue": reissue, "days": days}
         if people:
             raw["staff_nos"] = [s for s in people.replace(" ", ",").split(",") if s]
         data = ProvisionSchema().load(raw)
         token = set_actor(Actor(None, "cli"))
         try:
-            rows = run_provision(found[0], data, check_manage=False)
+            rows = run_provision(unit, data, check_manage=False)
             db.session.commit()
         finally:
             reset_actor(token)
         if xlsx_path:
             with open(xlsx_path, "wb") as fh:
-                fh.write(sheet_xlsx(found[0], rows))
+                fh.write(sheet_xlsx(unit, rows))
         else:
             for r in rows:
                 click.echo("\t".join([r["department"], r["staff_no"], r["name"], r["username"],

@@ -100,31 +100,22 @@ def register(app) -> None:
         """Import earlier years' annual grades of UNIT_CODE's people from FILE
         (the page's template: 工号, 姓名, 年度, 等次).  All rows or none."""
         from flask import current_app
-        from sqlalchemy import select
 
         from ..audit.service import Actor, reset_actor, set_actor
         from ..core import xlsx_guard
-        from ..core.errors import Invalid
         from ..extensions import db
-        from ..tenancy.models import OrgNode
         from ..tenancy.scope import Scope, apply_scope
+        from ..tenancy.service import node_by_code
         from .history_import import NOTES, HistoryImportInvalid, run_import
 
         apply_scope(Scope.system("cli"))
-        stmt = select(OrgNode).where(OrgNode.code == unit_code)
-        if province_code:
-            stmt = stmt.where(OrgNode.root_id.in_(select(OrgNode.id).where(
-                OrgNode.parent_id.is_(None), OrgNode.code == province_code)))
-        found = db.session.execute(stmt).scalars().all()
-        if len(found) != 1:
-            raise Invalid({"unit": [f"unknown unit code {unit_code}" if not found else
-                                    f"unit code {unit_code} exists in several provinces; add --province"]})
+        unit = node_by_code(unit_code, province_code, field="unit")
         with open(file, "rb") as fh:
             data = fh.read()
         xlsx_guard.check(data, ignore_sheets=NOTES, config=current_app.config)
         token = set_actor(Actor(None, "cli"))
         try:
-            report = run_import(found[0], data, file, dry_run=dry_run)
+            report = run_import(unit, data, file, dry_run=dry_run)
             db.session.commit()
         except HistoryImportInvalid as exc:
             for p in exc.problems[:200]:

@@ -38,23 +38,15 @@ def register(app) -> None:
         from ..audit.service import Actor, reset_actor, set_actor
         from ..core.errors import Invalid
         from ..extensions import db
-        from ..tenancy.models import OrgNode
         from ..tenancy.scope import Scope, apply_scope
+        from ..tenancy.service import node_by_code
         from .models import Person
         from .transfers import TransferSchema, transfer as do_transfer
 
         apply_scope(Scope.system("cli"))
 
         def node(code, field):
-            stmt = select(OrgNode).where(OrgNode.code == code)
-            if province_code:
-                stmt = stmt.where(OrgNode.root_id.in_(select(OrgNode.id).where(
-                    OrgNode.parent_id.is_(None), OrgNode.code == province_code)))
-            found = db.session.execute(stmt).scalars().all()
-            if len(found) != 1:
-                raise Invalid({field: [f"unknown code {code}" if not found else
-                                       f"code {code} exists in several provinces; add --province"]})
-            return found[0]
+            return node_by_code(code, province_code, field=field)
 
         unit, to_unit = node(unit_code, "unit"), node(to_unit_code, "to_unit")
         to_org = node(dept_code, "dept") if dept_code else None

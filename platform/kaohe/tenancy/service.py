@@ -24,6 +24,22 @@ def _check_code_free(root_id: int, code: str, exclude_id: int | None = None) -> 
         raise Conflict({"code": [f"The code {code} is already used in this province."]})
 
 
+def node_by_code(code: str, province_code: str | None = None, *, field: str = "org") -> OrgNode:
+    """The org node with ``code`` (org codes are unique within a province): for
+    the command line, which names nodes by code.  Several provinces may use
+    the same code; then ``province_code`` decides.  422 on ``field`` when it
+    names no node or several."""
+    stmt = select(OrgNode).where(OrgNode.code == code)
+    if province_code:
+        stmt = stmt.where(OrgNode.root_id.in_(select(OrgNode.id).where(
+            OrgNode.parent_id.is_(None), OrgNode.code == province_code)))
+    found = db.session.execute(stmt).scalars().all()
+    if len(found) != 1:
+        raise Invalid({field: [f"unknown code {code}" if not found else
+                               f"code {code} exists in several provinces; add --province"]})
+    return found[0]
+
+
 def create_province(*, code: str, name: str, name_en: str | None = None) -> OrgNode:
     code = code.strip()
     if "@" in code:
