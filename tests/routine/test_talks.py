@@ -57,6 +57,11 @@ def test_talk_page_records_the_talk_and_closes_the_task(rt, login, login_new):
     resp = rt.client.post(f"{API}/tasks/{task['id']}/talk", json={
         "talked_on": local_today().isoformat(), "talked_by": "x", "content": "y"}, headers=rt.h("d1head"))
     assert resp.status_code == 409
+    assert resp.get_json()["errors"]["status"] == ["The task is already done."]   # in words, not the raw status
+    resp = rt.client.post(f"{API}/tasks/{task['id']}/talk", json={
+        "talked_on": local_today().isoformat(), "talked_by": "x", "content": "y"},
+        headers={**rt.h("d1head"), "Accept-Language": "zh-CN"})
+    assert resp.get_json()["errors"]["status"] == ["该任务已办结。"]
 
 
 def test_talk_api(rt):

@@ -159,7 +159,8 @@ def decide_correction(c: Correction, decider: Person | None, approve: bool, note
     if decider is None or person.supervisor_id != decider.id:
         raise Forbidden({"rule": [N_("Only the person's supervisor approves or rejects an attendance correction.")]})
     if c.status != "pending":
-        raise Conflict({"status": [f"This request was already {c.status}."]})
+        raise Conflict({"status": [N_("This request was already approved.") if c.status == "approved"
+                                   else N_("This request was already rejected.")]})
     check_version(c, expected_version, lambda o: {"status": o.status})
     if approve and _final_period_covering(person, c.day):
         raise invalid("day", N_("This day belongs to a final period; attendance can no longer be corrected."))

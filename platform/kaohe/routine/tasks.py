@@ -15,6 +15,8 @@ from .common import invalid
 from .models import Task, TalkRecord
 
 TALK_KINDS = ("routine.criticism_talk", "routine.reminder_talk")
+# a closed task's refusal in words (never the raw status)
+CLOSED = {"done": N_("The task is already done."), "cancelled": N_("The task was already cancelled.")}
 
 
 def my_tasks(person_id: int | None, user_id: int | None, admin_org_ids: Iterable[int] = ()) -> list[Task]:
@@ -35,7 +37,7 @@ def my_tasks(person_id: int | None, user_id: int | None, admin_org_ids: Iterable
 def close_task(task: Task, closed_type: str | None = None, closed_id: int | None = None,
                note: str | None = None, status: str = "done") -> Task:
     if task.status != "open":
-        raise Conflict({"status": [f"The task is already {task.status}."]})
+        raise Conflict({"status": [CLOSED.get(task.status, CLOSED["done"])]})
     if status not in ("done", "cancelled"):
         raise invalid("status", N_("done or cancelled."))
     task.status, task.closed_type, task.closed_id, task.note = status, closed_type, closed_id, note
@@ -64,7 +66,7 @@ def record_talk(task: Task, talked_on, talked_by: str, content: str, follow_up: 
     if task.kind not in TALK_KINDS:
         raise invalid("task", N_("Only talk tasks (criticism or reminder talks) are closed with a talk record."))
     if task.status != "open":
-        raise Conflict({"status": [f"The task is already {task.status}."]})
+        raise Conflict({"status": [CLOSED.get(task.status, CLOSED["done"])]})
     errs: dict[str, list[str]] = {}
     if not isinstance(talked_on, dt.date):
         errs["talked_on"] = ["Give the date of the talk (YYYY-MM-DD)."]
