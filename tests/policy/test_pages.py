@@ -33,6 +33,10 @@ def test_policy_page_edit_lock_bound_revert(client, world, login, api_token):
     assert b.post(f"/policy/org/{p}/quota.rounding/lock?year=2026", {"for_year": "0"}).status_code == 302
     html = b.get(f"/policy/org/{k1}?year=2026").get_data(as_text=True)
     assert "quota.rounding" in html and ("locked by" in html or "锁定" in html)
+    # changing it below is refused in the page's language, naming who locked it
+    r = b.post(f"/policy/org/{k1}/quota.rounding/set?year=2026", {"value": "ceil", "for_year": "0"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "锁定，此处不能修改" in html and "locked by" not in html, html[-3000:]
     # revert-to-inherited as one action
     assert b.post(f"/policy/org/{p}/quota.base_rate/clear?year=2026", {"for_year": "0"}).status_code == 302
     body = client.get(f"/api/v1/orgs/{p}/policy", headers=api_token("policy")).get_json()

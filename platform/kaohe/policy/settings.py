@@ -20,6 +20,16 @@ from . import calc
 from . import registry as reg
 from .labels import check_year, names_on_path, node_label, node_ref, path_nodes
 from .models import ALL_YEARS, PolicySetting
+from ..web.messages import N_, register_templates
+
+# refusals with values in them: pages show them in the reader's language (web.messages)
+LOCKED = N_("locked by %(who)s: it cannot be changed here")
+NOT_INHERITED = N_("cannot remove %(code)s: it is not inherited here")
+MANDATORY = N_("cannot remove %(code)s: it is mandatory (set by %(who)s)")
+ALREADY_INHERITED = N_("item %(code)s is already inherited from %(who)s")
+MUST_BE_NUMBER = N_("%(name)s must be a number")
+BETWEEN = N_("%(name)s must be between %(lo)s and %(hi)s")
+register_templates(LOCKED, NOT_INHERITED, MANDATORY, ALREADY_INHERITED, MUST_BE_NUMBER, BETWEEN)
 from .resolve import (Layer, _collect_bounds, bound_violation, bump_version, effective_policy, merge_rows,
                       resolve_key)
 
@@ -82,11 +92,11 @@ def _audit(action: str, node: OrgNode, key: str, year: int, before, after, reaso
 def _check_not_locked_above(node: OrgNode, key: str, layers: list[Layer], names) -> None:
     for lay in layers[:-1]:
         if lay.locked:
-            raise Invalid({key: [f"locked by {node_label(names.get(lay.node_id))}: it cannot be changed here"]})
+            raise Invalid({key: [LOCKED % {"who": node_label(names.get(lay.node_id))}]})
 
 def _check_level(node: OrgNode, setting: reg.Setting) -> None:
     if setting.kind == reg.PROVINCE_ONLY and node.parent_id is not None:
-        raise Invalid({setting.key: ["only the province may set this (province-only setting)"]})
+        raise Invalid({setting.key: [N_("only the province may set this (province-only setting)")]})
 
 def _bound_message(setting, value, bounds, names) -> str | None:
     side = bound_violation(setting, value, bounds)
@@ -115,14 +125,13 @@ def _check_additive(node, setting, value, layers, names) -> None:
     for code in value.get("remove", []):
         item = by_code.get(code)
         if item is None:
-            raise Invalid({setting.key: [f"cannot remove {code}: it is not inherited here"]})
+            raise Invalid({setting.key: [NOT_INHERITED % {"code": code}]})
         if item.get("mandatory"):
-            raise Invalid({setting.key: [f"cannot remove {code}: it is mandatory "
-                                         f"(set by {node_label(names.get(item.get('source')))})"]})
+            raise Invalid({setting.key: [MANDATORY % {"code": code, "who": node_label(names.get(item.get('source')))}]})
     for item in value.get("add", []):
         if item["code"] in by_code:
-            raise Invalid({setting.key: [f"item {item['code']} is already inherited from "
-                                         f"{node_label(names.get(by_code[item['code']].get('source')))}"]})
+            raise Invalid({setting.key: [ALREADY_INHERITED % {
+                "code": item['code'], "who": node_label(names.get(by_code[item['code']].get('source')))}]})
 
 
 # -- the one validator of a value (page, API, pack load, CLI) ---------------------
@@ -255,7 +264,7 @@ def lock(node: OrgNode, key: str, *, year: int | None = None, reason: str | None
     setting = reg.get(key)
     year = check_year(year)
     if setting.kind == reg.PROVINCE_ONLY:
-        raise Invalid({key: ["a province-only setting is always enforced; there is nothing to lock"]})
+        raise Invalid({key: [N_("a province-only setting is always enforced; there is nothing to lock")]})
     rows = _rows_on_path(node, key, year)
     names = names_on_path(node)
     _check_not_locked_above(node, key, _layers(node, rows), names)
@@ -316,10 +325,10 @@ def _num_bound(setting: reg.Setting, name: str, x) -> float | None:
     if x is None:
         return None
     if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
-        raise Invalid({setting.key: [f"{name} must be a number"]})
+        raise Invalid({setting.key: [MUST_BE_NUMBER % {"name": name}]})
     lo, hi = setting.number_range or (None, None)
     if lo is not None and not (Decimal(str(lo)) <= Decimal(str(x)) <= Decimal(str(hi))):
-        raise Invalid({setting.key: [f"{name} must be between {lo:g} and {hi:g}"]})
+        raise Invalid({setting.key: [BETWEEN % {"name": name, "lo": f"{lo:g}", "hi": f"{hi:g}"}]})
     return float(x)
 
 def set_bounds(node: OrgNode, key: str, *, min_value=None, max_value=None, allowed=None,
@@ -333,7 +342,7 @@ def set_bounds(node: OrgNode, key: str, *, min_value=None, max_value=None, allow
         if min_value is not None or max_value is not None:
             raise Invalid({key: ["bounds of a choice are a list of allowed values, not min/max"]})
         if not isinstance(allowed, (list, tuple)) or not allowed:
-            raise Invalid({key: ["allowed must be a non-empty list of values"]})
+            raise Invalid({key: [N_("allowed must be a non-empty list of values")]})
         bad = [a for a in allowed if a not in setting.choices]
         if bad:
             raise Invalid({key: [f"unknown value(s) {', '.join(map(str, bad))}; choose from "
@@ -345,9 +354,9 @@ def set_bounds(node: OrgNode, key: str, *, min_value=None, max_value=None, allow
         min_value = _num_bound(setting, "min", min_value)
         max_value = _num_bound(setting, "max", max_value)
         if min_value is None and max_value is None:
-            raise Invalid({key: ["give a min, a max or both"]})
+            raise Invalid({key: [N_("give a min, a max or both")]})
         if min_value is not None and max_value is not None and min_value > max_value:
-            raise Invalid({key: ["min must not be greater than max"]})
+            raise Invalid({key: [N_("min must not be greater than max")]})
     rows = _rows_on_path(node, key, year)
     layers = _layers(node, rows)
     names = names_on_path(node)
