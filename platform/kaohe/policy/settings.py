@@ -27,9 +27,11 @@ LOCKED = N_("locked by %(who)s: it cannot be changed here")
 NOT_INHERITED = N_("cannot remove %(code)s: it is not inherited here")
 MANDATORY = N_("cannot remove %(code)s: it is mandatory (set by %(who)s)")
 ALREADY_INHERITED = N_("item %(code)s is already inherited from %(who)s")
-MUST_BE_NUMBER = N_("%(name)s must be a number")
-BETWEEN = N_("%(name)s must be between %(lo)s and %(hi)s")
-register_templates(LOCKED, NOT_INHERITED, MANDATORY, ALREADY_INHERITED, MUST_BE_NUMBER, BETWEEN)
+# (one message per bound: a template "%(name)s must be ..." would also catch other services' messages)
+MUST_BE_NUMBER = {"min": N_("the minimum must be a number"), "max": N_("the maximum must be a number")}
+BETWEEN = {"min": N_("the minimum must be between %(lo)s and %(hi)s"),
+           "max": N_("the maximum must be between %(lo)s and %(hi)s")}
+register_templates(LOCKED, NOT_INHERITED, MANDATORY, ALREADY_INHERITED, *BETWEEN.values())
 from .resolve import (Layer, _collect_bounds, bound_violation, bump_version, effective_policy, merge_rows,
                       resolve_key)
 
@@ -325,10 +327,10 @@ def _num_bound(setting: reg.Setting, name: str, x) -> float | None:
     if x is None:
         return None
     if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
-        raise Invalid({setting.key: [MUST_BE_NUMBER % {"name": name}]})
+        raise Invalid({setting.key: [MUST_BE_NUMBER[name]]})
     lo, hi = setting.number_range or (None, None)
     if lo is not None and not (Decimal(str(lo)) <= Decimal(str(x)) <= Decimal(str(hi))):
-        raise Invalid({setting.key: [BETWEEN % {"name": name, "lo": f"{lo:g}", "hi": f"{hi:g}"}]})
+        raise Invalid({setting.key: [BETWEEN[name] % {"lo": f"{lo:g}", "hi": f"{hi:g}"}]})
     return float(x)
 
 def set_bounds(node: OrgNode, key: str, *, min_value=None, max_value=None, allowed=None,
