@@ -577,33 +577,5 @@ def competition_ranks(scores: Mapping[int, float]) -> dict[int, int]:
     return ranks
 
 
-# -- warning rules (seed 000) -------------------------------------------------
-
-def streak_flags(history: Sequence[float], *, low: float, high: float, low_streak: int, high_streak: int) -> list[str]:
-    """Flags from a person's consecutive period scores, oldest first, the
-    current period last.  'criticism_talk': this score ≤ low; 'reminder_talk'
-    and 'no_youxiu': the last low_streak scores all ≤ low; 'priority': the
-    last high_streak scores all ≥ high."""
-    flags: list[str] = []
-    if not history:
-        return flags
-    if history[-1] <= low + EPS:
-        flags.append("criticism_talk")
-    if low_streak > 0 and len(history) >= low_streak and all(s <= low + EPS for s in history[-low_streak:]):
-        flags += ["reminder_talk", "no_youxiu"]
-    if high_streak > 0 and len(history) >= high_streak and all(s >= high - EPS for s in history[-high_streak:]):
-        flags.append("priority")
-    return flags
-
-
-FLAG_LABELS = {
-    "criticism_talk": ("批评谈话", "Criticism talk due"),
-    "reminder_talk": ("提醒/诫勉谈话", "Reminder talk due"),
-    "no_youxiu": ("本年度不得评优秀", "Not eligible for Excellent this year"),
-    "priority": ("年度优秀优先", "Priority for Excellent"),
-    "cap_tie": ("好等次名额并列待定", "Tie at the cap line for Good"),
-    "veto": ("一票否决", "Veto"),
-    "incomplete": ("未完成", "Inputs incomplete: no grade"),
-    "exempted": ("已豁免", "Exempted from complete inputs"),
-    "derived": ("按所分管平均", "Derived from those led"),
-}
+# the warning rules of seed 000 and the flags' labels live in calc_flags (re-exported here)
+from .calc_flags import FLAG_LABELS, streak_flags  # noqa: E402,F401  (after EPS: calc_flags reads it)
