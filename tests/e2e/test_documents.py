@@ -2,6 +2,8 @@
 of a demo unit as A4 print pages, and the one-page unit report."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from .helpers import org_id
 
 DUOBA = "630122100"
@@ -29,6 +31,11 @@ def test_registration_forms_print_and_unit_report(page, login_as, live_server, s
     login_as(page, "duoba_admin")
     page.goto(live_server.url(f"/annual/unit/{unit}/{year}"))
     page.click("text=年度考核登记表（打印、.docx）")
+    # the click only starts the navigation; a unit's forms are a long page, so
+    # wait for the document to load before counting (CI once counted 0 here)
+    page.wait_for_url("**/regforms")
+    page.wait_for_load_state("load")
+    expect(page.locator("article.regform").first).to_be_visible()
     assert page.locator("article.regform").count() > 10
     assert "公务员年度考核登记表" in page.locator("article.regform").first.inner_text()
     shot(page, "regforms")
