@@ -138,7 +138,6 @@ def _rate_the_rest(live_server, person_id: int) -> None:
     from sqlalchemy import select
 
     from kaohe.extensions import db
-    from kaohe.people.models import Person
     from kaohe.routine import periods, ratings
     from kaohe.routine.models import Participant, Period, Rating
     from kaohe.tenancy.scope import Scope, apply_scope
@@ -159,7 +158,7 @@ def _rate_the_rest(live_server, person_id: int) -> None:
                 continue
             scores = {i["code"]: ("liang" if i["kind"] == "graded" else round(float(i["max"]) * 0.85 * 2) / 2)
                       for i in periods.rated_indicators(period, part, kind)}
-            ratings.submit_rating(period, db.session.get(Person, rater_id), person_id, kind, scores, idx=idx)
+            ratings.submit_rating(period, rater_id, person_id, kind, scores, idx=idx)
         db.session.commit()
         db.session.remove()
         reset_actor(token)

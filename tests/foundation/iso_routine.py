@@ -141,7 +141,7 @@ def _open_period(app, iso, base):
             person = db.session.get(Person, iso.person[key])
             p = periods.create_period(unit, YEAR, QUARTER, "quarter")
             periods.transition(p, "open")
-            rating = ratings.submit_rating(p, person, person.id, "self", dict(SUPERVISOR_SCORES),
+            rating = ratings.submit_rating(p, person.id, person.id, "self", dict(SUPERVISOR_SCORES),
                                            comment=f"isomark-{key}-rating")
             ev = events.record_event(p, person.id, "discipline", TODAY, f"isomark-{key}-event")
             rec = work_records.save_work_record(p, db.session.get(Person, base[key]["charge"]), TODAY,

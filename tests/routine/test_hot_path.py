@@ -28,23 +28,46 @@ def _work(seen):
     return [s for s in seen if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "SET LOCAL"))]
 
 
+def _audit_statements(rt) -> int:
+    """Appending to an open audit lane: lock the head, then the entry and the
+    moved head -- one statement on PostgreSQL, two through the ORM elsewhere."""
+    return 2 if rt.app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else 3
+
+
 def test_sign_in_is_one_statement_after_the_credential(rt, statements):
     """Credential look-up, then the sign-in itself in one statement (was: the
-    person, the final-period check, the attendance row, the insert)."""
+    person, the final-period check, the attendance row, the insert), then its
+    audit entry."""
     headers = rt.h("d1staff")      # (gets the token first)
     statements.clear()
     resp = rt.client.post(f"{API}/me/attendance", json={"what": "in"}, headers=headers)
     assert resp.status_code == 200 and resp.get_json()["sign_in_at"] and resp.get_json()["person_id"] == \
         rt.ids["d1staff"]
-    assert len(_work(statements)) == 2, statements
     statements.clear()
     resp = rt.client.post(f"{API}/me/attendance", json={"what": "out"}, headers=headers)
     assert resp.status_code == 200 and resp.get_json()["sign_out_at"] and resp.get_json()["sign_in_at"]
-    assert len(_work(statements)) == 2, statements
+    assert len(_work(statements)) == 2 + _audit_statements(rt), statements
     resp = rt.client.post(f"{API}/me/attendance", json={"what": "in"}, headers=rt.h("d1staff"))
     assert resp.status_code == 409 and "Already signed in today at" in resp.get_json()["errors"]["sign_in"][0]
     resp = rt.client.post(f"{API}/me/attendance", json={"what": "out"}, headers=rt.h("d1staff"))
     assert resp.status_code == 409 and "sign_out" in resp.get_json()["errors"]
+
+
+def test_rating_statements(rt, statements):
+    """A supervisor's rating: the period with its unit (one statement), the
+    pair's participation, their charges and peer groups (one statement), the
+    existing rating, the insert, its audit entry -- was 11 statements after
+    the credential (the unit, the rater's person row, charges and peer groups
+    each on their own, three for the audit entry)."""
+    from .conftest import rate, transition
+
+    assert transition(rt, "rating").status_code == 200
+    rt.h("d1head")     # (gets the token first)
+    rate(rt, "d1head", "d2staff", "self")    # refused (not their own): opens nothing
+    assert rate(rt, "d1head", "d1head", "self").status_code == 200   # opens the audit lane
+    statements.clear()
+    assert rate(rt, "d1head", "d1staff", "supervisor").status_code == 200
+    assert len(_work(statements)) == 6 + _audit_statements(rt), "\n".join(_work(statements))
 
 
 def test_sign_in_refused_in_a_final_period(rt):

@@ -33,8 +33,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.db import utcnow
 from ..extensions import db
@@ -176,10 +177,25 @@ def _append(head: AuditHead, *, action: str, org_id: int, target_type: str, targ
     )
     entry.hash = entry_hash(entry)
     entry.mac = entry_mac(audit_key(), entry.hash)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    db.session.add(entry)
+    if db.session.get_bind().dialect.name != "postgresql":
+        head.seq = entry.seq
+        head.hash = entry.hash
+        db.session.add(entry)
+        db.session.flush()
+        return entry
+    # PostgreSQL: the entry and the moved head in one statement (a
+    # data-modifying WITH), after the caller's pending changes.  The head
+    # row is already locked by _lock_head; both name root_id, so on Citus
+    # they stay on the province's shard.
     db.session.flush()
+    log, heads = AuditEntry.__table__, AuditHead.__table__
+    values = {c.key: getattr(entry, c.key) for c in log.columns if c.key != "id"}
+    db.session.execute(
+        update(heads).where(heads.c.root_id == head.root_id, heads.c.lane == head.lane)
+        .values(seq=entry.seq, hash=entry.hash)
+        .add_cte(insert(log).values(**values).cte("appended")))
+    set_committed_value(head, "seq", entry.seq)
+    set_committed_value(head, "hash", entry.hash)
     return entry
 
 

@@ -114,14 +114,14 @@ class Floor:
                  "target_type": target_type, "target_id": target_id, "before": None, "after": after,
                  "reason": None, "prev_hash": head[1]}
         h = entry_hash(entry)
-        cur.execute("INSERT INTO audit_log (root_id, lane, org_id, seq, created_at, actor_id, actor_name, action, "
-                    "target_type, target_id, before, after, reason, prev_hash, hash, mac) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, NULL, %s, %s, %s)",
+        # the entry and the moved head in one statement, as the app appends
+        cur.execute("WITH appended AS (INSERT INTO audit_log (root_id, lane, org_id, seq, created_at, actor_id, "
+                    "actor_name, action, target_type, target_id, before, after, reason, prev_hash, hash, mac) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, NULL, %s, %s, %s)) "
+                    "UPDATE audit_head SET seq = %s, hash = %s WHERE root_id = %s AND lane = %s",
                     (root_id, lane, org_id, entry["seq"], entry["created_at"], entry["actor_id"],
                      entry["actor_name"], action, target_type, target_id, json.dumps(after), head[1], h,
-                     entry_mac(self.audit_key, h)))
-        cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE root_id = %s AND lane = %s",
-                    (entry["seq"], h, root_id, lane))
+                     entry_mac(self.audit_key, h), entry["seq"], h, root_id, lane))
         return (entry["seq"], h)
 
     # -- the endpoints -----------------------------------------------------------
@@ -149,7 +149,7 @@ class Floor:
         if row is None:
             return 409, {"errors": {what: ["already"]}}
         self._audit(cur, row[1], row[2], who, "routine.attendance.sign", "routine_attendance", str(row[0]),
-                    {"what": what, "at": now.isoformat()})
+                    {col: now.isoformat()})
         return 200, {"id": row[0], "day": day.isoformat(), col: now.isoformat()}
 
     def read(self, cur, environ):

@@ -42,10 +42,18 @@ def sign(person: Person, what: str, now: dt.datetime | None = None) -> Attendanc
             raise Conflict({"sign_out": [f"Already signed out today at {att.sign_out_at.astimezone(_tz()):%H:%M}."]})
         att.sign_out_at = now
     db.session.flush()
+    _audit_sign(person.root_id, att.org_id, att.id, what, now)
     return att
 
 
-_RETURNED = ("id", "person_id", "day", "sign_in_at", "sign_out_at", "corrected")
+def _audit_sign(root_id: int, org_id: int, attendance_id: int, what: str, now: dt.datetime) -> None:
+    """A sign-in or -out is the evidence of 勤 the raters weigh: audited like
+    its corrections (who, which row, the instant)."""
+    record("routine.attendance.sign", root_id=root_id, org_id=org_id, target_type="routine_attendance",
+           target_id=attendance_id, after={"sign_in_at" if what == "in" else "sign_out_at": now})
+
+
+_RETURNED = ("id", "person_id", "day", "sign_in_at", "sign_out_at", "corrected", "org_id")
 _SIGN_STMTS: dict = {}
 
 
@@ -106,7 +114,9 @@ def sign_now(person_id: int | None, what: str, now: dt.datetime | None = None) -
               **{f"path{i}": p + "%" for i, p in enumerate(paths)}}
     row = db.session.execute(_sign_stmt(dialect, what, len(paths)), params).first()
     if row is not None:
-        return dict(zip(_RETURNED, row))
+        out = dict(zip(_RETURNED, row))
+        _audit_sign(scope.root_id, out["org_id"], out["id"], what, now)
+        return out
     person = db.session.execute(select(Person).where(Person.id == person_id, Person.root_id == scope.root_id,
                                                      org_filter(Person.org_id, scope))).scalar_one_or_none()
     if person is None:

@@ -195,7 +195,7 @@ def _activity(unit: OrgNode, period: Period, rng, until: dt.date, share: float) 
                 else:
                     hi = float(ind["max"])
                     scores[ind["code"]] = round(hi * rng.uniform(0.72 if kind != "self" else 0.85, 1.0) * 2) / 2
-            ratings.submit_rating(period, rater, ratee_id, kind, scores,
+            ratings.submit_rating(period, rater.id, ratee_id, kind, scores,
                                   comment="工作认真负责，继续保持。" if kind == "supervisor" and rng.random() < 0.4 else None,
                                   idx=idx)
     # some deductions and bonuses with evidence

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, select, union_all
 
 from ..web.messages import N_, register_templates
 from ..audit.service import record
@@ -252,8 +252,8 @@ def participant(period: Period, person_id: int) -> Participant | None:
 
 def relation_index(period: Period, parts: list[Participant] | None = None, *,
                    only: tuple[int, int] | None = None) -> RelationIndex:
-    """Three queries whatever the headcount: participants, charges, peer
-    groups.  ``only=(rater_id, ratee_id)`` loads just what one check needs."""
+    """Two queries whatever the headcount: participants, then charges and
+    peer groups together.  ``only=(rater_id, ratee_id)`` loads just what one check needs."""
     unit_id = period.org_id
     charge_q = select(LeaderCharge.leader_id, LeaderCharge.department_id).where(
         LeaderCharge.root_id == period.root_id, LeaderCharge.org_id == unit_id)
@@ -266,14 +266,17 @@ def relation_index(period: Period, parts: list[Participant] | None = None, *,
         charge_q = charge_q.where(LeaderCharge.leader_id == only[0])
         member_q = member_q.where(PeerMember.person_id.in_(set(only)))
     parts = parts if parts is not None else participants(period)
-    charges = db.session.execute(charge_q).all()
-    members = db.session.execute(member_q).all()
+    # charges and peer memberships in one round trip, tagged by their source
+    rows = db.session.execute(union_all(charge_q.add_columns(literal("c").label("src")),
+                                        member_q.add_columns(literal("m").label("src")))).all()
+    charges = [(r[0], r[1]) for r in rows if r[2] == "c"]
+    members = [(r[0], r[1]) for r in rows if r[2] == "m"]
     schemes = (period.frozen or {}).get("schemes", {})
     # a period frozen before the setting existed keeps rating every relation
     overlap = (period.policy or {}).get("routine.rating_overlap", "every_relation")
     return RelationIndex.build(
         [P(p.person_id, None if p.org_id == unit_id else p.org_id, p.position_role, p.scheme_code) for p in parts],
-        charges=[(c[0], c[1]) for c in charges], memberships=[(m[0], m[1]) for m in members],
+        charges=charges, memberships=members,
         derived_schemes={c for c, s in schemes.items() if s.get("leader_score_mode") == "derived"},
         democratic_unit_schemes={c for c, s in schemes.items() if s.get("democratic_scope") == "unit"},
         rater_kinds={c: _kinds_used(s) for c, s in schemes.items()},

@@ -13,7 +13,6 @@ from ..audit.service import record
 from ..core.db import utcnow
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..extensions import db
-from ..people.models import Person
 from . import calc
 from .common import M_RATER_FIRST, M_RATING_SAVED, RATING_CHANGED, invalid, period_policy
 from .models import Participant, Period, Rating
@@ -27,19 +26,19 @@ def rating_public(r: Rating) -> dict:
             "proposed_grade": r.proposed_grade, "version": r.version}
 
 
-def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, scores: dict, *,
+def submit_rating(period: Period, rater_id: int, ratee_id: int, kind: str, scores: dict, *,
                   comment: str | None = None, comment_visible: bool = True, proposed_grade: str | None = None,
                   expected_version: int | None = None, idx: RelationIndex | None = None) -> Rating:
     if kind not in calc.RATER_KINDS:
         raise invalid("rater_kind", f"One of {', '.join(calc.RATER_KINDS)}.")
     require_state(period, RATING_STATES, "period", N_("Rating"))
     pair = list(db.session.execute(select(Participant).where(
-        Participant.period_id == period.id, Participant.person_id.in_({rater.id, ratee_id}))).scalars())
-    idx = idx or relation_index(period, pair, only=(rater.id, ratee_id))
+        Participant.period_id == period.id, Participant.person_id.in_({rater_id, ratee_id}))).scalars())
+    idx = idx or relation_index(period, pair, only=(rater_id, ratee_id))
     ratee = next((p for p in pair if p.person_id == ratee_id), None)
     if ratee is None:
         raise invalid("ratee_id", N_("This person does not take part in this period."))
-    rule = idx.check(rater.id, ratee_id, kind)
+    rule = idx.check(rater_id, ratee_id, kind)
     if rule is not None:
         raise Forbidden({"rule": [RULES[rule]], "code": [rule]}, RULES[rule])
     inds = {i["code"]: i for i in rated_indicators(period, ratee, kind)}
@@ -63,7 +62,7 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
     if errs:
         raise Invalid(errs)
     existing = db.session.execute(select(Rating).where(
-        Rating.period_id == period.id, Rating.ratee_id == ratee_id, Rating.rater_id == rater.id,
+        Rating.period_id == period.id, Rating.ratee_id == ratee_id, Rating.rater_id == rater_id,
         Rating.rater_kind == kind)).scalar_one_or_none()
     anonymous = kind in calc.ANONYMOUS_KINDS
     before = None
@@ -71,7 +70,7 @@ def submit_rating(period: Period, rater: Person, ratee_id: int, kind: str, score
         if expected_version is not None:
             raise Conflict({"version": [N_("This rating does not exist yet; submit it without a version.")]})
         rating = Rating(root_id=period.root_id, org_id=ratee.org_id, period_id=period.id, ratee_id=ratee_id,
-                        rater_id=rater.id, rater_kind=kind)
+                        rater_id=rater_id, rater_kind=kind)
         db.session.add(rating)
     else:
         if expected_version is None or int(expected_version) != existing.version:

@@ -71,6 +71,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "policy.unbound": ("取消下级取值范围", "Bounds removed for the levels below"),
     "routine.assignment.save": ("保存评价关系", "Rating assignments saved"),
     "routine.cap_tie.resolve": ("决定“好”等次名额并列", "Tie at the cap on Good decided"),
+    "routine.attendance.sign": ("考勤签到签退", "Attendance signed"),
     "routine.correction.request": ("申请更正", "Correction requested"),
     "routine.correction.approve": ("批准更正", "Correction approved"),
     "routine.correction.reject": ("驳回更正", "Correction rejected"),
@@ -107,6 +108,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "reminder": ("督办提醒", "reminder"), "quota_approval": ("优秀比例批准", "excellence-rate approval"),
     "quota_allocation": ("名额分配", "quota allocation"),
     "org_performance_grade": ("组织绩效等次", "organisational grade"), "api_token": ("接口令牌", "API token"),
+    "routine_attendance": ("考勤记录", "attendance record"),
     "routine_work_record": ("工作纪实", "work record"), "routine_task": ("评价任务", "rating task"),
     "routine_scheme": ("考核方案", "scheme"), "routine_result": ("平时考核结果", "routine result"),
     "routine_peer_group": ("互评小组", "peer group"), "routine_indicator": ("考核指标", "indicator"),
@@ -133,6 +135,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "updated": ("更新", "updated"), "unchanged": ("未变", "unchanged"), "rows": ("行数", "rows"),
     "topic": ("事项", "topic"), "message": ("内容", "message"), "version": ("版本", "version"),
     "points": ("分值", "points"), "occurred_on": ("发生日期", "date"), "days": ("天数", "days"),
+    "sign_in_at": ("签到时间", "signed in at"), "sign_out_at": ("签退时间", "signed out at"),
     "notice_on": ("通知日期", "notice date"), "start": ("开始日期", "start"), "until": ("截止日期", "until"),
 }
 

@@ -244,17 +244,30 @@ def _add_scope_criteria(execute_state) -> None:
 
 # -- scoped look-ups (layer 1) ---------------------------------------------
 
-def get_in_scope(model, ident: Any, *, for_update: bool = False, strict_subtree: bool = True):
+def get_in_scope(model, ident: Any, *, for_update: bool = False, strict_subtree: bool = True,
+                 with_org: bool = False):
     """The only way to load a tenant row by id: 404 when it is missing or
-    outside the caller's scope (never 403, so existence does not leak)."""
+    outside the caller's scope (never 403, so existence does not leak).
+    ``with_org``: the row's org node is loaded in the same statement (into
+    the identity map; the same scoped criteria apply to it; joined on
+    root_id too, so on Citus the join stays on one shard)."""
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         raise NotFound()
-    stmt = select(model).where(model.id == ident)
-    if for_update:
-        stmt = stmt.with_for_update()
-    obj = db.session.execute(stmt).scalar_one_or_none()
+    if with_org:
+        from .models import OrgNode
+
+        stmt = select(model, OrgNode).outerjoin(OrgNode, and_(OrgNode.root_id == model.root_id, OrgNode.id == model.org_id)).where(model.id == ident)
+        if for_update:
+            stmt = stmt.with_for_update(of=model)
+        row = db.session.execute(stmt).first()
+        obj = row[0] if row is not None else None
+    else:
+        stmt = select(model).where(model.id == ident)
+        if for_update:
+            stmt = stmt.with_for_update()
+        obj = db.session.execute(stmt).scalar_one_or_none()
     if obj is None or not in_scope(obj, strict_subtree=strict_subtree):
         raise NotFound()
     return obj

@@ -35,18 +35,33 @@ def admin_unit(unit_id: int) -> OrgNode:
 
 
 def load_period(period_id: int, *, admin: bool = False) -> Period:
-    period = get_in_scope(Period, period_id)
+    # The period's unit comes in the same round trip (permission checks
+    # then find it in the identity map).
+    period = get_in_scope(Period, period_id, with_org=True)
     if admin:
         require(Perm.unit_admin, db.session.get(OrgNode, period.org_id))
     return period
+
+
+M_NOT_LINKED = "This account is not linked to a person on a roster."
 
 
 def me() -> Person:
     pid = getattr(current_user, "person_id", None)
     person = db.session.execute(select(Person).where(Person.id == pid)).scalar_one_or_none() if pid else None
     if person is None:
-        raise Forbidden({"account": ["This account is not linked to a person on a roster."]})
+        raise Forbidden({"account": [M_NOT_LINKED]})
     return person
+
+
+def my_person_id() -> int:
+    """The caller's person id without loading the row, for writes whose own
+    checks establish who may act (a rating's relation check reads the
+    caller's participation, so a stale link is refused there)."""
+    pid = getattr(current_user, "person_id", None)
+    if not pid:
+        raise Forbidden({"account": [M_NOT_LINKED]})
+    return int(pid)
 
 
 def is_admin_of(period: Period) -> bool:

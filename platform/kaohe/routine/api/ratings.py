@@ -16,7 +16,7 @@ from ...tenancy.scope import get_in_scope
 from .. import calc, common, completeness, ratings
 from ..models import Rating
 from ..schemas import AdjustSchema, RatingInSchema, RatingSchema, TodoSchema
-from .common import blp, is_admin_of, load_period, me
+from .common import blp, is_admin_of, load_period, me, my_person_id
 
 
 @blp.route("/periods/<int:period_id>/todo")
@@ -34,10 +34,10 @@ def period_todo(period_id):
 def rating_submit(data, period_id):
     """Submit (or, with its version, change) my rating of someone I may rate."""
     period = load_period(period_id)
-    rater = me()
+    rater_id = my_person_id()
     if data["rater_kind"] == "supervisor":
         require(Perm.rate, db.session.get(OrgNode, period.org_id))
-    r = ratings.submit_rating(period, rater, data["ratee_id"], data["rater_kind"], data["scores"],
+    r = ratings.submit_rating(period, rater_id, data["ratee_id"], data["rater_kind"], data["scores"],
                               comment=data.get("comment"), comment_visible=data.get("comment_visible", True),
                               proposed_grade=data.get("proposed_grade"), expected_version=data.get("version"))
     out = ratings.rating_public(r)

@@ -55,7 +55,7 @@ def rate(period_id, person_id, kind):
         if kind == "supervisor" and not has_perm(Perm.rate, db.session.get(OrgNode, period.org_id)):
             raise Forbidden(_("Your account may not give supervisor ratings."))
         try:
-            submit_rating(period, rater, ratee.id, kind, scores, comment=comment,
+            submit_rating(period, rater.id, ratee.id, kind, scores, comment=comment,
                                   comment_visible=form.get("comment_visible") == "on",
                                   proposed_grade=form.get("proposed_grade") or None,
                                   expected_version=form.get("version", type=int), idx=idx)
