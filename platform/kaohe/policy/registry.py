@@ -17,286 +17,55 @@ adding a key here is the only thing needed to make it configurable.
 from __future__ import annotations
 
 import copy
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate
 
 from ..core.errors import Invalid
-from ..web.messages import N_
 
-INHERITABLE = "inheritable"
-PROVINCE_ONLY = "province_only"
-BOUNDED = "bounded"
-ADDITIVE = "additive"
-KINDS = (INHERITABLE, PROVINCE_ONLY, BOUNDED, ADDITIVE)
-
-# How bounds apply to a bounded key.
-BOUND_NUMBER = "number"        # min / max on the value
-BOUND_CHOICE = "choice"        # allowed values
-BOUND_TABLE = "table"          # min / max on every entry of a {name: number} table
-
-# Topic groups in display order: code -> (zh, en)
-GROUPS: dict[str, tuple[str, str]] = {
-    "cycle": ("考核周期与工作写实", "Assessment cycle and work records"),
-    "routine_grades": ("平时考核等次与分数段", "Routine grades and score bands"),
-    "good_cap": ("“好”等次比例", "The cap on Good"),
-    "raters": ("评价主体与权重", "Raters and their weights"),
-    "signals": ("预警与谈话", "Warning signals and talks"),
-    "annual": ("年度考核权重与等次", "Annual weights and grades"),
-    "quota": ("优秀比例（按组织绩效）", "Excellence quota (by organisational performance)"),
-    "quota_rules": ("名额计算规则", "Quota arithmetic rules"),
-    "indicators": ("指标库", "Indicator library"),
-    "eligibility": ("评优资格", "Eligibility rules"),
-    "appeal": ("复核与申诉时限", "Review and appeal deadlines"),
-    "publicity": ("公示", "Public notice"),
-    "pay": ("绩效奖金", "Performance pay"),
-    "calendar": ("工作日历", "Working calendar"),
-    "accounts": ("账号", "Accounts"),
-}
-
-ROUTINE_GRADES = ("hao", "jiaohao", "yiban", "jiaocha")
-ANNUAL_GRADES = ("youxiu", "chenzhi", "jibenchenzhi", "buchenzhi")
-ORG_GRADES = ("youxiu", "lianghao", "yiban", "jiaocha")
-ORG_GRADE_KEYS = ORG_GRADES + ("major_contribution",)
-RATER_KINDS = ("supervisor", "self", "peer", "democratic")
-ELIGIBILITY_RULES = ("half_hao_none_low", "at_least_one_hao", "consecutive_low", "last_place")
-POSITION_LEVELS = ("section_chief", "deputy_section_chief", "staff", "leader")
-INDICATOR_CATEGORIES = ("de", "neng", "qin", "ji", "lian")   # 德 能 勤 绩 廉
-
-ORG_GRADE_LABELS = {
-    "youxiu": ("优秀", "Excellent"), "lianghao": ("良好", "Good"), "yiban": ("一般", "Fair"),
-    "jiaocha": ("较差", "Poor"), "major_contribution": ("重大贡献", "Major contribution"),
-}
-ROUTINE_GRADE_LABELS = {"hao": ("好", "Good"), "jiaohao": ("较好", "Fairly good"),
-                        "yiban": ("一般", "Fair"), "jiaocha": ("较差", "Poor")}
-ANNUAL_GRADE_LABELS = {"youxiu": ("优秀", "Excellent"), "chenzhi": ("称职", "Competent"),
-                       "jibenchenzhi": ("基本称职", "Basically competent"), "buchenzhi": ("不称职", "Incompetent")}
-CHOICE_LABELS: dict[str, tuple[str, str]] = {
-    "month": ("按月", "Monthly"), "quarter": ("按季度", "Quarterly"), "half_year": ("按半年", "Half-yearly"),
-    "department": ("按科室", "Per department"), "unit": ("按单位", "Per unit"),
-    "strongest": ("同一人只评一次，按最主要的关系评价", "Once per colleague, under the strongest relation"),
-    "every_relation": ("每种关系各评一次", "Once for each relation"),
-    "rated": ("直接评价", "Rated directly"), "derived": ("由下属得分推算", "Derived from subordinates' scores"),
-    "add_subtract": ("加减分", "Add / subtract points"), "weighted": ("加权计入", "Weighted"),
-    "floor": ("向下取整", "Round down"), "half_up": ("四舍五入", "Round half up"), "ceil": ("向上取整", "Round up"),
-    "participants": ("参加考核人数", "Those taking part"), "all": ("全部在册人数", "Everyone on the roster"),
-    "paid": ("仅获发奖金的人员", "Only the people paid"), "assessed": ("全部参加考核人员", "Everyone assessed"),
-    "not_counted": ("不计入得分，其权重按比例分给其他评价主体", "Not counted; its weight goes to the other raters"),
-    "incomplete": ("视为未完成（需补足人数或由管理员豁免）", "Inputs incomplete (more raters, or an exemption)"),
-    "calendar_days": ("自然日（超过183天）", "Calendar days (more than 183)"),
-    "working_days": ("工作日（超过全年工作日的一半）", "Working days (more than half the year's)"),
-    "score_share": ("按分值分配", "Share of the score pool"), "grade_coefficient": ("按等次系数", "Grade coefficient"),
-    **{k: v for k, v in ORG_GRADE_LABELS.items()},
-    **{k: v for k, v in ROUTINE_GRADE_LABELS.items()},
-    **{k: v for k, v in ANNUAL_GRADE_LABELS.items()},
-    "half_hao_none_low": ("半数以上为“好”且无一般、较差", "At least half Good and none Average/Poor"),
-    "at_least_one_hao": ("四个季度至少一次“好”", "At least one Good in four quarters"),
-    "consecutive_low": ("连续两次低分不得评优", "Two consecutive low scores bar Excellent"),
-    "last_place": ("末位不得评优", "Last place loses Excellent eligibility"),
-    # the parts of routine.rater_weights and annual.weights
-    "supervisor": ("上级评价", "Supervisor"), "self": ("自评", "Self"), "peer": ("同事互评", "Peers"),
-    "democratic": ("民主测评", "Democratic evaluation"), "routine": ("平时考核", "Routine results"),
-    "review": ("年度审核评鉴", "Year-end review"),
-    "section_chief": ("科级领导", "Section chiefs"), "deputy_section_chief": ("副科级", "Deputy section chiefs"),
-    "leader": ("领导班子成员", "Leadership members"), "staff": ("一般干部", "Staff"),
-}
-
-
-# -- marshmallow fields for the value types -------------------------------
-
-class StrictInt(fields.Integer):
-    def __init__(self, **kw):
-        super().__init__(strict=True, **kw)
-
-    def _deserialize(self, value, attr, data, **kw):
-        if isinstance(value, bool):
-            raise ValidationError("must be a whole number")
-        return super()._deserialize(value, attr, data, **kw)
-
-
-class StrictFloat(fields.Float):
-    def _deserialize(self, value, attr, data, **kw):
-        if isinstance(value, (bool, str)):
-            raise ValidationError("must be a number")
-        return super()._deserialize(value, attr, data, **kw)
-
-
-class StrictBool(fields.Boolean):
-    truthy = {True}
-    falsy = {False}
-
-
-class Rate(StrictFloat):
-    """A share between 0 and 1 (0.2 = 20%)."""
-
-    def __init__(self, **kw):
-        super().__init__(allow_nan=False, validate=validate.Range(min=0, max=1, error="must be between 0 and 1"),
-                         **kw)
-
-
-def _choice(choices, **kw):
-    return fields.String(validate=validate.OneOf(choices, error="must be one of {choices}"), **kw)
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = "raise"
-
-
-class RoutineBandsSchema(_Strict):
-    hao = StrictInt(required=True, validate=validate.Range(0, 100))
-    jiaohao = StrictInt(required=True, validate=validate.Range(0, 100))
-    yiban = StrictInt(required=True, validate=validate.Range(0, 100))
-
-    @validates_schema
-    def _order(self, data, **kw):
-        if not data["hao"] > data["jiaohao"] > data["yiban"]:
-            raise ValidationError("thresholds must fall: hao > jiaohao > yiban")
-
-
-class GradeScaleEntrySchema(_Strict):
-    """One routine grade as a unit names it (seed 001: 优秀/良好/及格/不及格)."""
-
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,19}$",
-                                                                 error="lower-case letters, digits, _ (max 20)"))
-    name = fields.String(required=True, validate=validate.Length(1, 12))
-    name_en = fields.String(validate=validate.Length(max=40))
-    # the lowest score of this grade; omitted everywhere = routine.grade_bands
-    min_score = StrictFloat(allow_nan=False, validate=validate.Range(0, 100))
-    # the national grade it counts as (the 好 cap, vetoes and the annual read ranks)
-    rank = _choice(ROUTINE_GRADES)
-
-
-def check_grade_scale(entries: list) -> None:
-    """The rules of ``routine.grade_scale`` (raises ValidationError naming the rule)."""
-    if not 2 <= len(entries) <= len(ROUTINE_GRADES):
-        raise ValidationError(N_("List 2 to 4 grades, best first."))
-    codes = [e["code"] for e in entries]
-    names = [e["name"] for e in entries]
-    if len(set(codes)) != len(codes) or len(set(names)) != len(names):
-        raise ValidationError(N_("Each grade needs its own code and name."))
-    ranked = [e for e in entries if e.get("rank")]
-    if ranked and len(ranked) != len(entries):
-        raise ValidationError(N_("State the national grade of every grade or of none."))
-    if not ranked and len(entries) != len(ROUTINE_GRADES):
-        raise ValidationError(N_("With fewer than 4 grades, state the national grade (hao, jiaohao, yiban, "
-                                 "jiaocha) each counts as."))
-    if ranked:
-        idx = [ROUTINE_GRADES.index(e["rank"]) for e in entries]
-        if idx != sorted(set(idx)):
-            raise ValidationError(N_("The national grades must fall best first, each used once (hao, jiaohao, yiban, jiaocha)."))
-    given = [e.get("min_score") for e in entries[:-1]]
-    if entries[-1].get("min_score") not in (None, 0, 0.0):
-        raise ValidationError(N_("The lowest grade has no lower bound (it takes every score below the one above)."))
-    if any(g is not None for g in given):
-        if any(g is None for g in given):
-            raise ValidationError(N_("Give the lowest score of every grade but the last, or of none (then the "
-                                     "routine grade thresholds apply)."))
-        if any(not a > b for a, b in zip(given, given[1:])) or given[-1] <= 0:
-            raise ValidationError(N_("Lowest scores must fall from the best grade down and stay above 0."))
-
-
-class GradeScaleField(fields.List):
-    def __init__(self, **kw):
-        super().__init__(fields.Nested(GradeScaleEntrySchema), validate=check_grade_scale, **kw)
-
-
-class AnnualBandsSchema(_Strict):
-    chenzhi = StrictInt(required=True, validate=validate.Range(0, 100))
-    jibenchenzhi = StrictInt(required=True, validate=validate.Range(0, 100))
-
-    @validates_schema
-    def _order(self, data, **kw):
-        if not data["chenzhi"] > data["jibenchenzhi"]:
-            raise ValidationError("thresholds must fall: chenzhi > jibenchenzhi")
-
-
-def _sum_is_one(data, keys):
-    total = sum(Decimal(str(data[k])) for k in keys if k in data)
-    if total != Decimal(1):
-        raise ValidationError(f"the weights must add up to 1 (they add up to {total})")
-
-
-class RaterWeightsSchema(_Strict):
-    supervisor = Rate(required=True)
-    self = Rate(required=True, data_key="self")
-    peer = Rate(required=True)
-    democratic = Rate(required=True)
-
-    @validates_schema
-    def _sum(self, data, **kw):
-        _sum_is_one(data, RATER_KINDS)
-
-
-class AnnualWeightsSchema(_Strict):
-    routine = Rate(required=True)
-    review = Rate(required=True)
-
-    @validates_schema
-    def _sum(self, data, **kw):
-        total = Decimal(str(data["routine"])) + Decimal(str(data["review"]))
-        if total > 1:
-            raise ValidationError(f"routine + review must not exceed 1 (it is {total})")
-
-
-class OrgGradeRatesSchema(_Strict):
-    youxiu = Rate(required=True)
-    lianghao = Rate(required=True)
-    yiban = Rate(required=True)
-    jiaocha = Rate(required=True)
-    major_contribution = Rate(required=True)
-
-
-class PayCoefficientsSchema(_Strict):
-    youxiu = StrictFloat(required=True, validate=validate.Range(0, 10))
-    chenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
-    jibenchenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
-    buchenzhi = StrictFloat(required=True, validate=validate.Range(0, 10))
-
-
-class IndicatorItemSchema(_Strict):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,40}$",
-                                                                 error="letters, digits, _ . - (max 40)"))
-    name = fields.String(required=True, validate=validate.Length(1, 80))
-    name_en = fields.String(validate=validate.Length(max=120))
-    category = _choice(INDICATOR_CATEGORIES, required=True)
-    max_points = StrictFloat(validate=validate.Range(0, 100))
-    mandatory = StrictBool(load_default=False)
-    # what 优/良/中/差 mean for this indicator (optional, shown to raters)
-    standards = fields.Dict(keys=_choice(("you", "liang", "zhong", "cha")),
-                            values=fields.String(validate=validate.Length(max=200)))
-
-
-class AdditiveSchema(_Strict):
-    """The stored form of an additive key at one node."""
-
-    add = fields.List(fields.Nested(IndicatorItemSchema), load_default=list)
-    remove = fields.List(fields.String(), load_default=list)
-
-    @validates_schema
-    def _unique(self, data, **kw):
-        codes = [i["code"] for i in data.get("add", [])]
-        dup = sorted({c for c in codes if codes.count(c) > 1})
-        if dup:
-            raise ValidationError({"add": {i: {"code": [f"item code {c} listed twice"]}
-                                           for i, c in enumerate(codes) if c in dup}})
-
-
-def _iso_date(value: str) -> str:
-    try:
-        dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)")
-    return value
-
-
-class DateList(fields.List):
-    def __init__(self, **kw):
-        super().__init__(fields.String(validate=_iso_date), **kw)
-
+# The vocabulary and value types live beside this module; they are named
+# here too (callers read them as ``registry.X``).
+from .vocabulary import (  # noqa: F401
+    INHERITABLE,
+    PROVINCE_ONLY,
+    BOUNDED,
+    ADDITIVE,
+    KINDS,
+    BOUND_NUMBER,
+    BOUND_CHOICE,
+    BOUND_TABLE,
+    GROUPS,
+    ROUTINE_GRADES,
+    ANNUAL_GRADES,
+    ORG_GRADES,
+    ORG_GRADE_KEYS,
+    RATER_KINDS,
+    ELIGIBILITY_RULES,
+    POSITION_LEVELS,
+    INDICATOR_CATEGORIES,
+    ORG_GRADE_LABELS,
+    ROUTINE_GRADE_LABELS,
+    ANNUAL_GRADE_LABELS,
+    CHOICE_LABELS,
+)
+from .value_types import (  # noqa: F401
+    StrictInt,
+    StrictFloat,
+    StrictBool,
+    Rate,
+    choice_field,
+    RoutineBandsSchema,
+    GradeScaleField,
+    AnnualBandsSchema,
+    RaterWeightsSchema,
+    AnnualWeightsSchema,
+    OrgGradeRatesSchema,
+    PayCoefficientsSchema,
+    AdditiveSchema,
+    DateList,
+)
 
 @dataclass(frozen=True)
 class Setting:
@@ -347,7 +116,7 @@ def _username_rule(value: str) -> None:
         raise ValidationError("only {unit}, {staff_no} and letters, digits, _ . @ -")
 
 
-_add("routine.cycle", lambda: _choice(("month", "quarter", "half_year")), "quarter", BOUNDED, "cycle",
+_add("routine.cycle", lambda: choice_field(("month", "quarter", "half_year")), "quarter", BOUNDED, "cycle",
      "平时考核周期（按月、按季度或按半年）", "Routine assessment cycle (monthly, quarterly or half-yearly)",
      bound=BOUND_CHOICE, choices=("month", "quarter", "half_year"))
 _add("routine.daily_log_required", StrictBool, False, INHERITABLE, "cycle",
@@ -370,7 +139,7 @@ _add("routine.grade_scale", GradeScaleField,
 _add("routine.good_cap_rate", Rate, 0.40, BOUNDED, "good_cap",
      "“好”等次人数占参加考核人数的最高比例", "Highest share of participants who may be graded Good",
      bound=BOUND_NUMBER, number_range=(0, 1), unit="rate")
-_add("routine.good_cap_scope", lambda: _choice(("department", "unit")), "department", INHERITABLE, "good_cap",
+_add("routine.good_cap_scope", lambda: choice_field(("department", "unit")), "department", INHERITABLE, "good_cap",
      "“好”等次比例的计算范围（按科室或按单位）", "Where the cap on Good is counted (per department or per unit)",
      choices=("department", "unit"))
 _add("routine.rater_weights", _nested(RaterWeightsSchema),
@@ -381,14 +150,14 @@ _add("routine.min_anonymous_raters", lambda: StrictInt(validate=validate.Range(1
      "匿名评价（互评、民主测评）展示并计入得分所需的最少评价人数",
      "Fewest raters before anonymous ratings (peers, democratic vote) are shown and counted",
      bound=BOUND_NUMBER, number_range=(1, 50), unit="people")
-_add("routine.anonymous_below_minimum", lambda: _choice(("not_counted", "incomplete")), "not_counted", BOUNDED,
+_add("routine.anonymous_below_minimum", lambda: choice_field(("not_counted", "incomplete")), "not_counted", BOUNDED,
      "raters", "互评、民主测评人数少于匿名最少人数时：该组评价不计入得分（权重按比例分给其他评价主体），"
      "或视为未完成；无论哪种方式，该组的结果都不会出现在任何页面、导出或接口中，也无法从总分推算",
      "When fewer peers or democratic voters than the anonymity minimum have answered: their group is not "
      "counted (its weight goes to the other raters), or the person's inputs are incomplete; either way the "
      "group's value appears on no page, export or API answer and cannot be worked out from the total",
      bound=BOUND_CHOICE, choices=("not_counted", "incomplete"))
-_add("routine.rating_overlap", lambda: _choice(("strongest", "every_relation")), "every_relation", INHERITABLE, "raters",
+_add("routine.rating_overlap", lambda: choice_field(("strongest", "every_relation")), "every_relation", INHERITABLE, "raters",
      "同一评价人对同一被评价人在同一周期内有多种评价关系（如既是互评又是民主测评）时：只评一次，"
      "按最主要的关系（主管评价 > 互评 > 民主测评）评价；或每种关系各评一次",
      "When a rater has several relations to the same colleague in one period (e.g. peer and democratic): "
@@ -414,14 +183,14 @@ _add("routine.deduction_free_occurrences", lambda: StrictInt(validate=validate.R
 _add("routine.publicity_working_days", lambda: StrictInt(validate=validate.Range(0, 30)), 3, BOUNDED, "publicity",
      "平时考核结果公示的工作日数", "Working days the routine results are publicly posted",
      bound=BOUND_NUMBER, number_range=(0, 30), unit="days")
-_add("routine.leader_score_mode", lambda: _choice(("rated", "derived")), "rated", INHERITABLE, "raters",
+_add("routine.leader_score_mode", lambda: choice_field(("rated", "derived")), "rated", INHERITABLE, "raters",
      "领导班子成员得分方式：直接评价，或由分管人员平均分推算",
      "How leaders are scored: rated directly, or derived from the average of those they lead",
      choices=("rated", "derived"))
 _add("annual.weights", _nested(AnnualWeightsSchema), {"routine": 0.5, "review": 0.5}, BOUNDED, "annual",
      "年度考核得分构成：平时考核与年终评鉴的权重", "Annual score: weights of routine results and the year-end review",
      bound=BOUND_TABLE, number_range=(0, 1), unit="rate")
-_add("annual.special_mode", lambda: _choice(("add_subtract", "weighted")), "add_subtract", PROVINCE_ONLY,
+_add("annual.special_mode", lambda: choice_field(("add_subtract", "weighted")), "add_subtract", PROVINCE_ONLY,
      "annual", "专项考核计入年度的方式", "How special assessments count in the annual result",
      choices=("add_subtract", "weighted"))
 _add("annual.special_weight", Rate, 0.0, BOUNDED, "annual",
@@ -434,7 +203,7 @@ _add("annual.publicity_working_days", lambda: StrictInt(validate=validate.Range(
      "年度优秀人选公示的工作日数（不少于5个工作日）",
      "Working days the Excellent candidates are publicly posted (at least 5)",
      bound=BOUND_NUMBER, number_range=(5, 30), unit="days")
-_add("annual.democratic_eval_for", lambda: fields.List(_choice(POSITION_LEVELS)), ["section_chief"], INHERITABLE,
+_add("annual.democratic_eval_for", lambda: fields.List(choice_field(POSITION_LEVELS)), ["section_chief"], INHERITABLE,
      "annual", "必须进行民主测评的人员", "Who must go through a democratic evaluation",
      choices=POSITION_LEVELS)
 _add("quota.base_rate", Rate, 0.20, BOUNDED, "quota",
@@ -451,16 +220,16 @@ _add("quota.rate_by_org_grade", _nested(OrgGradeRatesSchema),
      "quota", "按组织绩效等次确定的优秀比例（优秀、良好、一般、较差、重大贡献）",
      "Excellence rate by organisational-performance grade (excellent, good, fair, poor, major contribution)",
      bound=BOUND_TABLE, number_range=(0, 1), unit="rate")
-_add("quota.rounding", lambda: _choice(("floor", "half_up", "ceil")), "floor", BOUNDED, "quota_rules",
+_add("quota.rounding", lambda: choice_field(("floor", "half_up", "ceil")), "floor", BOUNDED, "quota_rules",
      "名额取整方式（向下取整、四舍五入、向上取整）", "How a quota is rounded (down, half up, up)",
      bound=BOUND_CHOICE, choices=("floor", "half_up", "ceil"))
-_add("quota.denominator", lambda: _choice(("participants", "all")), "participants", PROVINCE_ONLY,
+_add("quota.denominator", lambda: choice_field(("participants", "all")), "participants", PROVINCE_ONLY,
      "quota_rules", "计算名额的基数：参加考核人数或全部在册人数",
      "Quota base: those taking part, or everyone on the roster", choices=("participants", "all"))
 _add("quota.rank_group_pools", StrictBool, False, INHERITABLE, "quota_rules",
      "领导班子与一般干部分别计算名额、不得互相调剂",
      "Separate quota pools for leaders and staff, with no borrowing between them")
-_add("eligibility.routine_rules", lambda: fields.List(_choice(ELIGIBILITY_RULES)), ["half_hao_none_low"],
+_add("eligibility.routine_rules", lambda: fields.List(choice_field(ELIGIBILITY_RULES)), ["half_hao_none_low"],
      INHERITABLE, "eligibility", "平时考核结果用于年度评优的规则", "Routine-to-annual rules for Excellent eligibility",
      choices=ELIGIBILITY_RULES)
 _add("eligibility.priority_in_selection", StrictBool, True, INHERITABLE, "eligibility",
@@ -473,12 +242,12 @@ _add("eligibility.talks_both", StrictBool, True, INHERITABLE, "eligibility",
 _add("eligibility.leave_days", lambda: StrictInt(validate=validate.Range(1, 366)), 183, PROVINCE_ONLY,
      "eligibility", "年内请假超过多少天不确定等次", "Days of leave in a year above which no grade is given",
      unit="days")
-_add("eligibility.leave_measure", lambda: _choice(("calendar_days", "working_days")), "calendar_days", BOUNDED,
+_add("eligibility.leave_measure", lambda: choice_field(("calendar_days", "working_days")), "calendar_days", BOUNDED,
      "eligibility", "“请假超过半年”的计算口径：按自然日（超过“年内请假天数”上限）或按工作日（超过全年工作日的一半）",
      "How 'leave over half the year' is measured: calendar days (above the leave-days limit) or working days "
      "(more than half of the year's working days)",
      bound=BOUND_CHOICE, choices=("calendar_days", "working_days"))
-_add("appeal.appealable_grades", lambda: fields.List(_choice(("buchenzhi", "jibenchenzhi"))), ["buchenzhi"],
+_add("appeal.appealable_grades", lambda: fields.List(choice_field(("buchenzhi", "jibenchenzhi"))), ["buchenzhi"],
      PROVINCE_ONLY, "appeal", "可以申请复核、申诉的等次", "Grades that may be reviewed or appealed",
      choices=("buchenzhi", "jibenchenzhi"))
 for _key, _default, _zh, _en in (
@@ -491,14 +260,14 @@ for _key, _default, _zh, _en in (
 ):
     _add(_key, lambda: StrictInt(validate=validate.Range(1, 365)), _default, PROVINCE_ONLY, "appeal", _zh, _en,
          unit="days")
-_add("pay.formula", lambda: _choice(("score_share", "grade_coefficient")), "score_share", INHERITABLE, "pay",
+_add("pay.formula", lambda: choice_field(("score_share", "grade_coefficient")), "score_share", INHERITABLE, "pay",
      "绩效奖金计算方式：按分值分配（人均额×人数÷总分×本人得分）或按等次系数",
      "Performance pay: share of the pool by score (amount × headcount ÷ total score × own score) "
      "or by grade coefficient", choices=("score_share", "grade_coefficient"))
 _add("pay.amount_per_person", lambda: StrictFloat(validate=validate.Range(0, 1_000_000)), 2000, BOUNDED, "pay",
      "绩效奖金人均额度（元）", "Performance pay amount per person (yuan)",
      bound=BOUND_NUMBER, number_range=(0, 1_000_000), unit="yuan")
-_add("pay.contributors", lambda: _choice(("paid", "assessed")), "paid", INHERITABLE, "pay",
+_add("pay.contributors", lambda: choice_field(("paid", "assessed")), "paid", INHERITABLE, "pay",
      "谁出资构成绩效奖金总额：仅获发奖金的人员，或全部参加考核人员（如“每人提出2000元为镇机关绩效工资总额”，"
      "被一票否决、不称职者的份额也计入总额）",
      "Who puts the amount per person into the pool: only the people paid, or everyone assessed (seed 003: "
