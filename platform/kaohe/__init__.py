@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .core.dbrole import install as install_db_role_check
 
     install_db_role_check(app)  # checked lazily, on the first connection
+    _install_pool_liveness(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -71,3 +72,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _install_pool_liveness(app: Flask) -> None:
+    """PostgreSQL engines without per-checkout pings get pings after idling
+    (kaohe.core.pool); an engine configured with ``pool_pre_ping`` keeps it."""
+    from .core.pool import install
+    from .extensions import db
+
+    if app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("pool_pre_ping"):
+        return
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        install(engine, float(app.config["KAOHE_DB_PING_IDLE_SECONDS"]))

@@ -27,6 +27,7 @@ TUNABLES: dict[str, tuple[type, object]] = {
     "KAOHE_DASHBOARD_CACHE_SECONDS": (float, 30),     # in-process cache of a built dashboard
     "KAOHE_DASHBOARD_LIVE_MAX_UNITS": (int, 300),     # above this many units: read the snapshot
     "KAOHE_DASHBOARD_SNAPSHOT_SECONDS": (float, 900), # a snapshot older than this is not used
+    "KAOHE_DB_PING_IDLE_SECONDS": (float, 1.0),       # ping a pooled connection idle longer than this (core.pool)
     "KAOHE_PERIOD_GRACE_DAYS": (int, 15),             # days after a period's end before it is overdue
     "KAOHE_PUBLICISE_WITHIN_DAYS": (int, 7),          # computed but not publicised after this: a flag
     "KAOHE_EXPORT_DIR": (str, None),                  # where large exports are written (instance/exports)
@@ -122,7 +123,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         if str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
             cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, "json_deserializer": json_loads}
         else:
-            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+            # liveness: kaohe.core.pool pings connections that idled (not every checkout)
+            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 10, "max_overflow": 10,
                                                 "json_deserializer": json_loads}
     return cfg
 
