@@ -1,7 +1,8 @@
 """A PostgreSQL restart while requests run (issue 14, finding 7): every
 request answers 200 or a clean 503 with a reference, never a raw 500 (the
 session teardown rolling back a dead connection raised one), and the pool
-recovers by itself (pre-ping)."""
+recovers by itself (a disconnect invalidates the pool; idle
+connections are pinged at checkout, kaohe.core.pool)."""
 from __future__ import annotations
 
 import re

@@ -73,10 +73,14 @@ def placements(owner_url: str) -> dict[str, int]:
 if __name__ == "__main__":   # python -m kaohe.testing.citus_cluster create|drop NAME
     import sys
 
+    usage = "usage: python -m kaohe.testing.citus_cluster create|drop NAME"
+    if len(sys.argv) != 3 or sys.argv[1] not in ("create", "drop"):
+        raise SystemExit(usage)
     cmd, name = sys.argv[1], sys.argv[2]
-    if cmd == "create":
-        print(create_citus_database(name)[0])
-    elif cmd == "drop":
-        drop_citus_database(name)
-    else:
-        raise SystemExit("usage: python -m kaohe.testing.citus_cluster create|drop NAME")
+    try:
+        if cmd == "create":
+            print(create_citus_database(name)[0])
+        else:
+            drop_citus_database(name)
+    except Exception as exc:  # noqa: BLE001  (one line, no traceback)
+        raise SystemExit(f"citus_cluster {cmd} {name}: {exc}")
