@@ -54,11 +54,13 @@ def test_sign_in_is_one_statement_after_the_credential(rt, statements):
 
 
 def test_rating_statements(rt, statements):
-    """A supervisor's rating: the period with its unit (one statement), the
-    pair's participation, their charges and peer groups (one statement), the
-    existing rating, the insert, its audit entry -- was 11 statements after
-    the credential (the unit, the rater's person row, charges and peer groups
-    each on their own, three for the audit entry)."""
+    """A supervisor's first rating: the period with its unit (one statement),
+    the pair's participation, their charges and peer groups (one statement),
+    the insert (ON CONFLICT DO NOTHING: no look-up of an existing rating),
+    its audit entry -- was 11 statements after the credential (the unit, the
+    rater's person row, charges and peer groups each on their own, the
+    existing rating, three for the audit entry).  A second submission without
+    the version is still refused, and with it the change is saved."""
     from .conftest import rate, transition
 
     assert transition(rt, "rating").status_code == 200
@@ -67,7 +69,11 @@ def test_rating_statements(rt, statements):
     assert rate(rt, "d1head", "d1head", "self").status_code == 200   # opens the audit lane
     statements.clear()
     assert rate(rt, "d1head", "d1staff", "supervisor").status_code == 200
-    assert len(_work(statements)) == 6 + _audit_statements(rt), "\n".join(_work(statements))
+    assert len(_work(statements)) == 5 + _audit_statements(rt), "\n".join(_work(statements))
+    again = rate(rt, "d1head", "d1staff", "supervisor")
+    assert again.status_code == 409 and again.get_json()["errors"]["current"]["version"] == 1
+    changed = rate(rt, "d1head", "d1staff", "supervisor", version=1, comment="改")
+    assert changed.status_code == 200 and changed.get_json()["version"] == 2 and changed.get_json()["comment"] == "改"
 
 
 def test_sign_in_refused_in_a_final_period(rt):

@@ -8,6 +8,8 @@ from ..web.messages import N_
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..audit.service import record
 from ..core.db import utcnow
@@ -61,10 +63,21 @@ def submit_rating(period: Period, rater_id: int, ratee_id: int, kind: str, score
         errs["proposed_grade"] = [f"One of {', '.join(calc.GRADES)}."]
     if errs:
         raise Invalid(errs)
+    anonymous = kind in calc.ANONYMOUS_KINDS
+    if expected_version is None:
+        # A first submission is one INSERT .. ON CONFLICT DO NOTHING: it
+        # writes only when there is no rating yet (else it falls through to
+        # the version check below, which refuses it).
+        rating = _insert_first(period, ratee.org_id, rater_id, ratee_id, kind, clean, comment, comment_visible,
+                               proposed_grade)
+        if rating is not None:
+            record("routine.rating.submit", root_id=period.root_id, org_id=ratee.org_id,
+                   target_type="routine_rating", target_id=rating.id, before=None,
+                   after=_rating_audit(rating, anonymous))
+            return rating
     existing = db.session.execute(select(Rating).where(
         Rating.period_id == period.id, Rating.ratee_id == ratee_id, Rating.rater_id == rater_id,
         Rating.rater_kind == kind)).scalar_one_or_none()
-    anonymous = kind in calc.ANONYMOUS_KINDS
     before = None
     if existing is None:
         if expected_version is not None:
@@ -86,6 +99,28 @@ def submit_rating(period: Period, rater_id: int, ratee_id: int, kind: str, score
     db.session.flush()
     record("routine.rating.submit", root_id=period.root_id, org_id=ratee.org_id, target_type="routine_rating",
            target_id=rating.id, before=before, after=_rating_audit(rating, anonymous))
+    return rating
+
+
+def _insert_first(period: Period, org_id: int, rater_id: int, ratee_id: int, kind: str, scores: dict,
+                  comment: str | None, comment_visible: bool, proposed_grade: str | None) -> Rating | None:
+    """The rating inserted if none exists (None otherwise), as a persistent
+    object in the session (no second round trip to load it)."""
+    t = Rating.__table__
+    values = {"root_id": period.root_id, "org_id": org_id, "period_id": period.id, "ratee_id": ratee_id,
+              "rater_id": rater_id, "rater_kind": kind, "scores": scores, "comment": comment,
+              "comment_visible": comment_visible, "proposed_grade": proposed_grade, "submitted_at": utcnow(),
+              "version": 1}
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    new_id = db.session.execute(
+        dialect.insert(t).values(**values)
+        .on_conflict_do_nothing(index_elements=["root_id", "period_id", "ratee_id", "rater_id", "rater_kind"])
+        .returning(t.c.id)).scalar()
+    if new_id is None:
+        return None
+    rating = Rating(id=new_id, **values)
+    make_transient_to_detached(rating)
+    db.session.add(rating)
     return rating
 
 
