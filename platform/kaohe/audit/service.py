@@ -33,9 +33,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.db import utcnow
 from ..extensions import db
@@ -135,40 +134,94 @@ def lane_of(root_id: int, org_id: int) -> int:
     return 0 if org_id == root_id else org_id
 
 
-def _head_stmt(root_id: int, lane: int):
-    return (select(AuditHead).where(AuditHead.root_id == root_id, AuditHead.lane == lane)
-            .with_for_update())
+@dataclass
+class _Head:
+    """A lane's head as read under its row lock (plain data, not an ORM
+    object: the append moves it with Core statements)."""
+    root_id: int
+    lane: int
+    seq: int
+    hash: str
 
 
-def _lock_head(root_id: int, lane: int, actor: Actor) -> AuditHead:
+_STMTS: dict[str, Any] = {}
+_ENTRY_COLUMNS: tuple[str, ...] = ()
+
+
+def _stmt(name: str):
+    """The append's statements, built once with bound parameters (building
+    them per entry cost more than running them): ``head`` (SELECT .. FOR
+    UPDATE), ``open`` (create a head), ``entry`` and ``move`` (insert the
+    entry, move the head), and on PostgreSQL ``append`` (both in one
+    data-modifying WITH)."""
+    global _ENTRY_COLUMNS
+    if not _STMTS:
+        log, heads = AuditEntry.__table__, AuditHead.__table__
+        _ENTRY_COLUMNS = tuple(c.key for c in log.columns if c.key != "id")
+        this_head = (heads.c.root_id == bindparam("head_root"), heads.c.lane == bindparam("head_lane"))
+        entry = insert(log).values({k: bindparam("e_" + k, type_=log.c[k].type) for k in _ENTRY_COLUMNS})
+        move = update(heads).where(*this_head).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+        _STMTS.update(
+            head=select(heads.c.seq, heads.c.hash).where(*this_head).with_for_update(),
+            entry=entry, move=move, append=move.add_cte(entry.cte("appended")),
+            open={d.__name__.rsplit(".", 1)[-1]: d.insert(heads).values(
+                root_id=bindparam("head_root"), lane=bindparam("head_lane"), seq=0, hash=GENESIS)
+                .on_conflict_do_nothing(index_elements=["root_id", "lane"]) for d in (postgresql, sqlite)})
+    return _STMTS[name]
+
+
+def _read_head(conn, root_id: int, lane: int) -> _Head | None:
+    row = conn.execute(_stmt("head"), {"head_root": root_id, "head_lane": lane}).first()
+    return None if row is None else _Head(root_id, lane, row[0], row[1])
+
+
+def _check_province(root_id: int) -> None:
+    """Layer 2 for the head, explicitly (its statements are Core): an entry
+    goes only to the caller's own province.  RLS checks it again."""
+    from ..tenancy.scope import current_scope
+
+    scope = current_scope()
+    if not scope.all_roots and scope.root_id != root_id:
+        raise PermissionError(f"audit entry for province {root_id} outside the caller's scope")
+
+
+def _lock_head(root_id: int, lane: int, actor: Actor) -> _Head:
     """The lane's head, locked until the transaction ends.  A lane's first
     entry opens it: under the province lane's lock (which serialises
     openings, and is always taken before the new lane's head exists, so two
     openers cannot deadlock on each other), the province lane records
     ``audit.lane.open`` -- the checkpoint that makes a lane removed as a
     whole detectable -- and the head is created."""
-    stmt = _head_stmt(root_id, lane)
-    head = db.session.execute(stmt).scalar_one_or_none()
+    _check_province(root_id)
+    conn = db.session.connection()
+    head = _read_head(conn, root_id, lane)
     if head is not None:
         return head
     if lane != 0:
         province = _lock_head(root_id, 0, actor)
-        head = db.session.execute(stmt).scalar_one_or_none()
+        head = _read_head(conn, root_id, lane)
         if head is not None:  # opened by a writer that committed while we waited
             return head
         # Owned by the lane's org (not the root): the writer's scope covers it.
         _append(province, action=LANE_OPEN, org_id=lane, target_type="audit_lane", target_id=str(lane),
                 before=None, after={"lane": lane}, reason=None, actor=actor)
-    try:
-        with db.session.begin_nested():
-            db.session.add(AuditHead(root_id=root_id, lane=lane, seq=0, hash=GENESIS))
-    except IntegrityError:  # another writer created it first
-        pass
-    return db.session.execute(stmt).scalar_one()
+    # ON CONFLICT DO NOTHING: another writer may have created it first
+    conn.execute(_stmt("open")[conn.dialect.name if conn.dialect.name == "postgresql" else "sqlite"],
+                 {"head_root": root_id, "head_lane": lane})
+    head = _read_head(conn, root_id, lane)
+    if head is None:
+        raise RuntimeError(f"audit lane {lane} of province {root_id} could not be opened")
+    return head
 
 
-def _append(head: AuditHead, *, action: str, org_id: int, target_type: str, target_id: str | None,
+def _append(head: _Head, *, action: str, org_id: int, target_type: str, target_id: str | None,
             before: Any, after: Any, reason: str | None, actor: Actor) -> AuditEntry:
+    """Append after the caller's pending changes (flushed first).  On
+    PostgreSQL the entry and the moved head are one statement (a
+    data-modifying WITH; both name root_id, so on Citus they stay on the
+    province's shard); elsewhere two.  Core on the tables: no ORM entity for
+    the scope criteria to filter (``_check_province`` did), RLS checks both
+    rows.  Returns the entry as written (not attached to the session)."""
     entry = AuditEntry(
         root_id=head.root_id, lane=head.lane, org_id=org_id, seq=head.seq + 1,
         created_at=utcnow(),
@@ -177,25 +230,15 @@ def _append(head: AuditHead, *, action: str, org_id: int, target_type: str, targ
     )
     entry.hash = entry_hash(entry)
     entry.mac = entry_mac(audit_key(), entry.hash)
-    if db.session.get_bind().dialect.name != "postgresql":
-        head.seq = entry.seq
-        head.hash = entry.hash
-        db.session.add(entry)
-        db.session.flush()
-        return entry
-    # PostgreSQL: the entry and the moved head in one statement (a
-    # data-modifying WITH), after the caller's pending changes.  The head
-    # row is already locked by _lock_head; both name root_id, so on Citus
-    # they stay on the province's shard.
     db.session.flush()
-    log, heads = AuditEntry.__table__, AuditHead.__table__
-    values = {c.key: getattr(entry, c.key) for c in log.columns if c.key != "id"}
-    db.session.execute(
-        update(heads).where(heads.c.root_id == head.root_id, heads.c.lane == head.lane)
-        .values(seq=entry.seq, hash=entry.hash)
-        .add_cte(insert(log).values(**values).cte("appended")))
-    set_committed_value(head, "seq", entry.seq)
-    set_committed_value(head, "hash", entry.hash)
+    conn = db.session.connection()
+    append = _stmt("append" if conn.dialect.name == "postgresql" else "entry")   # (builds _ENTRY_COLUMNS)
+    params = {"e_" + k: getattr(entry, k) for k in _ENTRY_COLUMNS}
+    params.update(head_root=head.root_id, head_lane=head.lane, head_seq=entry.seq, head_hash=entry.hash)
+    conn.execute(append, params)
+    if conn.dialect.name != "postgresql":
+        conn.execute(_stmt("move"), params)
+    head.seq, head.hash = entry.seq, entry.hash
     return entry
 
 
