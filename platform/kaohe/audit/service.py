@@ -151,7 +151,7 @@ _ENTRY_COLUMNS: tuple[str, ...] = ()
 def _stmt(name: str):
     """The append's statements, built once with bound parameters (building
     them per entry cost more than running them): ``head`` (SELECT .. FOR
-    UPDATE), ``open`` (create a head), ``entry`` and ``move`` (insert the
+    UPDATE), ``open_<dialect>`` (create a head), ``entry`` and ``move`` (insert the
     entry, move the head), and on PostgreSQL ``append`` (both in one
     data-modifying WITH)."""
     global _ENTRY_COLUMNS
@@ -164,9 +164,10 @@ def _stmt(name: str):
         _STMTS.update(
             head=select(heads.c.seq, heads.c.hash).where(*this_head).with_for_update(),
             entry=entry, move=move, append=move.add_cte(entry.cte("appended")),
-            open={d.__name__.rsplit(".", 1)[-1]: d.insert(heads).values(
+            **{f"open_{name}": d.insert(heads).values(
                 root_id=bindparam("head_root"), lane=bindparam("head_lane"), seq=0, hash=GENESIS)
-                .on_conflict_do_nothing(index_elements=["root_id", "lane"]) for d in (postgresql, sqlite)})
+                .on_conflict_do_nothing(index_elements=["root_id", "lane"])
+               for name, d in (("postgresql", postgresql), ("sqlite", sqlite))})
     return _STMTS[name]
 
 
@@ -206,8 +207,8 @@ def _lock_head(root_id: int, lane: int, actor: Actor) -> _Head:
         _append(province, action=LANE_OPEN, org_id=lane, target_type="audit_lane", target_id=str(lane),
                 before=None, after={"lane": lane}, reason=None, actor=actor)
     # ON CONFLICT DO NOTHING: another writer may have created it first
-    conn.execute(_stmt("open")[conn.dialect.name if conn.dialect.name == "postgresql" else "sqlite"],
-                 {"head_root": root_id, "head_lane": lane})
+    opener = "open_postgresql" if conn.dialect.name == "postgresql" else "open_sqlite"
+    conn.execute(_stmt(opener), {"head_root": root_id, "head_lane": lane})
     head = _read_head(conn, root_id, lane)
     if head is None:
         raise RuntimeError(f"audit lane {lane} of province {root_id} could not be opened")
