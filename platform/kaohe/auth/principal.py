@@ -24,6 +24,7 @@ from sqlalchemy import and_, select, text
 
 from ..extensions import db
 from ..tenancy.models import OrgNode
+from ..tenancy.scope import Scope, primed_value
 from .models import ApiToken, RoleGrant, User
 
 # The account's own columns, returned with the credential so the request
@@ -130,19 +131,44 @@ def _run(stmt, params=None):
     return db.session.execute(stmt, params or {}, execution_options={"kaohe_unscoped": True}).all()
 
 
+def _primed(call: str, params: dict, guess: Scope | None) -> tuple[list, bool]:
+    """Run a principal function; with a ``guess`` of the caller's scope (the
+    scope this credential had last time), the same statement also sets that
+    scope for the transaction -- only on rows, i.e. when the credential
+    exists.  Returns (rows, primed)."""
+    value = primed_value(guess) if guess is not None else None
+    if value is None:
+        return _run(text(f"SELECT {_COLUMNS} FROM {call}"), params), False
+    rows = _run(text(f"SELECT set_config('kaohe.scope', :scope_value, true) AS primed, {_COLUMNS} FROM {call}"),
+                {**params, "scope_value": value})
+    return rows, bool(rows)
+
+
 def by_token_digest(digest: str) -> Principal | None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _fold(_run(text(f"SELECT {_COLUMNS} FROM kaohe_token_principal(:d)"), {"d": digest}))
-    stmt = _plain_select(ApiToken.token_hash == digest).join(ApiToken, ApiToken.user_id == User.id).add_columns(
-        ApiToken.id.label("token_id"), ApiToken.expires_at.label("expires_at"),
-        ApiToken.revoked_at.label("revoked_at"))
-    return _fold(_run(stmt))
+    return token_principal(digest)[0]
 
 
 def by_session(user_id: int, session_token: str) -> Principal | None:
-    if not session_token:
-        return None
+    return session_principal(user_id, session_token)[0]
+
+
+def token_principal(digest: str, guess: Scope | None = None) -> tuple[Principal | None, bool]:
+    """The principal of a token digest, and whether ``guess`` was set as the
+    transaction's scope on the way (PostgreSQL)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return _fold(_run(text(f"SELECT {_COLUMNS} FROM kaohe_session_principal(:u, :s)"),
-                          {"u": user_id, "s": session_token}))
-    return _fold(_run(_plain_select(and_(User.id == user_id, User.session_token == session_token))))
+        rows, primed = _primed("kaohe_token_principal(:d)", {"d": digest}, guess)
+        return _fold(rows), primed
+    stmt = _plain_select(ApiToken.token_hash == digest).join(ApiToken, ApiToken.user_id == User.id).add_columns(
+        ApiToken.id.label("token_id"), ApiToken.expires_at.label("expires_at"),
+        ApiToken.revoked_at.label("revoked_at"))
+    return _fold(_run(stmt)), False
+
+
+def session_principal(user_id: int, session_token: str,
+                      guess: Scope | None = None) -> tuple[Principal | None, bool]:
+    if not session_token:
+        return None, False
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows, primed = _primed("kaohe_session_principal(:u, :s)", {"u": user_id, "s": session_token}, guess)
+        return _fold(rows), primed
+    return _fold(_run(_plain_select(and_(User.id == user_id, User.session_token == session_token)))), False

@@ -15,7 +15,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
-from ..tenancy.scope import Scope, apply_scope, current_scope, minimal_paths, scoped
+from ..tenancy.scope import Scope, adopt_primed_scope, apply_scope, current_scope, minimal_paths, scoped
 from . import principal
 from .models import ApiToken, LoginThrottle, RoleGrant, User
 from .passwords import dummy_verify, hash_password, needs_rehash, verify_password
@@ -244,14 +244,39 @@ def establish(user: User) -> Scope:
     return scope
 
 
-def establish_principal(p: "principal.Principal") -> User | None:
+# The scope each credential had the last time it was used (key: token digest
+# or session), so that the next look-up can set it in the same statement.
+# Only a guess: the scope is always recomputed from the grants the look-up
+# returns, and a different one is set on its own before any other statement.
+_SCOPE_GUESSES: dict[str, Scope] = {}
+_MAX_GUESSES = 50_000
+
+
+def _remember_scope(key: str, scope: Scope) -> None:
+    if len(_SCOPE_GUESSES) >= _MAX_GUESSES:
+        _SCOPE_GUESSES.clear()
+    _SCOPE_GUESSES[key] = scope
+
+
+def establish_principal(p: "principal.Principal", primed: Scope | None = None,
+                        guess_key: str | None = None) -> User | None:
     """Bind the scope of a principal read in one statement (see
     ``kaohe.auth.principal``), then load its account under that scope.
-    None (and no scope) for a deactivated account."""
+    None (and no scope) for a deactivated account.  ``primed``: the scope the
+    look-up already set in the database (kept when it is still right,
+    replaced otherwise)."""
     if not p.active:
+        if primed is not None:
+            apply_scope(Scope())       # take the guessed scope back
         return None
     grants = [GrantInfo(Role(r.role), r.org_id, r.root_id, r.path) for r in p.grants]
-    apply_scope(_scope_from(p.user_id, p.root_id, f"user:{p.user_id}", grants))
+    scope = _scope_from(p.user_id, p.root_id, f"user:{p.user_id}", grants)
+    if primed is not None and scope == primed:
+        adopt_primed_scope(scope)
+    else:
+        apply_scope(scope)
+    if guess_key is not None:
+        _remember_scope(guess_key, scope)
     # The statement that found the credential also returned the account's
     # columns: put it in the identity map as loaded (no SELECT).  What it
     # did not return (the password hash) loads on first access, under the
@@ -320,10 +345,14 @@ def user_for_token(raw: str) -> User | None:
     """The account of a valid bearer token, with its scope bound to the
     request (one statement for token, account state and grants)."""
     digest = token_digest(raw)
-    p = principal.by_token_digest(digest)
+    guess = _SCOPE_GUESSES.get(digest)
+    p, primed = principal.token_principal(digest, guess)
     if p is None or p.revoked_at is not None or _aware(p.expires_at) <= utcnow():
+        if primed:
+            apply_scope(Scope())       # take the guessed scope back
+        _SCOPE_GUESSES.pop(digest, None)
         return None
-    user = establish_principal(p)
+    user = establish_principal(p, guess if primed else None, digest)
     if user is not None:
         g.kaohe_token_id = p.token_id
     return user
@@ -331,8 +360,13 @@ def user_for_token(raw: str) -> User | None:
 
 def user_for_session(user_id: int, session_token: str) -> User | None:
     """The account of a page session (the cookie holds id and session token)."""
-    p = principal.by_session(user_id, session_token)
-    return establish_principal(p) if p is not None else None
+    key = f"session:{user_id}:{session_token}"
+    guess = _SCOPE_GUESSES.get(key)
+    p, primed = principal.session_principal(user_id, session_token, guess)
+    if p is None:
+        _SCOPE_GUESSES.pop(key, None)
+        return None
+    return establish_principal(p, guess if primed else None, key)
 
 
 def current_token() -> ApiToken | None:

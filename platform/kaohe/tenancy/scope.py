@@ -162,6 +162,25 @@ def _set_db_scope(connection, scope: Scope) -> None:
     connection.exec_driver_sql(scopesig.set_local_sql(db_scope_value(scope, pid)))
 
 
+def primed_value(scope: Scope) -> str | None:
+    """The signed ``kaohe.scope`` value of ``scope`` for the session's
+    connection, for a credential statement to set in the same round trip
+    (``auth.principal``).  Plain PostgreSQL only: on Citus the scope must be
+    a ``SET LOCAL`` of its own to reach the workers; elsewhere there is no
+    database scope."""
+    connection = db.session().connection()
+    if connection.dialect.name != "postgresql" or connection.connection.info.get("kaohe_citus", False):
+        return None
+    return db_scope_value(scope, _backend_pid(connection))
+
+
+def adopt_primed_scope(scope: Scope) -> None:
+    """Bind ``scope`` to the session when the running transaction already
+    has it in the database (set by the credential statement with
+    ``primed_value``): no second round trip."""
+    db.session().info[SCOPE_KEY] = scope
+
+
 _EMPTY = Scope()
 
 
