@@ -34,9 +34,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..core.db import utcnow
+from ..core.db import upsert_insert, utcnow
 from ..extensions import db
 from .models import AuditEntry, AuditHead
 
@@ -164,10 +163,9 @@ def _stmt(name: str):
         _STMTS.update(
             head=select(heads.c.seq, heads.c.hash).where(*this_head).with_for_update(),
             entry=entry, move=move, append=move.add_cte(entry.cte("appended")),
-            **{f"open_{name}": d.insert(heads).values(
+            **{f"open_{name}": upsert_insert(name, heads).values(
                 root_id=bindparam("head_root"), lane=bindparam("head_lane"), seq=0, hash=GENESIS)
-                .on_conflict_do_nothing(index_elements=["root_id", "lane"])
-               for name, d in (("postgresql", postgresql), ("sqlite", sqlite))})
+                .on_conflict_do_nothing(index_elements=["root_id", "lane"]) for name in ("postgresql", "sqlite")})
     return _STMTS[name]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..audit.service import Actor, record
-from ..core.db import utcnow
+from ..core.db import upsert_insert, utcnow
 from ..core.errors import Conflict, Invalid
 from ..extensions import db
 from ..tenancy.models import OrgNode
@@ -86,9 +86,7 @@ class _DbThrottle:
         self.max, self.lock = max_attempts, lock_seconds
 
     def _insert(self, conn):
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(LoginThrottle.__table__)
+        return upsert_insert(conn.dialect.name, LoginThrottle.__table__)
 
     def reserve(self, name: str) -> dt.datetime | None:
         from sqlalchemy import case, literal

@@ -49,6 +49,14 @@ class TenantMixin:
         return mapped_column(IdType, nullable=False, index=True)
 
 
+def upsert_insert(dialect_name: str, table):
+    """``INSERT`` with ``ON CONFLICT`` support for the dialect (PostgreSQL in
+    production, SQLite in the demo and tests)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
 def tenant_fk(*cols: str, ref: str = "org_node", ref_cols: tuple[str, ...] | None = None,
               ondelete: str | None = None) -> ForeignKeyConstraint:
     """Composite FK that always includes root_id: ``tenant_fk('org_id')``

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..audit.service import current_actor, record
 from ..core import clock
-from ..core.db import utcnow
+from ..core.db import upsert_insert, utcnow
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
 from ..people.models import Person
@@ -68,7 +68,6 @@ def _sign_stmt(dialect: str, what: str, n_paths: int):
     if stmt is not None:
         return stmt
     from sqlalchemy import bindparam, exists, literal
-    from sqlalchemy.dialects import postgresql, sqlite
 
     t = Attendance.__table__
     col = "sign_in_at" if what == "in" else "sign_out_at"
@@ -85,7 +84,7 @@ def _sign_stmt(dialect: str, what: str, n_paths: int):
         source = source.where(Person.org_id.in_(select(OrgNode.id).where(
             OrgNode.root_id == bindparam("root_id"),
             or_(*[OrgNode.path.like(bindparam(f"path{i}")) for i in range(n_paths)]))))
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert(t).from_select(
+    ins = upsert_insert(dialect, t).from_select(
         ["root_id", "org_id", "person_id", "day", col, "corrected"], source)
     stmt = ins.on_conflict_do_update(index_elements=["root_id", "person_id", "day"],
                                      set_={col: ins.excluded[col]}, where=t.c[col].is_(None)

@@ -8,11 +8,10 @@ from ..web.messages import N_
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..audit.service import record
-from ..core.db import utcnow
+from ..core.db import upsert_insert, utcnow
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from . import calc
@@ -111,9 +110,8 @@ def _insert_first(period: Period, org_id: int, rater_id: int, ratee_id: int, kin
               "rater_id": rater_id, "rater_kind": kind, "scores": scores, "comment": comment,
               "comment_visible": comment_visible, "proposed_grade": proposed_grade, "submitted_at": utcnow(),
               "version": 1}
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     new_id = db.session.execute(
-        dialect.insert(t).values(**values)
+        upsert_insert(db.session.get_bind().dialect.name, t).values(**values)
         .on_conflict_do_nothing(index_elements=["root_id", "period_id", "ratee_id", "rater_id", "rater_kind"])
         .returning(t.c.id)).scalar()
     if new_id is None:
