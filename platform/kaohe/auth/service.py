@@ -339,18 +339,27 @@ def issue_token(user: User, name: str = "api") -> tuple[str, ApiToken]:
     return raw, tok
 
 
+def _from_credential(key: str, look_up, valid=lambda p: True) -> tuple["principal.Principal | None", User | None]:
+    """Look a credential up with the scope it had last time as the guess
+    (``principal.token_principal`` / ``session_principal``), then bind the
+    right scope: (principal, account), the account None when the credential
+    is unknown, refused by ``valid`` or deactivated -- and then no scope."""
+    guess = _SCOPE_GUESSES.get(key)
+    p, primed = look_up(guess)
+    if p is None or not valid(p):
+        if primed:
+            apply_scope(Scope())       # take the guessed scope back
+        _SCOPE_GUESSES.pop(key, None)
+        return p, None
+    return p, establish_principal(p, guess if primed else None, key)
+
+
 def user_for_token(raw: str) -> User | None:
     """The account of a valid bearer token, with its scope bound to the
     request (one statement for token, account state and grants)."""
     digest = token_digest(raw)
-    guess = _SCOPE_GUESSES.get(digest)
-    p, primed = principal.token_principal(digest, guess)
-    if p is None or p.revoked_at is not None or _aware(p.expires_at) <= utcnow():
-        if primed:
-            apply_scope(Scope())       # take the guessed scope back
-        _SCOPE_GUESSES.pop(digest, None)
-        return None
-    user = establish_principal(p, guess if primed else None, digest)
+    p, user = _from_credential(digest, lambda guess: principal.token_principal(digest, guess),
+                               lambda p: p.revoked_at is None and _aware(p.expires_at) > utcnow())
     if user is not None:
         g.kaohe_token_id = p.token_id
     return user
@@ -358,13 +367,8 @@ def user_for_token(raw: str) -> User | None:
 
 def user_for_session(user_id: int, session_token: str) -> User | None:
     """The account of a page session (the cookie holds id and session token)."""
-    key = f"session:{user_id}:{session_token}"
-    guess = _SCOPE_GUESSES.get(key)
-    p, primed = principal.session_principal(user_id, session_token, guess)
-    if p is None:
-        _SCOPE_GUESSES.pop(key, None)
-        return None
-    return establish_principal(p, guess if primed else None, key)
+    return _from_credential(f"session:{user_id}:{session_token}",
+                            lambda guess: principal.session_principal(user_id, session_token, guess))[1]
 
 
 def current_token() -> ApiToken | None:

@@ -274,19 +274,16 @@ def get_in_scope(model, ident: Any, *, for_update: bool = False, strict_subtree:
         ident = int(ident)
     except (TypeError, ValueError):
         raise NotFound()
+    stmt = select(model).where(model.id == ident)
     if with_org:
         from .models import OrgNode
 
-        stmt = select(model, OrgNode).outerjoin(OrgNode, and_(OrgNode.root_id == model.root_id, OrgNode.id == model.org_id)).where(model.id == ident)
-        if for_update:
-            stmt = stmt.with_for_update(of=model)
-        row = db.session.execute(stmt).first()
-        obj = row[0] if row is not None else None
-    else:
-        stmt = select(model).where(model.id == ident)
-        if for_update:
-            stmt = stmt.with_for_update()
-        obj = db.session.execute(stmt).scalar_one_or_none()
+        stmt = stmt.add_columns(OrgNode).outerjoin(
+            OrgNode, and_(OrgNode.root_id == model.root_id, OrgNode.id == model.org_id))
+    if for_update:
+        stmt = stmt.with_for_update(of=model)
+    row = db.session.execute(stmt).first()     # (not .scalars(): that would skip loading the org node)
+    obj = row[0] if row is not None else None
     if obj is None or not in_scope(obj, strict_subtree=strict_subtree):
         raise NotFound()
     return obj

@@ -47,8 +47,7 @@ M_NOT_LINKED = "This account is not linked to a person on a roster."
 
 
 def me() -> Person:
-    pid = getattr(current_user, "person_id", None)
-    person = db.session.execute(select(Person).where(Person.id == pid)).scalar_one_or_none() if pid else None
+    person = db.session.execute(select(Person).where(Person.id == my_person_id())).scalar_one_or_none()
     if person is None:
         raise Forbidden({"account": [M_NOT_LINKED]})
     return person
